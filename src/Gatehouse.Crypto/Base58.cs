@@ -1,0 +1,93 @@
+using System.Numerics;
+
+namespace Gatehouse.Crypto;
+
+/// <summary>Bitcoin-alphabet base58: no 0, O, I or l, so keys survive being read aloud or retyped.</summary>
+public static class Base58
+{
+    public const string Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+    private static readonly sbyte[] DecodeMap = BuildDecodeMap();
+
+    public static string Encode(ReadOnlySpan<byte> data)
+    {
+        var leadingZeros = 0;
+        while (leadingZeros < data.Length && data[leadingZeros] == 0)
+        {
+            leadingZeros++;
+        }
+
+        var value = new BigInteger(data, isUnsigned: true, isBigEndian: true);
+        var chars = new List<char>(data.Length * 138 / 100 + 1);
+        while (value > 0)
+        {
+            value = BigInteger.DivRem(value, 58, out var remainder);
+            chars.Add(Alphabet[(int)remainder]);
+        }
+
+        for (var i = 0; i < leadingZeros; i++)
+        {
+            chars.Add(Alphabet[0]);
+        }
+
+        chars.Reverse();
+        return new string([.. chars]);
+    }
+
+    public static bool TryDecode(ReadOnlySpan<char> text, out byte[] bytes)
+    {
+        bytes = [];
+        BigInteger value = 0;
+        var leadingOnes = 0;
+        var counting = true;
+        foreach (var c in text)
+        {
+            var digit = c < 128 ? DecodeMap[c] : (sbyte)-1;
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            if (counting && digit == 0)
+            {
+                leadingOnes++;
+            }
+            else
+            {
+                counting = false;
+            }
+
+            value = value * 58 + digit;
+        }
+
+        var body = value.IsZero ? [] : value.ToByteArray(isUnsigned: true, isBigEndian: true);
+        bytes = new byte[leadingOnes + body.Length];
+        body.CopyTo(bytes, leadingOnes);
+        return true;
+    }
+
+    public static bool IsBase58(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (c >= 128 || DecodeMap[c] < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static sbyte[] BuildDecodeMap()
+    {
+        var map = new sbyte[128];
+        Array.Fill(map, (sbyte)-1);
+        for (var i = 0; i < Alphabet.Length; i++)
+        {
+            map[Alphabet[i]] = (sbyte)i;
+        }
+
+        return map;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Audit;
+
+/// <summary>
+/// The one way a feature commits a state change: record what happened, then
+/// <see cref="SaveChangesAsync"/> writes the change and its audit events in one transaction.
+/// If the audit write fails, nothing is committed.
+/// </summary>
+public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAccessor, TimeProvider clock, IEnumerable<IAuditCommitHook> hooks)
+{
+    private static readonly JsonSerializerOptions ChangesJson = JsonDefaults.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    private readonly List<AuditEvent> _pending = [];
+
+    /// <summary>Events recorded in this scope and not yet saved.</summary>
+    public IReadOnlyList<AuditEvent> Pending => _pending;
+
+    /// <summary>
+    /// Records an event of the current request's principal. <paramref name="changes"/> must never
+    /// hold a secret value: pass field names and non-secret values only.
+    /// </summary>
+    public AuditEvent Record(string? orgId, string action, string? targetType, string? targetId, object? changes = null, (string Type, string Id)? actor = null)
+    {
+        var httpContext = httpContextAccessor.HttpContext;
+        var who = actor ?? httpContext?.GetPrincipal()?.Actor ?? ("anonymous", "anonymous");
+        var occurredAt = clock.GetUtcNow().UtcDateTime;
+        var auditEvent = new AuditEvent
+        {
+            Id = Ids.New("aud", clock.GetUtcNow()),
+            OrgId = orgId ?? AuditEvent.PlatformChain,
+            Action = action,
+            ActorType = who.Type,
+            ActorId = who.Id,
+            TargetType = targetType,
+            TargetId = targetId,
+            Ip = httpContext?.Connection.RemoteIpAddress?.ToString(),
+            UserAgent = Truncate(httpContext?.Request.Headers.UserAgent.ToString(), 512),
+            RequestId = httpContext is null ? null : RequestIds.Get(httpContext),
+            // Millisecond precision: both databases keep it exactly, so the hash can be recomputed.
+            OccurredAt = new DateTime(occurredAt.Ticks - occurredAt.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc),
+            Changes = changes is null ? null : JsonSerializer.Serialize(changes, ChangesJson),
+        };
+        _pending.Add(auditEvent);
+        return auditEvent;
+    }
+
+    /// <summary>Saves the tracked changes and the recorded events atomically, chaining the events.</summary>
+    public async Task SaveChangesAsync(CancellationToken cancellationToken)
+    {
+        var ownTransaction = db.Database.CurrentTransaction is null;
+        await using var transaction = ownTransaction ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        try
+        {
+            foreach (var hook in hooks)
+            {
+                await hook.BeforeCommitAsync(db, _pending, cancellationToken);
+            }
+
+            foreach (var chain in _pending.GroupBy(e => e.OrgId))
+            {
+                await AppendToChainAsync(chain.Key, chain, cancellationToken);
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            _pending.Clear();
+        }
+        catch
+        {
+            foreach (var auditEvent in _pending)
+            {
+                db.Entry(auditEvent).State = EntityState.Detached;
+            }
+
+            _pending.Clear();
+            throw;
+        }
+    }
+
+    private async Task AppendToChainAsync(string orgId, IEnumerable<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        if (db.IsPostgres)
+        {
+            // Serializes writers of one organization's chain; SQLite's write lock already does.
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + orgId}))", cancellationToken);
+        }
+
+        var head = await db.Set<AuditEvent>().Where(e => e.OrgId == orgId).OrderByDescending(e => e.Seq)
+            .Select(e => new { e.Seq, e.Hash }).FirstOrDefaultAsync(cancellationToken);
+        var seq = head?.Seq ?? 0;
+        var prevHash = head?.Hash ?? "";
+        foreach (var auditEvent in events)
+        {
+            auditEvent.Seq = ++seq;
+            auditEvent.PrevHash = prevHash;
+            auditEvent.Hash = ComputeHash(auditEvent);
+            prevHash = auditEvent.Hash;
+            db.Add(auditEvent);
+        }
+    }
+
+    /// <summary>SHA-256 over every field in a fixed order; the order must never change.</summary>
+    public static string ComputeHash(AuditEvent e)
+    {
+        var canonical = string.Join('\n',
+            e.PrevHash, e.Id, e.OrgId, e.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Action,
+            e.ActorType, e.ActorId, e.TargetType ?? "", e.TargetId ?? "", e.Ip ?? "", e.UserAgent ?? "", e.RequestId ?? "",
+            e.OccurredAt.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"), e.Changes ?? "");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    private static string? Truncate(string? value, int max) =>
+        string.IsNullOrEmpty(value) ? null : value.Length <= max ? value : value[..max];
+}
+
+/// <summary>
+/// Runs inside the audit transaction before it commits: the webhook outbox stores the events
+/// that the recorded audit events cause, so a crash can lose neither.
+/// </summary>
+public interface IAuditCommitHook
+{
+    Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
+}

@@ -1,0 +1,74 @@
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Orgs;
+
+/// <summary>Fields to change; absent fields stay as they are. <c>settings</c> replaces the settings object.</summary>
+public sealed record UpdateOrgRequest
+{
+    public string? Name { get; init; }
+    public string? Slug { get; init; }
+    public OrgSettings? Settings { get; init; }
+}
+
+public static class UpdateOrg
+{
+    public static async Task<Results<ApiOk<OrgView>, ApiError>> Handle(
+        string orgId, UpdateOrgRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Slug("slug", request.Slug);
+        if (request.Name is not null)
+        {
+            validation.Required("name", request.Name);
+        }
+
+        OrgRules.CheckSettings(validation, request.Settings);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var org = await db.Set<Organization>().FirstOrDefaultAsync(o => o.Id == orgId && o.DeletedAt == null, cancellationToken);
+        if (org is null)
+        {
+            return ApiError.NotFound("organization");
+        }
+
+        var changed = new List<string>();
+        if (request.Name is { } name && name.Trim() != org.Name)
+        {
+            org.Name = name.Trim();
+            changed.Add("name");
+        }
+
+        if (request.Slug is { } slug && slug != org.Slug)
+        {
+            if (await db.Set<Organization>().AnyAsync(o => o.Slug == slug && o.Id != orgId, cancellationToken))
+            {
+                return ApiError.Conflict($"The slug '{slug}' is taken.");
+            }
+
+            org.Slug = slug;
+            changed.Add("slug");
+        }
+
+        if (request.Settings is { } settings && settings != org.Settings)
+        {
+            org.Settings = settings;
+            changed.Add("settings");
+        }
+
+        if (changed.Count > 0)
+        {
+            org.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+            audit.Record(org.Id, "org.update", "org", org.Id, new { fields = changed });
+            await audit.SaveChangesAsync(cancellationToken);
+        }
+
+        return new ApiOk<OrgView>(OrgView.From(org));
+    }
+}

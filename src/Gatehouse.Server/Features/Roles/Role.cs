@@ -1,0 +1,60 @@
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Gatehouse.Server.Features.Roles;
+
+/// <summary>A named set of permissions in one organization; API keys reference roles by name.</summary>
+public sealed class Role : ICreatedEntity
+{
+    public required string Id { get; init; }
+    public required string OrgId { get; init; }
+    public required string Name { get; set; }
+    public string? Description { get; set; }
+    public List<string> Permissions { get; set; } = [];
+    public DateTime CreatedAt { get; init; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A role as the API shows it.</summary>
+public sealed record RoleView(string Id, string OrgId, string Name, string? Description, IReadOnlyList<string> Permissions, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public static RoleView From(Role role) => new(role.Id, role.OrgId, role.Name, role.Description, role.Permissions, role.CreatedAt, role.UpdatedAt);
+}
+
+internal sealed class RoleMapping : IEntityTypeConfiguration<Role>
+{
+    public void Configure(EntityTypeBuilder<Role> builder)
+    {
+        builder.ToTable("roles");
+        builder.HasKey(r => r.Id);
+        builder.Property(r => r.Permissions).HasJsonConversion();
+    }
+}
+
+/// <summary>Roles are deleted with their organization; they count towards its stats.</summary>
+internal sealed class RoleOrgData : IOrgDataEraser, IOrgStatsContributor
+{
+    public Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) =>
+        db.Set<Role>().Where(r => r.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+
+    public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken) =>
+        stats["roles"] = await db.Set<Role>().LongCountAsync(r => r.OrgId == orgId, cancellationToken);
+}
+
+/// <summary>Expands role names into the permissions they grant, for key verification and authentication.</summary>
+public sealed class RoleResolver(GatehouseDb db)
+{
+    public async Task<IReadOnlyList<string>> ExpandAsync(string orgId, IReadOnlyCollection<string> roleNames, CancellationToken cancellationToken)
+    {
+        if (roleNames.Count == 0)
+        {
+            return [];
+        }
+
+        var roles = await db.Set<Role>().AsNoTracking().Where(r => r.OrgId == orgId && roleNames.Contains(r.Name)).ToListAsync(cancellationToken);
+        return [.. roles.SelectMany(r => r.Permissions).Distinct(StringComparer.Ordinal)];
+    }
+}

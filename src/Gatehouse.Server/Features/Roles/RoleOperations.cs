@@ -1,0 +1,179 @@
+using Gatehouse.Server.Platform.Auth;
+using System.Text.RegularExpressions;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Roles;
+
+/// <summary>Create a role.</summary>
+public sealed record CreateRoleRequest
+{
+    /// <summary>Unique in the organization: <c>[a-zA-Z0-9_.:-]{1,100}</c>.</summary>
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    /// <summary>Platform or custom permissions; wildcards allowed.</summary>
+    public List<string>? Permissions { get; init; }
+}
+
+/// <summary>Fields to change; absent fields stay. <c>permissions</c> replaces the list.</summary>
+public sealed record UpdateRoleRequest
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public List<string>? Permissions { get; init; }
+}
+
+public static partial class RoleOperations
+{
+    public static async Task<Results<ApiCreated<RoleView>, ApiError>> Create(
+        string orgId, CreateRoleRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("name", request.Name, 100).Optional("description", request.Description, 1000)
+            .Permissions("permissions", request.Permissions, required: true);
+        CheckName(validation, request.Name);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        if (await db.Set<Role>().AnyAsync(r => r.OrgId == orgId && r.Name == request.Name, cancellationToken))
+        {
+            return ApiError.Conflict($"A role named '{request.Name}' already exists.");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var role = new Role
+        {
+            Id = Ids.New("role", clock.GetUtcNow()),
+            OrgId = orgId,
+            Name = request.Name!,
+            Description = request.Description,
+            Permissions = [.. request.Permissions!.Distinct(StringComparer.Ordinal)],
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Add(role);
+        audit.Record(orgId, "role.create", "role", role.Id, new { role.Name, role.Permissions });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiCreated<RoleView>(RoleView.From(role));
+    }
+
+    public static async Task<Results<ApiPage<RoleView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    {
+        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        {
+            return error!;
+        }
+
+        var query = db.Set<Role>().Where(r => r.OrgId == orgId).ApplyWindow(page);
+        var total = await query.LongCountAsync(cancellationToken);
+        var roles = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        return new ApiPage<RoleView>([.. roles.Select(RoleView.From)], page.Paginate(total));
+    }
+
+    public static async Task<Results<ApiOk<RoleView>, ApiError>> Get(string orgId, string roleId, GatehouseDb db, CancellationToken cancellationToken)
+    {
+        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        return role is null ? ApiError.NotFound("role") : new ApiOk<RoleView>(RoleView.From(role));
+    }
+
+    public static async Task<Results<ApiOk<RoleView>, ApiError>> Update(
+        string orgId, string roleId, UpdateRoleRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Optional("description", request.Description, 1000).Permissions("permissions", request.Permissions, required: false);
+        if (request.Name is not null)
+        {
+            validation.Required("name", request.Name, 100);
+            CheckName(validation, request.Name);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        if (role is null)
+        {
+            return ApiError.NotFound("role");
+        }
+
+        var changed = new List<string>();
+        if (request.Name is { } name && name != role.Name)
+        {
+            if (await db.Set<Role>().AnyAsync(r => r.OrgId == orgId && r.Name == name, cancellationToken))
+            {
+                return ApiError.Conflict($"A role named '{name}' already exists.");
+            }
+
+            role.Name = name;
+            changed.Add("name");
+        }
+
+        if (request.Description is { } description && description != role.Description)
+        {
+            role.Description = description;
+            changed.Add("description");
+        }
+
+        if (request.Permissions is { } permissions)
+        {
+            role.Permissions = [.. permissions.Distinct(StringComparer.Ordinal)];
+            changed.Add("permissions");
+        }
+
+        if (changed.Count > 0)
+        {
+            role.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+            audit.Record(orgId, "role.update", "role", role.Id, new { fields = changed, role.Permissions });
+            await audit.SaveChangesAsync(cancellationToken);
+        }
+
+        return new ApiOk<RoleView>(RoleView.From(role));
+    }
+
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, string roleId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        if (role is null)
+        {
+            return ApiError.NotFound("role");
+        }
+
+        db.Remove(role);
+        audit.Record(orgId, "role.delete", "role", role.Id, new { role.Name });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiOk<Deleted>(new Deleted(role.Id));
+    }
+
+    private static void CheckName(Validation validation, string? name)
+    {
+        if (!string.IsNullOrWhiteSpace(name) && !RoleName().IsMatch(name))
+        {
+            validation.Add("name", "must match [a-zA-Z0-9_.:-]{1,100}");
+        }
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9_.:-]{1,100}$")]
+    private static partial Regex RoleName();
+}
+
+public static class RoleEndpoints
+{
+    public static IEndpointRouteBuilder MapRoles(this IEndpointRouteBuilder api)
+    {
+        var roles = api.MapGroup("/orgs/{orgId}/roles").WithTags("Roles");
+        roles.MapPost("", RoleOperations.Create).RequirePermission("roles:write").WithName("CreateRole").WithSummary("Create a role");
+        roles.MapGet("", RoleOperations.List).RequirePermission("roles:read").WithName("ListRoles").WithSummary("List roles");
+        roles.MapGet("/{roleId}", RoleOperations.Get).RequirePermission("roles:read").WithName("GetRole").WithSummary("Get a role");
+        roles.MapPatch("/{roleId}", RoleOperations.Update).RequirePermission("roles:write").WithName("UpdateRole").WithSummary("Update a role");
+        roles.MapDelete("/{roleId}", RoleOperations.Delete).RequirePermission("roles:write").WithName("DeleteRole").WithSummary("Delete a role");
+        return api;
+    }
+}

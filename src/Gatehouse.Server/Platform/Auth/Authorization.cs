@@ -1,0 +1,102 @@
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Tenancy;
+
+namespace Gatehouse.Server.Platform.Auth;
+
+/// <summary>What a route demands of its caller; read by the filter and by the OpenAPI document.</summary>
+public sealed record AccessRequirement(string? Permission, bool RootOnly);
+
+/// <summary>
+/// Route conventions that authenticate the caller, scope it to the organization in the route,
+/// and check its permission — in that order, so another organization's ids answer 404 before
+/// any permission question is asked (nothing leaks about what exists elsewhere).
+/// </summary>
+public static class Authorization
+{
+    public const string OrgIdRouteValue = "orgId";
+
+    /// <summary>Any valid credential.</summary>
+    public static TBuilder RequireCredential<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.Require(new AccessRequirement(null, RootOnly: false));
+
+    /// <summary>A credential holding <paramref name="permission"/> (and, on org routes, belonging to that org).</summary>
+    public static TBuilder RequirePermission<TBuilder>(this TBuilder builder, string permission) where TBuilder : IEndpointConventionBuilder =>
+        builder.Require(new AccessRequirement(permission, RootOnly: false));
+
+    /// <summary>The platform's root key only.</summary>
+    public static TBuilder RequireRoot<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.Require(new AccessRequirement(null, RootOnly: true));
+
+    private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.WithMetadata(requirement);
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var failure = await AuthorizeAsync(context.HttpContext, requirement);
+            return failure is null ? await next(context) : failure;
+        });
+        return builder;
+    }
+
+    public static async ValueTask<ApiError?> AuthorizeAsync(HttpContext httpContext, AccessRequirement requirement)
+    {
+        var outcome = await Authentication.ResolveAsync(httpContext);
+        if (outcome.Principal is not { } principal)
+        {
+            var error = outcome.Presented
+                ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The credential is not valid.")
+                : new ApiError(ErrorCodes.AuthenticationFailed, "A credential is required: send Authorization: Bearer <key> or X-API-Key.");
+            error.Headers["WWW-Authenticate"] = outcome.Presented ? "Bearer error=\"invalid_token\"" : "Bearer";
+            foreach (var observer in httpContext.RequestServices.GetServices<IAuthenticationFailureObserver>())
+            {
+                await observer.OnFailureAsync(httpContext, error, httpContext.RequestAborted);
+            }
+
+            return error;
+        }
+
+        foreach (var gate in httpContext.RequestServices.GetServices<IRequestGate>())
+        {
+            if (await gate.CheckAsync(httpContext, principal, httpContext.RequestAborted) is { } rejected)
+            {
+                return rejected;
+            }
+        }
+
+        if (httpContext.Request.RouteValues.TryGetValue(OrgIdRouteValue, out var routeOrg) && routeOrg is string orgId)
+        {
+            var directory = httpContext.RequestServices.GetRequiredService<OrgDirectory>();
+            if (!principal.CanAccessOrg(orgId) || !await directory.ExistsAsync(orgId, httpContext.RequestAborted))
+            {
+                return ApiError.NotFound("organization");
+            }
+        }
+
+        if (requirement.RootOnly && !principal.IsRoot)
+        {
+            return ApiError.Forbidden(Permission.AdminAll);
+        }
+
+        if (requirement.Permission is { } permission && !principal.Has(permission))
+        {
+            return ApiError.Forbidden(permission);
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Runs after the credential is known and before the permission check (API.md: credential →
+/// rate limit → permission). A gate that returns an error stops the request, and no work is done.
+/// </summary>
+public interface IRequestGate
+{
+    ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken);
+}
+
+/// <summary>Told about every rejected credential (the audit trail records <c>auth.failure</c>).</summary>
+public interface IAuthenticationFailureObserver
+{
+    ValueTask OnFailureAsync(HttpContext httpContext, ApiError error, CancellationToken cancellationToken);
+}

@@ -1,0 +1,26 @@
+namespace Gatehouse.Server.Platform.Hosting;
+
+/// <summary>Server settings: section <c>Gatehouse</c> of appsettings.json, or the <c>GATEHOUSE_*</c> environment variables.</summary>
+public sealed class GatehouseOptions
+{
+    public string DataDir { get; set; } = "./data";
+    public string? DatabaseUrl { get; set; }
+    public string? MasterKey { get; set; }
+    public string? RootKey { get; set; }
+    public bool WebhooksAllowInsecure { get; set; }
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Environment variable → configuration key. The environment wins over appsettings.json.</summary>
+    public static readonly IReadOnlyDictionary<string, string> EnvironmentVariables = new Dictionary<string, string>
+    {
+        ["GATEHOUSE_DATA_DIR"] = "Gatehouse:DataDir",
+        ["GATEHOUSE_DATABASE_URL"] = "Gatehouse:DatabaseUrl",
+        ["GATEHOUSE_MASTER_KEY"] = "Gatehouse:MasterKey",
+        ["GATEHOUSE_ROOT_KEY"] = "Gatehouse:RootKey",
+        ["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "Gatehouse:WebhooksAllowInsecure",
+        ["GATEHOUSE_MAX_REQUEST_BODY_BYTES"] = "Gatehouse:MaxRequestBodyBytes",
+    };
+}
+
+/// <summary>A configuration problem that stops the server with one clear line.</summary>
+public sealed class StartupException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,162 @@
+using System.Data.Common;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Platform.Http;
+
+/// <summary>
+/// The outermost middleware: assigns the request id, turns every unexpected exception into
+/// 500 INTERNAL_ERROR (or 503 when the database is unreachable) with nothing but the request id,
+/// and gives unmatched /api/v1 requests (404, 405) the envelope.
+/// </summary>
+public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var requestId = RequestIds.Assign(context);
+        context.Response.Headers[RequestIds.Header] = requestId;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        try
+        {
+            await next(context);
+            if (!context.Response.HasStarted && IsEnvelopedPath(context.Request.Path))
+            {
+                // The framework answered without a body (no route, wrong method, wrong media type):
+                // give it the envelope like every other /api/v1 response.
+                var error = context.Response.StatusCode switch
+                {
+                    StatusCodes.Status404NotFound => ApiError.NotFound("route"),
+                    StatusCodes.Status405MethodNotAllowed => new ApiError(ErrorCodes.MethodNotAllowed, $"{context.Request.Method} is not allowed on this route."),
+                    StatusCodes.Status413PayloadTooLarge => new ApiError(ErrorCodes.PayloadTooLarge, "The request body is larger than the configured limit."),
+                    StatusCodes.Status415UnsupportedMediaType => new ApiError(ErrorCodes.UnsupportedMediaType, "The request body must be application/json."),
+                    StatusCodes.Status400BadRequest => ApiError.Invalid("The request is malformed."),
+                    _ => null,
+                };
+                if (error is not null)
+                {
+                    await error.ExecuteAsync(context);
+                }
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await WriteIfPossible(context, TranslateBadRequest(ex));
+        }
+        catch (JsonException ex)
+        {
+            await WriteIfPossible(context, MalformedJson(ex));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+        }
+        catch (Exception ex) when (IsDatabaseUnavailable(ex))
+        {
+            logger.LogError(ex, "The database is unavailable");
+            await WriteIfPossible(context, new ApiError(ErrorCodes.ServiceUnavailable, "A dependency is unavailable; retry later."));
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Unhandled exception");
+            await WriteIfPossible(context, new ApiError(ErrorCodes.InternalError, $"An internal error occurred (request {requestId})."));
+        }
+    }
+
+    public static bool IsEnvelopedPath(PathString path) => path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase);
+
+    internal static ApiError TranslateBadRequest(BadHttpRequestException ex)
+    {
+        if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new ApiError(ErrorCodes.PayloadTooLarge, "The request body is larger than the configured limit.");
+        }
+
+        if (ex.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return new ApiError(ErrorCodes.UnsupportedMediaType, "The request body must be application/json.");
+        }
+
+        if (ex.InnerException is JsonException json)
+        {
+            return MalformedJson(json);
+        }
+
+        if (ex.Message.Contains("body was not provided", StringComparison.OrdinalIgnoreCase)
+            || ex.Message.Contains("Implicit body inferred", StringComparison.OrdinalIgnoreCase))
+        {
+            return ApiError.Invalid("A JSON request body is required.");
+        }
+
+        return ApiError.Invalid("The request is malformed.");
+    }
+
+    private static ApiError MalformedJson(JsonException ex)
+    {
+        var where = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : $" at {ex.Path}";
+        var what = ex.Message.Contains("could not be converted", StringComparison.Ordinal) ? "has the wrong type" : "is not valid JSON";
+        var message = what == "has the wrong type" ? $"The field{where} has the wrong type." : $"The request body{where} is not valid JSON.";
+        var details = new Dictionary<string, object?>();
+        if (ex.Path is { Length: > 0 } path)
+        {
+            details["path"] = path;
+        }
+
+        if (ex.BytePositionInLine is { } position)
+        {
+            details["line"] = ex.LineNumber ?? 0;
+            details["position"] = position;
+        }
+
+        return ApiError.Invalid(message, details);
+    }
+
+    private static bool IsDatabaseUnavailable(Exception ex)
+    {
+        for (var current = ex; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case DatabaseUnavailableException:
+                case Npgsql.NpgsqlException { IsTransient: true }:
+                case System.Net.Sockets.SocketException:
+                case TimeoutException:
+                    return true;
+                case Microsoft.Data.Sqlite.SqliteException sqlite when sqlite.SqliteErrorCode is 5 or 6 or 10 or 14:
+                    return true; // BUSY, LOCKED, IOERR, CANTOPEN
+                case DbUpdateException or DbException:
+                    continue;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task WriteIfPossible(HttpContext context, ApiError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.Headers[RequestIds.Header] = RequestIds.Get(context);
+        if (context.Features.Get<IHttpResponseBodyFeature>() is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await error.ExecuteAsync(context);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not write the error response");
+        }
+    }
+}
+
+/// <summary>Thrown when a dependency (the database, or the audit store) cannot take the write: answered as 503.</summary>
+public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,26 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Server.Platform.Http;
+
+/// <summary>Writes envelopes with the application's JSON options and the request's metadata.</summary>
+public static class EnvelopeWriter
+{
+    public static ResponseMeta Meta(HttpContext httpContext)
+    {
+        var clock = httpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        return new ResponseMeta(RequestIds.Get(httpContext), TruncateToSeconds(clock.GetUtcNow().UtcDateTime));
+    }
+
+    public static Task WriteAsync<T>(HttpContext httpContext, T body)
+    {
+        var options = httpContext.RequestServices.GetService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>()?.Value.SerializerOptions
+            ?? JsonDefaults.Options;
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(httpContext.Response.Body, body, options, httpContext.RequestAborted);
+    }
+
+    public static Task WriteErrorAsync(HttpContext httpContext, ApiError error) => error.ExecuteAsync(httpContext);
+
+    private static DateTime TruncateToSeconds(DateTime value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+}

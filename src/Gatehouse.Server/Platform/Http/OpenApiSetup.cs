@@ -1,0 +1,75 @@
+using Gatehouse.Server.Platform.Auth;
+using Microsoft.OpenApi;
+
+namespace Gatehouse.Server.Platform.Http;
+
+/// <summary>
+/// Shapes the generated OpenAPI 3.1 document: the two credential schemes, which routes need
+/// which permission, and the error responses every body-taking route can give.
+/// </summary>
+public static class OpenApiSetup
+{
+    public const string DocumentPath = "/api/v1/openapi.json";
+    private const string Bearer = "bearer";
+    private const string ApiKeyHeader = "apiKey";
+
+    public static IServiceCollection AddGatehouseOpenApi(this IServiceCollection services) =>
+        services.AddOpenApi("v1", options =>
+        {
+            options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo
+                {
+                    Title = "Gatehouse API",
+                    Version = "v1",
+                    Description = "API keys, rate limits, audit, webhooks, vault and OAuth clients for organizations. Every /api/v1 response is wrapped in the envelope {success, data|error, meta}.",
+                };
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "An API key (root or organization) or an OAuth access token.",
+                };
+                document.Components.SecuritySchemes[ApiKeyHeader] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.ApiKey,
+                    In = ParameterLocation.Header,
+                    Name = "X-API-Key",
+                    Description = "An API key.",
+                };
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                var requirement = context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessRequirement>().LastOrDefault();
+                if (requirement is not null)
+                {
+                    operation.Security =
+                    [
+                        new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] },
+                        new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyHeader, context.Document)] = [] },
+                    ];
+                    var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid credential";
+                    operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
+                }
+
+                if (operation.RequestBody is not null)
+                {
+                    operation.Responses ??= new OpenApiResponses();
+                    foreach (var (status, text) in new[] { ("413", "Body over the configured limit"), ("415", "Body is not application/json") })
+                    {
+                        if (!operation.Responses.ContainsKey(status))
+                        {
+                            var errorResponse = operation.Responses.TryGetValue("400", out var badRequest) ? badRequest : null;
+                            operation.Responses[status] = new OpenApiResponse { Description = text, Content = errorResponse?.Content };
+                        }
+                    }
+                }
+
+                return Task.CompletedTask;
+            });
+        });
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+
+namespace Gatehouse.Server.Platform.Observability;
+
+/// <summary>
+/// Request counts and durations by route template and status, published through
+/// <see cref="System.Diagnostics.Metrics"/> (for OTLP) and kept here for the Prometheus text at /metrics.
+/// </summary>
+public sealed class HttpMetrics : IDisposable
+{
+    public const string MeterName = "Gatehouse";
+    private static readonly double[] Bounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly ConcurrentDictionary<(string Method, string Route, int Status), Series> _series = new();
+
+    public HttpMetrics()
+    {
+        _requests = _meter.CreateCounter<long>("gatehouse.http.requests", description: "HTTP requests handled");
+        _duration = _meter.CreateHistogram<double>("gatehouse.http.request.duration", unit: "s", description: "HTTP request duration");
+    }
+
+    public void Record(string method, string route, int status, double seconds)
+    {
+        var tags = new TagList { { "method", method }, { "route", route }, { "status", status } };
+        _requests.Add(1, tags);
+        _duration.Record(seconds, tags);
+        _series.GetOrAdd((method, route, status), _ => new Series()).Observe(seconds);
+    }
+
+    public string ToPrometheusText()
+    {
+        var text = new StringBuilder();
+        text.Append("# HELP gatehouse_http_requests_total HTTP requests handled, by method, route template and status.\n");
+        text.Append("# TYPE gatehouse_http_requests_total counter\n");
+        var ordered = _series.OrderBy(s => s.Key.Route, StringComparer.Ordinal).ThenBy(s => s.Key.Method, StringComparer.Ordinal).ThenBy(s => s.Key.Status).ToList();
+        foreach (var ((method, route, status), series) in ordered)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_requests_total{{{Labels(method, route, status)}}} {series.Count}\n");
+        }
+
+        text.Append("# HELP gatehouse_http_request_duration_seconds HTTP request duration in seconds.\n");
+        text.Append("# TYPE gatehouse_http_request_duration_seconds histogram\n");
+        foreach (var ((method, route, status), series) in ordered)
+        {
+            var labels = Labels(method, route, status);
+            var snapshot = series.Snapshot();
+            long cumulative = 0;
+            for (var i = 0; i < Bounds.Length; i++)
+            {
+                cumulative += snapshot.Buckets[i];
+                text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"{Bounds[i]}\"}} {cumulative}\n");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {snapshot.Count}\n");
+            text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_request_duration_seconds_sum{{{labels}}} {snapshot.Sum}\n");
+            text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_request_duration_seconds_count{{{labels}}} {snapshot.Count}\n");
+        }
+
+        return text.ToString();
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private static string Labels(string method, string route, int status) =>
+        $"method=\"{Escape(method)}\",route=\"{Escape(route)}\",status=\"{status}\"";
+
+    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
+    private sealed class Series
+    {
+        private readonly long[] _buckets = new long[Bounds.Length];
+        private long _count;
+        private double _sum;
+        private readonly Lock _gate = new();
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public void Observe(double seconds)
+        {
+            lock (_gate)
+            {
+                _count++;
+                _sum += seconds;
+                var index = Array.FindIndex(Bounds, b => seconds <= b);
+                if (index >= 0)
+                {
+                    _buckets[index]++;
+                }
+            }
+        }
+
+        public (long[] Buckets, long Count, double Sum) Snapshot()
+        {
+            lock (_gate)
+            {
+                return ((long[])_buckets.Clone(), _count, _sum);
+            }
+        }
+    }
+}
+
+/// <summary>Times every request and records it under its route template (never the raw path, which holds ids).</summary>
+public sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics metrics)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.Record(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
+
+namespace Gatehouse.Server.Platform.Storage;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>Which database this node talks to and how to reach it.</summary>
+public sealed record DatabaseTarget(DatabaseProvider Provider, string ConnectionString)
+{
+    public static DatabaseTarget Sqlite(string dataDir) => new(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.Combine(dataDir, "gatehouse.db"),
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString());
+
+    /// <summary>Accepts <c>Host=…;Database=…</c> or a <c>postgres://user:pass@host:port/db</c> URL.</summary>
+    public static DatabaseTarget Postgres(string url)
+    {
+        if (url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            var uri = new Uri(url);
+            var builder = new NpgsqlConnectionStringBuilder
+            {
+                Host = uri.Host,
+                Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+                Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')),
+            };
+            var userInfo = uri.UserInfo.Split(':', 2);
+            if (userInfo[0].Length > 0)
+            {
+                builder.Username = Uri.UnescapeDataString(userInfo[0]);
+            }
+
+            if (userInfo.Length == 2)
+            {
+                builder.Password = Uri.UnescapeDataString(userInfo[1]);
+            }
+
+            foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = pair.Split('=', 2);
+                builder[Uri.UnescapeDataString(parts[0])] = parts.Length == 2 ? Uri.UnescapeDataString(parts[1]) : "";
+            }
+
+            url = builder.ToString();
+        }
+
+        // Validates the syntax early, so a typo is one clear line at start rather than a failure later.
+        _ = new NpgsqlConnectionStringBuilder(url);
+        return new DatabaseTarget(DatabaseProvider.Postgres, url);
+    }
+
+    public void Configure(DbContextOptionsBuilder options)
+    {
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            options.UseNpgsql(ConnectionString);
+        }
+        else
+        {
+            options.UseSqlite(ConnectionString);
+            options.AddInterceptors(SqlitePragmas.Instance);
+        }
+    }
+
+    public DbConnection OpenConnection()
+    {
+        DbConnection connection = Provider == DatabaseProvider.Postgres
+            ? new NpgsqlConnection(ConnectionString)
+            : new SqliteConnection(ConnectionString);
+        connection.Open();
+        if (Provider == DatabaseProvider.Sqlite)
+        {
+            SqlitePragmas.Apply(connection);
+        }
+
+        return connection;
+    }
+}
+
+/// <summary>
+/// Per-connection SQLite settings. <c>synchronous=FULL</c> in WAL mode: an acknowledged commit is
+/// on disk before we answer, so it survives a crash of the process and of the machine.
+/// </summary>
+internal sealed class SqlitePragmas : DbConnectionInterceptor
+{
+    public static readonly SqlitePragmas Instance = new();
+
+    public static void Apply(DbConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+        command.ExecuteNonQuery();
+    }
+
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Apply(connection);
+        return Task.CompletedTask;
+    }
+}

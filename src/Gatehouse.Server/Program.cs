@@ -1,0 +1,187 @@
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Features.Health;
+using Gatehouse.Server.Features.Orgs;
+using Gatehouse.Server.Features.Permissions;
+using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Hosting;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Jobs;
+using Gatehouse.Server.Platform.Observability;
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        try
+        {
+            var app = Build(args);
+            app.Run();
+            return 0;
+        }
+        catch (StartupException ex)
+        {
+            Console.Error.WriteLine($"gatehouse: cannot start: {ex.Message}");
+            return 1;
+        }
+        catch (IOException ex) when (ex.InnerException is System.Net.Sockets.SocketException || ex.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine($"gatehouse: cannot listen: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// Composes the server: settings, key material, storage (migrated), services, middleware and
+    /// routes. Everything that can be wrong with the configuration fails here, before listening.
+    /// <paramref name="customize"/> runs before the settings are read; <paramref name="overrideServices"/>
+    /// after every service is registered.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null, Action<IServiceCollection>? overrideServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+
+        // 1. Settings: appsettings.json, then the GATEHOUSE_* environment variables on top.
+        builder.Configuration.AddInMemoryCollection(GatehouseOptions.EnvironmentVariables
+            .Select(v => (v.Value, Environment.GetEnvironmentVariable(v.Key)))
+            .Where(v => v.Item2 is not null)
+            .Select(v => new KeyValuePair<string, string?>(v.Value, v.Item2)));
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        customize?.Invoke(builder);
+        var options = builder.Configuration.GetSection("Gatehouse").Get<GatehouseOptions>() ?? new GatehouseOptions();
+
+        // 2. Key material and storage: data dir, master key, database (migrated), pepper, root key.
+        var dataDir = ServerKeys.PrepareDataDir(options.DataDir);
+        var masterKey = ServerKeys.LoadMasterKey(options.MasterKey, dataDir);
+        var database = DescribeDatabase(options, dataDir);
+        var secretHasher = PrepareDatabase(database, masterKey, options.RootKey);
+
+        // 3. Services.
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(database);
+        services.AddSingleton(masterKey);
+        services.AddSingleton(secretHasher);
+        services.AddSingleton<ServerKeys>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddDbContext<GatehouseDb>(database.Configure);
+        services.AddMemoryCache();
+        services.AddHttpContextAccessor();
+        services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        });
+        services.AddGatehouseOpenApi();
+        services.AddSingleton<HttpMetrics>();
+        services.AddSingleton<JobRegistry>();
+
+        services.AddSingleton<RootKeyStore>();
+        services.AddSingleton<ICredentialResolver, RootKeyResolver>();
+        services.AddSingleton<OrgDirectory>();
+        services.AddScoped<AuditLog>();
+        services.AddScoped<RoleResolver>();
+        services.AddSingleton<IOrgDataEraser, RoleOrgData>();
+        services.AddSingleton<IOrgStatsContributor, RoleOrgData>();
+        services.AddSingleton<DatabaseHealth>();
+        services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<DatabaseHealth>());
+        services.AddSingleton<IHealthComponent, KeyringHealth>();
+        services.AddSingleton<IHealthComponent, JobsHealth>();
+        services.AddSingleton<IHealthComponent, ClusterHealth>();
+
+        // Tests replace the clock or inject failures here, after every default is registered.
+        overrideServices?.Invoke(services);
+        var app = builder.Build();
+        LoadRootKeys(app);
+
+        // 4. Middleware, outermost first.
+        app.UseMiddleware<ApiPipeline>();
+        app.UseMiddleware<HttpMetricsMiddleware>();
+        app.UseRouting();
+        app.UseSwaggerUI(ui =>
+        {
+            ui.RoutePrefix = "docs";
+            ui.DocumentTitle = "Gatehouse API reference";
+            ui.SwaggerEndpoint(OpenApiSetup.DocumentPath, "Gatehouse v1");
+        });
+
+        // 5. Routes.
+        app.MapOpenApi(OpenApiSetup.DocumentPath);
+        var api = app.MapGroup("/api/v1");
+        app.MapHealth(api);
+        api.MapOrgs();
+        api.MapRoles();
+        api.MapPermissions();
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            Console.WriteLine($"Gatehouse listening on {string.Join(", ", addresses)} ({database.Provider.ToString().ToLowerInvariant()})");
+        });
+        return app;
+    }
+
+    private static DatabaseTarget DescribeDatabase(GatehouseOptions options, string dataDir)
+    {
+        if (string.IsNullOrWhiteSpace(options.DatabaseUrl))
+        {
+            return DatabaseTarget.Sqlite(dataDir);
+        }
+
+        try
+        {
+            return DatabaseTarget.Postgres(options.DatabaseUrl);
+        }
+        catch (Exception ex) when (ex is ArgumentException or UriFormatException or FormatException or KeyNotFoundException)
+        {
+            throw new StartupException("GATEHOUSE_DATABASE_URL is not a valid PostgreSQL connection string or postgres:// URL", ex);
+        }
+    }
+
+    private static Crypto.SecretHasher PrepareDatabase(DatabaseTarget database, Crypto.MasterKey masterKey, string? rootKey)
+    {
+        try
+        {
+            using var loggerFactory = LoggerFactory.Create(l => l.AddJsonConsole());
+            new SchemaMigrator(database, loggerFactory.CreateLogger<SchemaMigrator>()).Migrate();
+            var hasher = ServerKeys.LoadSecretHasher(database, masterKey);
+            var (generated, error) = RootKeyStore.Bootstrap(database, hasher, rootKey);
+            if (error is not null)
+            {
+                throw new StartupException(error);
+            }
+
+            if (generated is not null)
+            {
+                // Printed once, to standard output only: it is never logged and cannot be shown again.
+                Console.WriteLine($"Root key: {generated}");
+            }
+
+            return hasher;
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException && ex is not StartupException)
+        {
+            var where = database.Provider == DatabaseProvider.Postgres ? "the PostgreSQL database" : "the SQLite database";
+            throw new StartupException($"cannot open {where}: {FirstLine(ex.Message)}", ex);
+        }
+    }
+
+    private static void LoadRootKeys(WebApplication app)
+    {
+        using var scope = app.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        app.Services.GetRequiredService<RootKeyStore>().Load(db.Set<RootKey>().AsNoTracking().ToList());
+    }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+}
