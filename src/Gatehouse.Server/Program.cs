@@ -2,6 +2,7 @@ using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.Health;
 using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
+using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Hosting;
@@ -86,6 +87,8 @@ public static class Program
         services.AddSingleton<HttpMetrics>();
         services.AddSingleton<JobRegistry>();
 
+        services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
+        services.AddSingleton<RateLimiter>();
         services.AddSingleton<RootKeyStore>();
         services.AddSingleton<ICredentialResolver, RootKeyResolver>();
         services.AddSingleton<OrgDirectory>();

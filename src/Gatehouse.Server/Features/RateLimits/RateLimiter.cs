@@ -1,0 +1,57 @@
+namespace Gatehouse.Server.Features.RateLimits;
+
+/// <summary>One window of a limit: at most <see cref="Limit"/> units per <see cref="Window"/>.</summary>
+public sealed record RateLimitRule(string Name, long Limit, TimeSpan Window);
+
+/// <summary>The state of one window after a decision.</summary>
+public sealed record WindowVerdict(RateLimitRule Rule, long Remaining, DateTimeOffset ResetAt, bool Exceeded);
+
+/// <summary>
+/// The outcome of asking for <c>cost</c> units against every window of a subject. When any window
+/// would go over, nothing is consumed in any window (a rejected request does no work).
+/// </summary>
+public sealed record RateLimitDecision(bool Allowed, IReadOnlyList<WindowVerdict> Windows)
+{
+    /// <summary>The window closest to exhaustion: the one whose headers a response carries.</summary>
+    public WindowVerdict Tightest => Windows
+        .OrderByDescending(w => w.Exceeded)
+        .ThenBy(w => w.Remaining)
+        .ThenByDescending(w => w.ResetAt)
+        .First();
+
+    /// <summary>How long until a retry can succeed: the latest reset among the exceeded windows.</summary>
+    public TimeSpan RetryAfter(DateTimeOffset now)
+    {
+        var exceeded = Windows.Where(w => w.Exceeded).ToList();
+        return exceeded.Count == 0 ? TimeSpan.Zero : exceeded.Max(w => w.ResetAt) - now;
+    }
+}
+
+/// <summary>
+/// Where window counters live: in this process for one node; a shared store (PostgreSQL) for
+/// several. The only interface of the limiter, so the store can change without touching callers.
+/// </summary>
+public interface IRateLimitCounterStore
+{
+    /// <summary>
+    /// Atomically: for the subject, read each rule's sliding-window count at <paramref name="now"/>;
+    /// if every window has room for <paramref name="cost"/>, add it to all of them.
+    /// </summary>
+    ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>The one rate limiter of the platform: policies, verify and the standalone API all call it.</summary>
+public sealed class RateLimiter(IRateLimitCounterStore store, TimeProvider clock)
+{
+    public ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost = 1, CancellationToken cancellationToken = default)
+    {
+        if (rules.Count == 0)
+        {
+            return ValueTask.FromResult(new RateLimitDecision(true, []));
+        }
+
+        return store.TryConsumeAsync(subject, rules, cost, clock.GetUtcNow(), cancellationToken);
+    }
+
+    public DateTimeOffset Now => clock.GetUtcNow();
+}
