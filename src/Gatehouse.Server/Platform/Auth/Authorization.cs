@@ -30,6 +30,11 @@ public static class Authorization
     private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(requirement);
+        foreach (var status in new[] { 401, 403, 404, 429 })
+        {
+            builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ErrorEnvelope), ["application/json"]));
+        }
+
         builder.AddEndpointFilter(async (context, next) =>
         {
             var failure = await AuthorizeAsync(context.HttpContext, requirement);
