@@ -118,7 +118,10 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
             switch (current)
             {
                 case DatabaseUnavailableException:
+                case Npgsql.PostgresException postgres when IsConnectionState(postgres.SqlState):
+                    return true;
                 case Npgsql.NpgsqlException { IsTransient: true }:
+                case Npgsql.NpgsqlException and not Npgsql.PostgresException:
                 case System.Net.Sockets.SocketException:
                 case TimeoutException:
                     return true;
@@ -131,6 +134,10 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
 
         return false;
     }
+
+    /// <summary>Connection exceptions (08…), operator intervention (57P…), too many connections, database not accepting connections.</summary>
+    private static bool IsConnectionState(string sqlState) =>
+        sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("57P", StringComparison.Ordinal) || sqlState is "53300" or "55000";
 
     private async Task WriteIfPossible(HttpContext context, ApiError error)
     {

@@ -1,0 +1,144 @@
+using Npgsql;
+
+namespace Gatehouse.Server.Tests.Health;
+
+public sealed class HealthTests(SharedServer shared)
+{
+    private readonly GatehouseServer _server = shared.Server;
+
+    [Fact]
+    public async Task Health_is_healthy_without_an_envelope_or_credential()
+    {
+        var response = await _server.Anonymous.GetAsync("/health");
+
+        response.StatusCode.ShouldBe(200);
+        response.Text.ShouldBe("{\"status\":\"healthy\"}");
+    }
+
+    [Fact]
+    public async Task Api_health_has_version_and_uptime_in_the_envelope()
+    {
+        var response = await _server.Anonymous.GetAsync("/api/v1/health");
+
+        response.StatusCode.ShouldBe(200);
+        response.Str("status").ShouldBe("healthy");
+        response.Str("version").ShouldNotBeNullOrEmpty();
+        response.Data.GetProperty("uptimeSeconds").GetInt64().ShouldBeGreaterThanOrEqualTo(0);
+    }
+
+    [Fact]
+    public async Task Admin_health_lists_every_component_for_root()
+    {
+        var response = await _server.Root.GetAsync("/api/v1/admin/health");
+
+        response.StatusCode.ShouldBe(200, response.Text);
+        var components = response.Data.GetProperty("components");
+        foreach (var name in new[] { "database", "keyring", "jobs", "cluster" })
+        {
+            components.GetProperty(name).GetProperty("status").GetString().ShouldBe("healthy", name);
+        }
+
+        components.GetProperty("database").GetProperty("latencyMs").GetDouble().ShouldBeGreaterThanOrEqualTo(0);
+    }
+
+    [Fact]
+    public async Task Admin_health_needs_a_credential()
+    {
+        (await _server.Anonymous.GetAsync("/api/v1/admin/health")).StatusCode.ShouldBe(401);
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_route_template_and_status()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        await _server.Root.GetAsync($"/api/v1/orgs/{orgId}");
+
+        var metrics = await _server.Anonymous.Http.GetStringAsync("/metrics");
+
+        metrics.ShouldContain("# TYPE gatehouse_http_requests_total counter");
+        metrics.ShouldContain("gatehouse_http_requests_total{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\"}");
+        metrics.ShouldContain("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\",le=\"+Inf\"}");
+        metrics.ShouldNotContain(orgId);
+    }
+}
+
+/// <summary>With the database gone, health says so (503) and writes answer 503 SERVICE_UNAVAILABLE, not 500.</summary>
+public sealed class DatabaseDownTests
+{
+    [Fact]
+    public async Task Health_and_writes_answer_503_while_the_database_is_down_and_recover_after()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var outage = await Outage.BeginAsync(server);
+        try
+        {
+            var health = await server.Anonymous.GetAsync("/health");
+            health.StatusCode.ShouldBe(503);
+            health.Text.ShouldBe("{\"status\":\"unhealthy\"}");
+
+            var admin = await server.Root.GetAsync("/api/v1/admin/health");
+            admin.StatusCode.ShouldBe(503);
+            admin.ErrorCode.ShouldBe("SERVICE_UNAVAILABLE");
+
+            var write = await server.Root.PostAsync("/api/v1/orgs", new { name = "during outage" });
+            write.StatusCode.ShouldBe(503, write.Text);
+            write.ErrorCode.ShouldBe("SERVICE_UNAVAILABLE");
+        }
+        finally
+        {
+            await outage.EndAsync();
+        }
+
+        (await server.Anonymous.GetAsync("/health")).StatusCode.ShouldBe(200);
+        (await server.Root.PostAsync("/api/v1/orgs", new { name = "after outage" })).StatusCode.ShouldBe(201);
+    }
+
+    /// <summary>Takes the server's database away: the SQLite file's folder moves, or PostgreSQL stops accepting connections.</summary>
+    private sealed class Outage(GatehouseServer server, string? movedTo)
+    {
+        public static async Task<Outage> BeginAsync(GatehouseServer server)
+        {
+            if (server.Database.IsPostgres)
+            {
+                await AdminAsync(server, allow: false);
+                NpgsqlConnection.ClearAllPools();
+                return new Outage(server, null);
+            }
+
+            var movedTo = server.DataDir + "-away";
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Move(server.DataDir, movedTo);
+            return new Outage(server, movedTo);
+        }
+
+        public async Task EndAsync()
+        {
+            if (movedTo is null)
+            {
+                await AdminAsync(server, allow: true);
+                return;
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(server.DataDir))
+            {
+                Directory.Delete(server.DataDir, recursive: true);
+            }
+
+            Directory.Move(movedTo, server.DataDir);
+        }
+
+        private static async Task AdminAsync(GatehouseServer server, bool allow)
+        {
+            var name = new NpgsqlConnectionStringBuilder(server.Database.Url).Database;
+            var admin = Gatehouse.Server.Platform.Storage.DatabaseTarget.Postgres(Environment.GetEnvironmentVariable("GATEHOUSE_TEST_DATABASE_URL")!).ConnectionString;
+            await using var connection = new NpgsqlConnection(admin);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                $"ALTER DATABASE {name} ALLOW_CONNECTIONS {(allow ? "true" : "false")};" +
+                (allow ? "" : $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid();"),
+                connection);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+}
