@@ -1,0 +1,59 @@
+namespace Gatehouse.Crypto.Tests;
+
+public sealed class Base58Tests
+{
+    // Known answers of the Bitcoin alphabet (the same vectors every base58 implementation publishes).
+    [Theory]
+    [InlineData("", "")]
+    [InlineData("61", "2g")]
+    [InlineData("626262", "a3gV")]
+    [InlineData("636363", "aPEr")]
+    [InlineData("73696d706c792061206c6f6e6720737472696e67", "2cFupjhnEsSn59qHXstmK2ffpLv2")]
+    [InlineData("00eb15231dfceb60925886b67d065299925915aeb172c06647", "1NS17iag9jJgTHD1VXjvLCEnZuQ3rJDE9L")]
+    [InlineData("516b6fcd0f", "ABnLTmg")]
+    [InlineData("bf4f89001e670274dd", "3SEo3LWLoPntC")]
+    [InlineData("572e4794", "3EFU7m")]
+    [InlineData("ecac89cad93923c02321", "EJDM8drfXA6uyA")]
+    [InlineData("10c8511e", "Rt5zm")]
+    [InlineData("00000000000000000000", "1111111111")]
+    public void Encodes_and_decodes_the_known_answers(string hex, string encoded)
+    {
+        var bytes = Convert.FromHexString(hex);
+
+        Base58.Encode(bytes).ShouldBe(encoded);
+        Base58.TryDecode(encoded, out var decoded).ShouldBeTrue();
+        decoded.ShouldBe(bytes);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("O")]
+    [InlineData("I")]
+    [InlineData("l")]
+    [InlineData("abc+")]
+    [InlineData("é")]
+    public void Rejects_characters_outside_the_alphabet(string text)
+    {
+        Base58.TryDecode(text, out _).ShouldBeFalse();
+        Base58.IsBase58(text).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Round_trips_random_data_with_leading_zeros()
+    {
+        var random = new Random(7);
+        for (var i = 0; i < 500; i++)
+        {
+            var bytes = new byte[random.Next(0, 40)];
+            random.NextBytes(bytes);
+            if (bytes.Length > 2 && i % 3 == 0)
+            {
+                bytes[0] = 0;
+                bytes[1] = 0;
+            }
+
+            Base58.TryDecode(Base58.Encode(bytes), out var decoded).ShouldBeTrue();
+            decoded.ShouldBe(bytes, Convert.ToHexString(bytes));
+        }
+    }
+}

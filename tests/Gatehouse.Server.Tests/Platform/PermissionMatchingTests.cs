@@ -1,0 +1,56 @@
+using Gatehouse.Server.Platform.Auth;
+
+namespace Gatehouse.Server.Tests.Platform;
+
+public sealed class PermissionMatchingTests
+{
+    [Theory]
+    [InlineData("api_keys:read", "api_keys:read", true)]
+    [InlineData("api_keys:read", "api_keys:write", false)]
+    [InlineData("*", "anything:at_all", true)]
+    [InlineData("api_keys:*", "api_keys:verify", true)]
+    [InlineData("api_keys:*", "roles:read", false)]
+    [InlineData("read", "orgs:read", true)]
+    [InlineData("read", "credentials:read", true)]
+    [InlineData("read", "credentials:reveal", false)]
+    [InlineData("read", "orgs:write", false)]
+    [InlineData("write", "api_keys:write", true)]
+    [InlineData("write", "api_keys:verify", false)]
+    [InlineData("read", "billing:read", false)]
+    [InlineData("billing.*", "billing.invoices.read", true)]
+    [InlineData("billing.*.read", "billing.invoices.read", true)]
+    [InlineData("billing.*.read", "billing.invoices.write", false)]
+    [InlineData("admin:*", "admin:tenants", true)]
+    [InlineData("admin:*", "orgs:read", false)]
+    public void A_granted_permission_covers_what_it_should(string granted, string required, bool expected)
+    {
+        Permission.Matches(granted, required).ShouldBe(expected);
+    }
+
+    [Theory]
+    [InlineData("api_keys:read", true)]
+    [InlineData("a.b-c_d:*", true)]
+    [InlineData("UPPER", false)]
+    [InlineData("has space", false)]
+    [InlineData("", false)]
+    public void Well_formed_permissions_follow_the_documented_alphabet(string permission, bool expected)
+    {
+        Permission.IsWellFormed(permission).ShouldBe(expected);
+        Permission.IsWellFormed(new string('a', 129)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Root_holds_everything_and_an_org_key_only_its_org()
+    {
+        var root = new Principal(Principal.RootType, "rk_1", null, [Permission.All]);
+        var orgKey = new Principal(Principal.ApiKeyType, "key_1", "org_a", ["orgs:read"]);
+
+        root.CanAccessOrg("org_b").ShouldBeTrue();
+        root.IsAdmin.ShouldBeTrue();
+        orgKey.CanAccessOrg("org_a").ShouldBeTrue();
+        orgKey.CanAccessOrg("org_b").ShouldBeFalse();
+        orgKey.Has("orgs:read").ShouldBeTrue();
+        orgKey.Has("orgs:write").ShouldBeFalse();
+        orgKey.IsAdmin.ShouldBeFalse();
+    }
+}
