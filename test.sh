@@ -31,7 +31,7 @@ run sqlite Gatehouse.slnx -c Release --no-build
 if [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ]; then
   GATEHOUSE_TEST_PROVIDER=postgres run postgres tests/Gatehouse.Server.Tests -c Release --no-build
 else
-  server_tests=$(grep -Eo 'Total: +[0-9]+' "$logs/sqlite.log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  server_tests=$(grep -E 'Gatehouse\.Server\.Tests\.dll' "$logs/sqlite.log" | grep -Eo 'Total: +[0-9]+' | tail -1 | grep -Eo '[0-9]+' || echo 0)
   echo "==> postgres: skipped (GATEHOUSE_TEST_DATABASE_URL is not set); its ${server_tests} server tests did not run"
   skipped=$((skipped + server_tests))
 fi
