@@ -1,7 +1,7 @@
-using Gatehouse.Server.Platform.Auth;
 using System.Text.RegularExpressions;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
