@@ -10,7 +10,7 @@ namespace Gatehouse.Server.Features.Audit;
 
 /// <summary>
 /// Lists and exports audit events. Filters: <c>action</c> (exact, or <c>resource.*</c>), <c>actorId</c>,
-/// <c>targetId</c>, <c>start</c>/<c>end</c> on the event time, paging, and <c>orgId</c> on the admin route.
+/// <c>targetId</c>, <c>requestId</c>, <c>start</c>/<c>end</c> on the event time, paging, and <c>orgId</c> on the admin route.
 /// With <c>Accept: application/x-ndjson</c> every matching event is streamed, one JSON object per line,
 /// straight from the database cursor (paging parameters do not apply).
 /// </summary>
@@ -71,6 +71,11 @@ public static class QueryAuditLogs
         if (queryString["targetId"].ToString() is { Length: > 0 } targetId)
         {
             query = query.Where(e => e.TargetId == targetId);
+        }
+
+        if (queryString["requestId"].ToString() is { Length: > 0 } requestId)
+        {
+            query = query.Where(e => e.RequestId == requestId);
         }
 
         if (page.Start is { } start)
