@@ -156,6 +156,7 @@ public sealed class WebhookDispatcher(
         });
 
         var audit = services.GetRequiredService<AuditLog>();
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         if (outcome.Succeeded)
         {
             delivery.Status = WebhookDelivery.Succeeded;
@@ -178,20 +179,24 @@ public sealed class WebhookDispatcher(
             endpoint.FailingSince ??= attemptedAt;
             if (attemptedAt - endpoint.FailingSince.Value >= DisableAfter)
             {
-                endpoint.Enabled = false;
-                endpoint.DisabledReason = "failing";
-                endpoint.UpdatedAt = attemptedAt;
-                audit.Record(endpoint.OrgId, "webhook.disable", "webhook", endpoint.Id,
-                    new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
-                logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
+                // Conditional, so that of several attempts failing at once exactly one disables and says so.
+                var flipped = await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.Enabled)
+                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.Enabled, false).SetProperty(w => w.DisabledReason, "failing").SetProperty(w => w.UpdatedAt, attemptedAt), CancellationToken.None);
+                if (flipped == 1)
+                {
+                    audit.Record(endpoint.OrgId, "webhook.disable", "webhook", endpoint.Id,
+                        new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
+                    logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
+                }
             }
         }
 
         await audit.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
     }
 
     public static TimeSpan WithJitter(TimeSpan wait) =>
-        wait + TimeSpan.FromMilliseconds(wait.TotalMilliseconds * JitterShare * RandomNumberGenerator.GetInt32(0, 1001) / 1000.0);
+        wait + TimeSpan.FromMilliseconds((long)(wait.TotalMilliseconds * JitterShare * RandomNumberGenerator.GetInt32(0, 1001) / 1000.0));
 
     private sealed record AttemptOutcome(bool Succeeded, int? StatusCode, int LatencyMs, string? Excerpt, string? Error);
 
