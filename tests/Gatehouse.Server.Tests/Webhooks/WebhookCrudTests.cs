@@ -180,6 +180,22 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
         (await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{id}/deliveries/wdl_01KAAAAAAAAAAAAAAAAAAAAAAA/redeliver")).StatusCode.ShouldBe(404);
     }
 
+    [Fact]
+    public async Task Deleting_the_organization_erases_its_webhooks_and_stats_count_them()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        await _server.CreateWebhookAsync(orgId, "https://example.test/a", "*");
+        await _server.CreateWebhookAsync(orgId, "https://example.test/b", "*");
+        (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/stats")).Text.ShouldContain("\"webhooks\":2");
+
+        (await _server.Root.DeleteAsync($"/api/v1/orgs/{orgId}")).StatusCode.ShouldBe(200);
+
+        using var scope = _server.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<Gatehouse.Server.Platform.Storage.GatehouseDb>();
+        db.Set<Gatehouse.Server.Features.Webhooks.WebhookEndpoint>().Count(w => w.OrgId == orgId).ShouldBe(0);
+        db.Set<Gatehouse.Server.Features.Webhooks.WebhookDelivery>().Count(d => d.OrgId == orgId).ShouldBe(0);
+    }
+
     private static string[] Fields(ApiResponse response) =>
         [.. response.Body.GetProperty("error").GetProperty("details").GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("field").GetString()!)];
 }

@@ -124,7 +124,12 @@ public sealed class WebhookDispatcher(
             return; // Another node (or an earlier pass) has it.
         }
 
-        var delivery = await db.Set<WebhookDelivery>().FirstAsync(d => d.Id == deliveryId, cancellationToken);
+        var delivery = await db.Set<WebhookDelivery>().FirstOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
+        if (delivery is null)
+        {
+            return; // Its endpoint or organization was deleted meanwhile.
+        }
+
         var endpoint = await db.Set<WebhookEndpoint>().FirstOrDefaultAsync(w => w.Id == delivery.EndpointId, cancellationToken);
         if (endpoint is null || !endpoint.Enabled)
         {
@@ -191,8 +196,15 @@ public sealed class WebhookDispatcher(
             }
         }
 
-        await audit.SaveChangesAsync(CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
+        try
+        {
+            await audit.SaveChangesAsync(CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // The endpoint was deleted while we sent: nothing is left to record.
+        }
     }
 
     public static TimeSpan WithJitter(TimeSpan wait) =>

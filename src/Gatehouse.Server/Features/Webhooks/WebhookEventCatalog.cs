@@ -18,7 +18,6 @@ public static class WebhookEventCatalog
     public static readonly IReadOnlyList<WebhookEventType> All =
     [
         new("org.updated", "The organization's name, slug or settings changed."),
-        new("org.deleted", "The organization was deleted."),
         new("role.created", "A role was created."),
         new("role.updated", "A role was changed."),
         new("role.deleted", "A role was deleted."),

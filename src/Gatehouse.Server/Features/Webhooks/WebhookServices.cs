@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Tenancy;
 
 namespace Gatehouse.Server.Features.Webhooks;
 
@@ -24,6 +25,8 @@ public static class WebhookServices
         services.AddSingleton<WebhookUrlPolicy>();
         services.AddSingleton<WebhookDispatchSignal>();
         services.AddSingleton<IAuditCommitHook, WebhookOutbox>();
+        services.AddSingleton<IOrgDataEraser, WebhookOrgData>();
+        services.AddSingleton<IOrgStatsContributor, WebhookOrgData>();
         services.AddHostedService<WebhookDispatcher>();
         services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp.GetRequiredService<WebhookUrlPolicy>()));
