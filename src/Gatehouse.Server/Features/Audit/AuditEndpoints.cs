@@ -6,7 +6,8 @@ public static class AuditEndpoints
 {
     public static IServiceCollection AddAuditTrail(this IServiceCollection services)
     {
-        services.AddSingleton<IAuthenticationFailureObserver, AuthFailureAuditor>();
+        services.AddSingleton<AuthFailureAuditor>();
+        services.AddSingleton<IAuthenticationFailureObserver>(sp => sp.GetRequiredService<AuthFailureAuditor>());
         return services;
     }
 

@@ -20,10 +20,18 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
     private long _minute = -1;
     private int _recordedThisMinute;
 
-    public async ValueTask OnFailureAsync(HttpContext httpContext, ApiError error, CancellationToken cancellationToken)
+    public ValueTask OnFailureAsync(HttpContext httpContext, ApiError error, CancellationToken cancellationToken) =>
+        RecordAsync(httpContext, "auth.failure", error.Code);
+
+    /// <summary>
+    /// Records a rejected request of the authentication surface under <paramref name="action"/> (also for
+    /// the rate limiter's rejections of unauthenticated auth endpoints, e.g. <c>auth.rate_limited</c>), with
+    /// the same per-IP-per-minute bound.
+    /// </summary>
+    public async ValueTask RecordAsync(HttpContext httpContext, string action, string code)
     {
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!TryAdmit(ip, out var suppressed))
+        if (!TryAdmit(action + "|" + ip, out var suppressed))
         {
             return;
         }
@@ -33,9 +41,9 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
             await using var scope = scopes.CreateAsyncScope();
             var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
             var presented = Authentication.ReadCredential(httpContext.Request) is not null;
-            audit.Record(null, "auth.failure", "request", null, new
+            audit.Record(null, action, "request", null, new
             {
-                code = error.Code,
+                code,
                 method = httpContext.Request.Method,
                 path = httpContext.Request.Path.Value,
                 credentialPresented = presented,
@@ -46,11 +54,11 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The request is refused either way; a lost failure record must not turn a 401 into a 500.
-            logger.LogWarning(ex, "Could not record an authentication failure");
+            logger.LogWarning(ex, "Could not record a rejected authentication request");
         }
     }
 
-    private bool TryAdmit(string ip, out long suppressed)
+    private bool TryAdmit(string client, out long suppressed)
     {
         suppressed = 0;
         var minute = clock.GetUtcNow().UtcTicks / TimeSpan.TicksPerMinute;
@@ -66,7 +74,7 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
                 }
             }
 
-            if (_clients.TryGetValue(ip, out var window) && window.Minute == minute)
+            if (_clients.TryGetValue(client, out var window) && window.Minute == minute)
             {
                 window.Suppressed++;
                 return false;
@@ -79,7 +87,7 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
 
             _recordedThisMinute++;
             suppressed = window?.Suppressed ?? 0;
-            _clients[ip] = new ClientWindow { Minute = minute };
+            _clients[client] = new ClientWindow { Minute = minute };
             return true;
         }
     }
