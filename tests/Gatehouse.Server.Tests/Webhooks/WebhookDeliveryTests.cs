@@ -144,4 +144,22 @@ public sealed class WebhookDeliveryTests(SharedServer shared)
         excerpt.Length.ShouldBeGreaterThan(500);
         big.GetProperty("attempts")[0].GetProperty("statusCode").GetInt32().ShouldBe(500);
     }
+
+    [Fact]
+    public async Task An_attempt_that_gets_no_answer_in_15_seconds_fails_as_timed_out()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Delay = _ => TimeSpan.FromSeconds(40);
+        var orgId = await _server.CreateOrgAsync();
+        var (webhookId, _) = await _server.CreateWebhookAsync(orgId, receiver.Url("/slow"), "webhook.test");
+
+        await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{webhookId}/test");
+
+        var delivery = (await _server.WaitForDeliveriesAsync(orgId, webhookId, d => d.Count == 1 && d[0].AttemptCount() == 1, timeoutSeconds: 40))[0];
+        var attempt = delivery.GetProperty("attempts")[0];
+        attempt.GetProperty("succeeded").GetBoolean().ShouldBeFalse();
+        attempt.GetProperty("statusCode").ValueKind.ShouldBe(System.Text.Json.JsonValueKind.Null);
+        attempt.GetProperty("error").GetString().ShouldBe("timed out after 15 s");
+        delivery.GetProperty("status").GetString().ShouldBe("pending");
+    }
 }

@@ -31,6 +31,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Status and body for the next request; default 200 "ok".</summary>
     public Func<HttpContext, (int Status, string Body)> Respond { get; set; } = _ => (200, "ok");
 
+    /// <summary>How long to wait before answering (slow receivers); default none.</summary>
+    public Func<HttpContext, TimeSpan> Delay { get; set; } = _ => TimeSpan.Zero;
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public string Url(string path = "/hook") => new Uri(BaseAddress, path).ToString();
@@ -51,6 +54,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
             receiver._received.Enqueue(new ReceivedWebhook(
                 context.Request.Path, context.Request.Headers["webhook-id"].ToString(), context.Request.Headers["webhook-timestamp"].ToString(),
                 context.Request.Headers["webhook-signature"].ToString(), body));
+            try
+            {
+                await Task.Delay(receiver.Delay(context), context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // The sender gave up.
+            }
+
             var (status, text) = receiver.Respond(context);
             context.Response.StatusCode = status;
             await context.Response.WriteAsync(text);
