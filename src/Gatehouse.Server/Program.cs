@@ -4,6 +4,7 @@ using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Http;
@@ -93,6 +94,8 @@ public static class Program
         services.AddSingleton<ICredentialResolver, RootKeyResolver>();
         services.AddSingleton<OrgDirectory>();
         services.AddScoped<AuditLog>();
+        services.AddAuditTrail();
+        services.AddWebhooks();
         services.AddScoped<RoleResolver>();
         services.AddSingleton<IOrgDataEraser, RoleOrgData>();
         services.AddSingleton<IOrgStatsContributor, RoleOrgData>();
@@ -125,6 +128,8 @@ public static class Program
         api.MapOrgs();
         api.MapRoles();
         api.MapPermissions();
+        api.MapAuditLogs();
+        api.MapWebhooks();
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -1,0 +1,383 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Webhooks;
+
+/// <summary>Register a webhook endpoint.</summary>
+public sealed record CreateWebhookRequest
+{
+    /// <summary>https URL receiving the events (http and private addresses only when the server allows insecure webhooks).</summary>
+    public string? Url { get; init; }
+
+    /// <summary>Event types (see <c>GET /api/v1/webhook-events</c>), <c>resource.*</c>, or <c>*</c>.</summary>
+    public List<string>? Events { get; init; }
+
+    public string? Description { get; init; }
+
+    /// <summary>Default true.</summary>
+    public bool? Enabled { get; init; }
+}
+
+/// <summary>Fields to change; absent fields stay. Enabling a disabled endpoint clears its failure record.</summary>
+public sealed record UpdateWebhookRequest
+{
+    public string? Url { get; init; }
+    public List<string>? Events { get; init; }
+    public string? Description { get; init; }
+    public bool? Enabled { get; init; }
+}
+
+/// <summary>Rotate the signing secret; the old one keeps signing (a second signature) for the grace period.</summary>
+public sealed record RotateWebhookSecretRequest
+{
+    /// <summary>0 (default) to 604800 seconds.</summary>
+    public int? GracePeriodSeconds { get; init; }
+}
+
+public static class WebhookOperations
+{
+    public const int MaxGracePeriodSeconds = 7 * 24 * 3600;
+    private const int MaxEvents = 100;
+
+    public static async Task<Results<ApiCreated<WebhookWithSecretView>, ApiError>> Create(
+        string orgId, CreateWebhookRequest request, GatehouseDb db, AuditLog audit, WebhookSecrets secrets, WebhookUrlPolicy policy,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("url", request.Url, WebhookUrlPolicy.MaxUrlLength).Optional("description", request.Description, 1000);
+        CheckEvents(validation, request.Events, required: true);
+        if (validation.IsValid && await policy.CheckAsync(request.Url!, cancellationToken) is { } urlProblem)
+        {
+            validation.Add("url", urlProblem);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var id = Ids.New("whk", clock.GetUtcNow());
+        var secret = WebhookSignature.NewSecretBytes();
+        var endpoint = new WebhookEndpoint
+        {
+            Id = id,
+            OrgId = orgId,
+            Url = request.Url!,
+            Description = request.Description,
+            Events = [.. request.Events!.Distinct(StringComparer.Ordinal)],
+            Enabled = request.Enabled ?? true,
+            SealedSecret = secrets.Seal(id, secret),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Add(endpoint);
+        audit.Record(orgId, "webhook.create", "webhook", id, new { url = RedactUrl(endpoint.Url), endpoint.Events, endpoint.Enabled, endpoint.Description });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiCreated<WebhookWithSecretView>(WebhookWithSecretView.From(endpoint, now, WebhookSignature.FormatSecret(secret)));
+    }
+
+    public static async Task<Results<ApiPage<WebhookView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error) || !PageQuery.TryParseBool(httpContext.Request.Query, "enabled", out var enabled, out error))
+        {
+            return error!;
+        }
+
+        var query = db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).ApplyWindow(page);
+        if (enabled is { } wanted)
+        {
+            query = query.Where(w => w.Enabled == wanted);
+        }
+
+        var total = await query.LongCountAsync(cancellationToken);
+        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return new ApiPage<WebhookView>([.. items.Select(w => WebhookView.From(w, now))], page.Paginate(total));
+    }
+
+    public static async Task<Results<ApiOk<WebhookView>, ApiError>> Get(string orgId, string webhookId, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        return endpoint is null ? ApiError.NotFound("webhook") : new ApiOk<WebhookView>(WebhookView.From(endpoint, clock.GetUtcNow().UtcDateTime));
+    }
+
+    public static async Task<Results<ApiOk<WebhookView>, ApiError>> Update(
+        string orgId, string webhookId, UpdateWebhookRequest request, GatehouseDb db, AuditLog audit, WebhookUrlPolicy policy,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Optional("description", request.Description, 1000);
+        if (request.Url is not null)
+        {
+            validation.Required("url", request.Url, WebhookUrlPolicy.MaxUrlLength);
+        }
+
+        CheckEvents(validation, request.Events, required: false);
+        if (validation.IsValid && request.Url is not null && await policy.CheckAsync(request.Url, cancellationToken) is { } urlProblem)
+        {
+            validation.Add("url", urlProblem);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        if (endpoint is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        var changed = new List<string>();
+        if (request.Url is { } url && url != endpoint.Url)
+        {
+            endpoint.Url = url;
+            changed.Add("url");
+        }
+
+        if (request.Events is { } events)
+        {
+            List<string> distinct = [.. events.Distinct(StringComparer.Ordinal)];
+            if (!distinct.SequenceEqual(endpoint.Events))
+            {
+                endpoint.Events = distinct;
+                changed.Add("events");
+            }
+        }
+
+        if (request.Description is { } description && description != endpoint.Description)
+        {
+            endpoint.Description = description;
+            changed.Add("description");
+        }
+
+        if (request.Enabled is { } enabled && enabled != endpoint.Enabled)
+        {
+            endpoint.Enabled = enabled;
+            endpoint.DisabledReason = null;
+            endpoint.FailingSince = null;
+            changed.Add("enabled");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (changed.Count > 0)
+        {
+            endpoint.UpdatedAt = now;
+            audit.Record(orgId, "webhook.update", "webhook", endpoint.Id,
+                new { fields = changed, url = RedactUrl(endpoint.Url), endpoint.Events, endpoint.Enabled });
+            await audit.SaveChangesAsync(cancellationToken);
+        }
+
+        return new ApiOk<WebhookView>(WebhookView.From(endpoint, now));
+    }
+
+    /// <summary>Removes the endpoint with its pending deliveries and their history.</summary>
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, string webhookId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        if (endpoint is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Set<WebhookAttempt>().Where(a => a.EndpointId == endpoint.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.Set<WebhookDelivery>().Where(d => d.EndpointId == endpoint.Id).ExecuteDeleteAsync(cancellationToken);
+        db.Remove(endpoint);
+        audit.Record(orgId, "webhook.delete", "webhook", endpoint.Id, new { url = RedactUrl(endpoint.Url) });
+        await audit.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ApiOk<Deleted>(new Deleted(endpoint.Id));
+    }
+
+    public static async Task<Results<ApiOk<WebhookWithSecretView>, ApiError>> RotateSecret(
+        string orgId, string webhookId, RotateWebhookSecretRequest? request, GatehouseDb db, AuditLog audit, WebhookSecrets secrets,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var grace = request?.GracePeriodSeconds ?? 0;
+        if (grace is < 0 or > MaxGracePeriodSeconds)
+        {
+            return ApiError.Validation("gracePeriodSeconds", $"must be from 0 to {MaxGracePeriodSeconds}");
+        }
+
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        if (endpoint is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var secret = WebhookSignature.NewSecretBytes();
+        endpoint.PreviousSealedSecret = grace > 0 ? endpoint.SealedSecret : null;
+        endpoint.PreviousSecretUntil = grace > 0 ? now.AddSeconds(grace) : null;
+        endpoint.SealedSecret = secrets.Seal(endpoint.Id, secret);
+        endpoint.UpdatedAt = now;
+        audit.Record(orgId, "webhook.rotate_secret", "webhook", endpoint.Id, new { gracePeriodSeconds = grace });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiOk<WebhookWithSecretView>(WebhookWithSecretView.From(endpoint, now, WebhookSignature.FormatSecret(secret)));
+    }
+
+    /// <summary>Queues a <c>webhook.test</c> event for this endpoint only (202); its delivery shows in the deliveries list.</summary>
+    public static async Task<Results<ApiOk<WebhookDeliveryView>, ApiError>> Test(
+        string orgId, string webhookId, GatehouseDb db, AuditLog audit, WebhookDispatchSignal signal, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        if (endpoint is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        if (!endpoint.Enabled)
+        {
+            return ApiError.Conflict("The webhook endpoint is disabled; enable it first.");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var eventId = Ids.New("evt", clock.GetUtcNow());
+        var payload = WebhookOutbox.BuildBody(WebhookEventCatalog.TestEvent, now, new JsonObject
+        {
+            ["id"] = endpoint.Id,
+            ["object"] = "webhook",
+            ["orgId"] = orgId,
+            ["message"] = "This is a test event from Gatehouse.",
+        });
+        var delivery = WebhookOutbox.NewDelivery(endpoint, eventId, WebhookEventCatalog.TestEvent, payload, now);
+        db.Add(delivery);
+        audit.Record(orgId, "webhook.test", "webhook", endpoint.Id, new { deliveryId = delivery.Id, eventId });
+        await audit.SaveChangesAsync(cancellationToken);
+        signal.Wake();
+        return new ApiOk<WebhookDeliveryView>(WebhookDeliveryView.From(delivery, []), StatusCodes.Status202Accepted);
+    }
+
+    public static async Task<Results<ApiPage<WebhookDeliveryView>, ApiError>> ListDeliveries(
+        string orgId, string webhookId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    {
+        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        {
+            return error!;
+        }
+
+        var status = httpContext.Request.Query["status"].ToString();
+        if (status.Length > 0 && status is not (WebhookDelivery.Pending or WebhookDelivery.Succeeded or WebhookDelivery.Failed or WebhookDelivery.Canceled))
+        {
+            return PageQuery.Bad("status", "must be pending, succeeded, failed or canceled");
+        }
+
+        if (await FindAsync(db, orgId, webhookId, cancellationToken) is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        var query = db.Set<WebhookDelivery>().AsNoTracking().Where(d => d.EndpointId == webhookId && d.OrgId == orgId).ApplyWindow(page);
+        if (status.Length > 0)
+        {
+            query = query.Where(d => d.Status == status);
+        }
+
+        var total = await query.LongCountAsync(cancellationToken);
+        var deliveries = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var ids = deliveries.Select(d => d.Id).ToList();
+        var attempts = (await db.Set<WebhookAttempt>().AsNoTracking().Where(a => ids.Contains(a.DeliveryId)).ToListAsync(cancellationToken))
+            .ToLookup(a => a.DeliveryId);
+        return new ApiPage<WebhookDeliveryView>([.. deliveries.Select(d => WebhookDeliveryView.From(d, attempts[d.Id]))], page.Paginate(total));
+    }
+
+    /// <summary>
+    /// Sends a delivery's event again as a new delivery with the same <c>webhook-id</c> (receivers
+    /// deduplicate on it) and the same body, signed with the current secret (202).
+    /// </summary>
+    public static async Task<Results<ApiOk<WebhookDeliveryView>, ApiError>> Redeliver(
+        string orgId, string webhookId, string deliveryId, GatehouseDb db, AuditLog audit, WebhookDispatchSignal signal,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
+        if (endpoint is null)
+        {
+            return ApiError.NotFound("webhook");
+        }
+
+        var original = await db.Set<WebhookDelivery>().AsNoTracking()
+            .FirstOrDefaultAsync(d => d.Id == deliveryId && d.EndpointId == webhookId && d.OrgId == orgId, cancellationToken);
+        if (original is null)
+        {
+            return ApiError.NotFound("delivery");
+        }
+
+        if (!endpoint.Enabled)
+        {
+            return ApiError.Conflict("The webhook endpoint is disabled; enable it first.");
+        }
+
+        var delivery = WebhookOutbox.NewDelivery(endpoint, original.EventId, original.EventType, original.Payload, clock.GetUtcNow().UtcDateTime);
+        db.Add(delivery);
+        audit.Record(orgId, "webhook.redeliver", "webhook_delivery", delivery.Id, new { redeliveryOf = original.Id, webhookId, original.EventId });
+        await audit.SaveChangesAsync(cancellationToken);
+        signal.Wake();
+        return new ApiOk<WebhookDeliveryView>(WebhookDeliveryView.From(delivery, []), StatusCodes.Status202Accepted);
+    }
+
+    public static ApiPage<WebhookEventType> ListEventTypes() =>
+        new(WebhookEventCatalog.All, new Pagination(WebhookEventCatalog.All.Count, WebhookEventCatalog.All.Count, 0, 1, false));
+
+    private static async Task<WebhookEndpoint?> FindAsync(GatehouseDb db, string orgId, string webhookId, CancellationToken cancellationToken) =>
+        Ids.LooksLike(webhookId, "whk")
+            ? await db.Set<WebhookEndpoint>().FirstOrDefaultAsync(w => w.Id == webhookId && w.OrgId == orgId, cancellationToken)
+            : null;
+
+    private static void CheckEvents(Validation validation, List<string>? events, bool required)
+    {
+        if (events is null)
+        {
+            if (required)
+            {
+                validation.Add("events", "required");
+            }
+
+            return;
+        }
+
+        if (events.Count is 0 or > MaxEvents)
+        {
+            validation.Add("events", $"must hold 1 to {MaxEvents} event types");
+            return;
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is null || !WebhookEventCatalog.IsValidSubscription(events[i]))
+            {
+                validation.Add($"events[{i}]", "must be an event type of GET /api/v1/webhook-events, resource.* or *");
+            }
+        }
+    }
+
+    /// <summary>The audit trail keeps scheme, host and path: query strings often carry tokens.</summary>
+    public static string RedactUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "";
+}
+
+public static class WebhookEndpoints
+{
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder api)
+    {
+        var hooks = api.MapGroup("/orgs/{orgId}/webhooks").WithTags("Webhooks");
+        hooks.MapPost("", WebhookOperations.Create).RequirePermission("webhooks:write").WithName("CreateWebhook").WithSummary("Register a webhook endpoint (the secret is shown once)");
+        hooks.MapGet("", WebhookOperations.List).RequirePermission("webhooks:read").WithName("ListWebhooks").WithSummary("List webhook endpoints");
+        hooks.MapGet("/{webhookId}", WebhookOperations.Get).RequirePermission("webhooks:read").WithName("GetWebhook").WithSummary("Get a webhook endpoint");
+        hooks.MapPatch("/{webhookId}", WebhookOperations.Update).RequirePermission("webhooks:write").WithName("UpdateWebhook").WithSummary("Update a webhook endpoint");
+        hooks.MapDelete("/{webhookId}", WebhookOperations.Delete).RequirePermission("webhooks:write").WithName("DeleteWebhook").WithSummary("Delete a webhook endpoint");
+        hooks.MapPost("/{webhookId}/rotate-secret", WebhookOperations.RotateSecret).RequirePermission("webhooks:write").WithName("RotateWebhookSecret").WithSummary("Rotate the signing secret, with an optional grace period");
+        hooks.MapPost("/{webhookId}/test", WebhookOperations.Test).RequirePermission("webhooks:write").WithName("TestWebhook").WithSummary("Send a webhook.test event to this endpoint");
+        hooks.MapGet("/{webhookId}/deliveries", WebhookOperations.ListDeliveries).RequirePermission("webhooks:read").WithName("ListWebhookDeliveries").WithSummary("List deliveries with every attempt");
+        hooks.MapPost("/{webhookId}/deliveries/{deliveryId}/redeliver", WebhookOperations.Redeliver).RequirePermission("webhooks:write").WithName("RedeliverWebhook").WithSummary("Send a delivery's event again");
+        api.MapGet("/webhook-events", WebhookOperations.ListEventTypes).RequireCredential().WithTags("Webhooks").WithName("ListWebhookEvents").WithSummary("The webhook event catalog");
+        return api;
+    }
+}

@@ -1,0 +1,26 @@
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Webhooks;
+
+/// <summary>
+/// Deleting an organization deletes its endpoints (and their sealed secrets), deliveries and attempts
+/// in the delete transaction — which is why there is no <c>org.deleted</c> event: no endpoint is left to get it.
+/// </summary>
+internal sealed class WebhookOrgData : IOrgDataEraser, IOrgStatsContributor
+{
+    public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
+    {
+        var endpointIds = db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).Select(w => w.Id);
+        await db.Set<WebhookAttempt>().Where(a => endpointIds.Contains(a.EndpointId)).ExecuteDeleteAsync(cancellationToken);
+        await db.Set<WebhookDelivery>().Where(d => d.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken)
+    {
+        stats["webhooks"] = await db.Set<WebhookEndpoint>().LongCountAsync(w => w.OrgId == orgId, cancellationToken);
+        stats["webhookDeliveriesPending"] = await db.Set<WebhookDelivery>().LongCountAsync(d => d.OrgId == orgId && d.Status == WebhookDelivery.Pending, cancellationToken);
+    }
+}
