@@ -185,7 +185,7 @@ internal static partial class ApiKeyRules
     /// <summary>Roles are referenced by name; every name must exist in the organization.</summary>
     public static async Task MissingRolesAsync(Validation validation, GatehouseDb db, string orgId, IReadOnlyList<string>? roles, CancellationToken cancellationToken)
     {
-        if (roles is null || roles.Count == 0 || !validation.IsValid)
+        if (roles is null || roles.Count == 0 || roles.Count > MaxRoles)
         {
             return;
         }
@@ -193,7 +193,8 @@ internal static partial class ApiKeyRules
         var existing = await db.Set<Role>().Where(r => r.OrgId == orgId && roles.Contains(r.Name)).Select(r => r.Name).ToListAsync(cancellationToken);
         for (var i = 0; i < roles.Count; i++)
         {
-            if (!existing.Contains(roles[i], StringComparer.Ordinal))
+            // A malformed name already has its error from Roles().
+            if (roles[i] is not null && RoleName().IsMatch(roles[i]) && !existing.Contains(roles[i], StringComparer.Ordinal))
             {
                 validation.Add($"roles[{i}]", "no role with this name exists in the organization");
             }

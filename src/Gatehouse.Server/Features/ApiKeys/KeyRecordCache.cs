@@ -198,7 +198,11 @@ public static class IpRanges
             return true;
         }
 
-        return IPNetwork.TryParse(text, out network);
+        // A range with host bits set (10.0.0.1/8) is almost always a typo for something else: reject it.
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return IPNetwork.TryParse(text, out network)
+            && IPAddress.TryParse(text.AsSpan(0, slash), out var written)
+            && written.Equals(network.BaseAddress);
     }
 
     public static IPNetwork Parse(string text) =>
