@@ -37,7 +37,7 @@ internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRec
             return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, "The API key may not be used from this address.");
         }
 
-        usage.Record(key.OrgId, key.Id, VerifyCodes.Valid, now, used: true);
+        usage.Record(key.OrgId, key.Id, code: null, now, used: true);
         return CredentialOutcome.Success(new Principal(Principal.ApiKeyType, key.Id, key.OrgId, key.EffectivePermissions));
     }
 }

@@ -23,8 +23,12 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Counts one verification outcome; <paramref name="used"/> also moves the key's <c>lastUsedAt</c>.</summary>
-    public void Record(string orgId, string keyId, string code, DateTime at, bool used)
+    /// <summary>
+    /// Counts one verification outcome (none when <paramref name="code"/> is null: an API call
+    /// authenticated by the key is a use, not a verification); <paramref name="used"/> also moves
+    /// the key's <c>lastUsedAt</c>.
+    /// </summary>
+    public void Record(string orgId, string keyId, string? code, DateTime at, bool used)
     {
         if (_events.Count >= MaxBuffered)
         {
@@ -45,15 +49,19 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
             while (_events.TryDequeue(out var e))
             {
                 var bucket = e.At.Ticks / TimeSpan.TicksPerHour * 3600 - DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerSecond;
-                var slot = (e.KeyId, bucket, e.Code);
-                counts[slot] = counts.TryGetValue(slot, out var c) ? (c.OrgId, c.Count + 1) : (e.OrgId, 1);
+                if (e.Code is not null)
+                {
+                    var slot = (e.KeyId, bucket, e.Code);
+                    counts[slot] = counts.TryGetValue(slot, out var c) ? (c.OrgId, c.Count + 1) : (e.OrgId, 1);
+                }
+
                 if (e.Used && (!lastUsed.TryGetValue(e.KeyId, out var seen) || seen < e.At))
                 {
                     lastUsed[e.KeyId] = e.At;
                 }
             }
 
-            if (counts.Count == 0)
+            if (counts.Count == 0 && lastUsed.Count == 0)
             {
                 return;
             }
@@ -97,7 +105,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private readonly record struct UsageEvent(string OrgId, string KeyId, string Code, DateTime At, bool Used);
+    private readonly record struct UsageEvent(string OrgId, string KeyId, string? Code, DateTime At, bool Used);
 }
 
 /// <summary>The background job that flushes <see cref="KeyUsageRecorder"/> every few seconds and once more on shutdown.</summary>

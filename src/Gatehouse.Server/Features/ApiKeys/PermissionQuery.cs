@@ -129,7 +129,7 @@ public abstract record PermissionQuery
                 if (_position >= text.Length || text[_position] != ')')
                 {
                     error = _position >= text.Length
-                        ? new PermissionQueryError($"The '(' at position {open} is not closed.", _position)
+                        ? new PermissionQueryError($"Expected ')' at position {_position} to close the '(' at position {open}.", _position)
                         : Unexpected();
                     return null;
                 }
