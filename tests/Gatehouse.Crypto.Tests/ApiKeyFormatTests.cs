@@ -1,5 +1,3 @@
-using Gatehouse.Crypto;
-
 namespace Gatehouse.Crypto.Tests;
 
 public sealed class ApiKeyFormatTests
@@ -35,7 +33,7 @@ public sealed class ApiKeyFormatTests
     public void The_checksum_is_the_first_four_bytes_of_SHA256_over_prefix_underscore_and_random()
     {
         var key = ApiKeyFormat.Compose("gk", Counting);
-        Base58.TryDecode(key[3..], out var payload).ShouldBeTrue();
+        Base58.TryDecode(key.AsSpan(3), out var payload).ShouldBeTrue();
 
         payload.Length.ShouldBe(28);
         payload[..24].ShouldBe(Counting);
@@ -88,7 +86,7 @@ public sealed class ApiKeyFormatTests
 
         for (var length = 0; length < key.Length; length++)
         {
-            ApiKeyFormat.IsWellFormed(key[..length]).ShouldBeFalse();
+            ApiKeyFormat.IsWellFormed(key.AsSpan(0, length)).ShouldBeFalse();
         }
 
         ApiKeyFormat.IsWellFormed(key + "1").ShouldBeFalse();

@@ -10,8 +10,12 @@ public sealed class RotateApiKeyTests
         var orgId = await server.CreateOrgAsync();
         var (oldId, oldKey) = await server.CreateKeyAsync(orgId, new
         {
-            name = "svc", permissions = new[] { "docs:read" }, ownerId = "u", meta = new { tier = 1 },
-            ratelimits = new[] { new { name = "default", limit = 100, durationMs = 60000 } }, ipAllowlist = new[] { "10.0.0.0/8" },
+            name = "svc",
+            permissions = new[] { "docs:read" },
+            ownerId = "u",
+            meta = new { tier = 1 },
+            ratelimits = new[] { new { name = "default", limit = 100, durationMs = 60000 } },
+            ipAllowlist = new[] { "10.0.0.0/8" },
         });
 
         var rotated = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys/{oldId}/rotate", new { gracePeriodSeconds = 60 });

@@ -181,7 +181,8 @@ public sealed class VerifyApiKeyTests(SharedServer shared)
         var orgId = await _server.CreateOrgAsync();
         var (_, key) = await _server.CreateKeyAsync(orgId, new
         {
-            name = "k", permissions = Array.Empty<string>(),
+            name = "k",
+            permissions = Array.Empty<string>(),
             ratelimits = new[] { new { name = "requests", limit = 5, durationMs = 60000 }, new { name = "tokens", limit = 100, durationMs = 60000 } },
         });
 

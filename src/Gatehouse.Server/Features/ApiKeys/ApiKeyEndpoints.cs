@@ -18,6 +18,8 @@ public static class ApiKeyEndpoints
         services.AddSingleton<IOrgStatsContributor>(sp => sp.GetRequiredService<ApiKeyOrgData>());
         services.AddSingleton<IAuditCommitHook, RoleChangeEviction>();
         services.AddHostedService<KeyUsageFlushService>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.WithAddedModifier(
+            o.SerializerOptions.TypeInfoResolver ?? new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(), KeyVerdictJson.Configure));
         return services;
     }
 

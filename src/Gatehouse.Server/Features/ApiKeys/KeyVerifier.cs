@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Platform.Storage;
@@ -24,33 +23,50 @@ public static class VerifyCodes
     public static readonly IReadOnlyList<string> All = [Valid, NotFound, Revoked, Disabled, Expired, Forbidden, InsufficientPermissions, RateLimited, UsageExceeded];
 }
 
-/// <summary>The verdict on a key. <c>NOT_FOUND</c> carries only <c>valid</c> and <c>code</c>: nothing about any key.</summary>
-[JsonDerivedType(typeof(KeyVerdict))]
-[JsonDerivedType(typeof(FoundKeyVerdict))]
-public record KeyVerdict
+/// <summary>
+/// The verdict on a key. <c>NOT_FOUND</c> carries only <c>valid</c> and <c>code</c>, nothing about
+/// any key (see <see cref="KeyVerdictJson"/>); every other code carries the key's data.
+/// </summary>
+public sealed record KeyVerdict
 {
     public bool Valid { get; init; }
 
     /// <summary>VALID, NOT_FOUND, REVOKED, DISABLED, EXPIRED, FORBIDDEN, INSUFFICIENT_PERMISSIONS, RATE_LIMITED or USAGE_EXCEEDED.</summary>
     public required string Code { get; init; }
-}
 
-/// <summary>The verdict on a key that exists (and belongs to the caller's organization), valid or not.</summary>
-public sealed record FoundKeyVerdict : KeyVerdict
-{
-    public required string KeyId { get; init; }
-    public required string OrgId { get; init; }
-    public required string Name { get; init; }
+    public string? KeyId { get; init; }
+    public string? OrgId { get; init; }
+    public string? Name { get; init; }
     public string? OwnerId { get; init; }
     public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
-    public required IReadOnlyList<string> Permissions { get; init; }
-    public required IReadOnlyList<string> Roles { get; init; }
+    public IReadOnlyList<string>? Permissions { get; init; }
+    public IReadOnlyList<string>? Roles { get; init; }
     public DateTime? ExpiresAt { get; init; }
 
     /// <summary>Usage credits left after this verification; null means unlimited.</summary>
     public long? Remaining { get; init; }
 
-    public required IReadOnlyList<RateLimitState> Ratelimits { get; init; }
+    public IReadOnlyList<RateLimitState>? Ratelimits { get; init; }
+}
+
+/// <summary>Leaves every key field out of a NOT_FOUND verdict, so it is the same bytes whatever was presented.</summary>
+public static class KeyVerdictJson
+{
+    public static void Configure(System.Text.Json.Serialization.Metadata.JsonTypeInfo typeInfo)
+    {
+        if (typeInfo.Type != typeof(KeyVerdict))
+        {
+            return;
+        }
+
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.Name is not ("valid" or "code"))
+            {
+                property.ShouldSerialize = (verdict, _) => ((KeyVerdict)verdict).Code != VerifyCodes.NotFound;
+            }
+        }
+    }
 }
 
 /// <summary>The state of one of the key's rate limits after this verification.</summary>
@@ -140,7 +156,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         : key.ExpiresAt is { } expiresAt && expiresAt <= now ? VerifyCodes.Expired
         : null;
 
-    public static FoundKeyVerdict Describe(CachedKey key, string code, long? remaining, IReadOnlyList<RateLimitState> limits) => new()
+    public static KeyVerdict Describe(CachedKey key, string code, long? remaining, IReadOnlyList<RateLimitState> limits) => new()
     {
         Valid = code == VerifyCodes.Valid,
         Code = code,
