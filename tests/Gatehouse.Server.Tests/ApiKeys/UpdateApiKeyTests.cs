@@ -127,3 +127,35 @@ public sealed class UpdateApiKeyTests(SharedServer shared)
         (await _server.Root.VerifyAsync(new { key, permissions = "docs:write" })).Code().ShouldBe("VALID");
     }
 }
+
+public sealed class UpdateApiKeyCreditsTests(SharedServer shared)
+{
+    private readonly GatehouseServer _server = shared.Server;
+
+    [Fact]
+    public async Task Clearing_remaining_while_a_refill_is_set_is_422_and_nothing_changes()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (id, _) = await _server.CreateKeyAsync(orgId, new { name = "k", permissions = Array.Empty<string>(), remaining = 4, refill = new { interval = "daily", amount = 9 } });
+
+        var response = await _server.Root.PatchAsync($"/api/v1/orgs/{orgId}/api-keys/{id}", new { remaining = (long?)null, name = "changed" });
+
+        response.StatusCode.ShouldBe(422);
+        var read = await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{id}");
+        read.Data.GetProperty("remaining").GetInt64().ShouldBe(4);
+        read.Str("name").ShouldBe("k");
+    }
+
+    [Fact]
+    public async Task Setting_remaining_takes_effect_on_the_next_verify()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (id, key) = await _server.CreateKeyAsync(orgId, new { name = "k", permissions = Array.Empty<string>(), remaining = 0 });
+        (await _server.Root.VerifyAsync(new { key })).Code().ShouldBe("USAGE_EXCEEDED");
+
+        await _server.Root.PatchAsync($"/api/v1/orgs/{orgId}/api-keys/{id}", new { remaining = 1 });
+
+        (await _server.Root.VerifyAsync(new { key })).Code().ShouldBe("VALID");
+        (await _server.Root.VerifyAsync(new { key })).Code().ShouldBe("USAGE_EXCEEDED");
+    }
+}

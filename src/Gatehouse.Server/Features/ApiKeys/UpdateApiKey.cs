@@ -110,6 +110,12 @@ public static class UpdateApiKey
             }
         });
 
+        if (key.Refill is not null && key.Remaining is null)
+        {
+            // Unsaved: the tracked changes die with the request's context.
+            return ApiError.Validation("remaining", "cannot be null while a refill is set (clear refill too, or set a balance)");
+        }
+
         if (changed.Count > 0)
         {
             key.UpdatedAt = now;
