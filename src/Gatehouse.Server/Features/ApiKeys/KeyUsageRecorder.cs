@@ -42,12 +42,14 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         await _flushGate.WaitAsync(cancellationToken);
+        var drained = new List<UsageEvent>();
         try
         {
             var counts = new Dictionary<(string KeyId, long Bucket, string Code), (string OrgId, long Count)>();
             var lastUsed = new Dictionary<string, DateTime>(StringComparer.Ordinal);
             while (_events.TryDequeue(out var e))
             {
+                drained.Add(e);
                 var bucket = e.At.Ticks / TimeSpan.TicksPerHour * 3600 - DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerSecond;
                 if (e.Code is not null)
                 {
@@ -69,10 +71,20 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
             await WriteAsync(counts, lastUsed, cancellationToken);
             jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _events.Count);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _events.Count);
-            logger.LogError(ex, "Writing key usage failed");
+            // Nothing was committed (one transaction): put the events back for the next flush.
+            foreach (var e in drained)
+            {
+                _events.Enqueue(e);
+            }
+
+            if (ex is not OperationCanceledException)
+            {
+                jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _events.Count);
+                logger.LogError(ex, "Writing key usage failed; the counts are kept for the next flush");
+            }
+
             throw;
         }
         finally
