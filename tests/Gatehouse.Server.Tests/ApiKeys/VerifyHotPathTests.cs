@@ -73,7 +73,9 @@ public sealed class VerifyHotPathTests
         public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
             DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
         {
-            if (command.CommandText.Contains("\"hash\" = ", StringComparison.Ordinal))
+            // SQLite quotes identifiers ("a"."hash"); Npgsql leaves lower-case ones bare (a.hash).
+            var text = command.CommandText.Replace("\"", "", StringComparison.Ordinal);
+            if (text.Contains("api_keys", StringComparison.Ordinal) && text.Contains(".hash = ", StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref _count);
             }
