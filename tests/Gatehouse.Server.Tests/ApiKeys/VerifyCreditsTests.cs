@@ -70,4 +70,21 @@ public sealed class VerifyCreditsTests
 
         (await server.Root.VerifyAsync(new { key })).Data.GetProperty("remaining").GetInt64().ShouldBe(2);
     }
+
+    [Fact]
+    public async Task Racing_verifies_after_a_refill_time_refill_once_and_spend_exactly_the_amount()
+    {
+        var clock = new FakeClock(new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero));
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = clock });
+        var orgId = await server.CreateOrgAsync();
+        var (id, key) = await server.CreateKeyAsync(orgId, new { name = "k", permissions = Array.Empty<string>(), remaining = 0, refill = new { interval = "daily", amount = 10 } });
+        (await server.Root.VerifyAsync(new { key })).Code().ShouldBe("USAGE_EXCEEDED");
+        clock.Advance(TimeSpan.FromHours(2));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => Task.Run(() => server.Root.VerifyAsync(new { key }))));
+
+        responses.Count(r => r.Code() == "VALID").ShouldBe(10);
+        responses.Count(r => r.Code() == "USAGE_EXCEEDED").ShouldBe(20);
+        (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{id}")).Data.GetProperty("remaining").GetInt64().ShouldBe(0);
+    }
 }

@@ -35,8 +35,15 @@ public sealed class CachedKey
     public required IReadOnlyList<RateLimitRule> RateLimits { get; init; }
     public required IReadOnlyList<IPNetwork> IpAllowlist { get; init; }
 
-    /// <summary>The last refill time this node knows of; advanced (never moved back) after a refill attempt.</summary>
-    public DateTime? LastRefillAt { get; set; }
+    // Ticks (0 = never), read and written atomically: verifies of one key run concurrently.
+    private long _lastRefillTicks;
+
+    /// <summary>The last refill time this node knows of; advanced after a refill attempt.</summary>
+    public DateTime? LastRefillAt
+    {
+        get => Interlocked.Read(ref _lastRefillTicks) is var ticks and > 0 ? new DateTime(ticks, DateTimeKind.Utc) : null;
+        set => Interlocked.Exchange(ref _lastRefillTicks, value?.Ticks ?? 0);
+    }
 
     public static CachedKey From(ApiKey key, IReadOnlyList<string> rolePermissions) => new()
     {
