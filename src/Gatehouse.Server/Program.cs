@@ -1,3 +1,4 @@
+using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.Health;
 using Gatehouse.Server.Features.Orgs;
@@ -104,6 +105,7 @@ public static class Program
         services.AddSingleton<IHealthComponent, KeyringHealth>();
         services.AddSingleton<IHealthComponent, JobsHealth>();
         services.AddSingleton<IHealthComponent, ClusterHealth>();
+        services.AddApiKeys();
 
         // Tests replace the clock or inject failures here, after every default is registered.
         overrideServices?.Invoke(services);
@@ -128,6 +130,7 @@ public static class Program
         api.MapOrgs();
         api.MapRoles();
         api.MapPermissions();
+        api.MapApiKeys();
         api.MapAuditLogs();
         api.MapWebhooks();
 

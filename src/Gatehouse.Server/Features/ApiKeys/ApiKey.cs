@@ -1,0 +1,224 @@
+using System.Text.Json;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>
+/// An organization's API key. The secret itself is never stored: only its HMAC (<see cref="Hash"/>)
+/// and the displayable <see cref="Start"/>. A revoked key keeps its row for the audit trail.
+/// </summary>
+public sealed class ApiKey : ICreatedEntity
+{
+    public required string Id { get; init; }
+    public required string OrgId { get; init; }
+    public required string Name { get; set; }
+    public required string Hash { get; init; }
+    public required string Start { get; init; }
+    public required string Prefix { get; init; }
+    public List<string> Permissions { get; set; } = [];
+    public List<string> Roles { get; set; } = [];
+    public bool Enabled { get; set; } = true;
+    public DateTime? ExpiresAt { get; set; }
+    public string? OwnerId { get; set; }
+    public Dictionary<string, JsonElement>? Meta { get; set; }
+    public long? Remaining { get; set; }
+    public KeyRefill? Refill { get; set; }
+    public DateTime? LastRefillAt { get; set; }
+    public List<KeyRateLimit> Ratelimits { get; set; } = [];
+    public List<string> IpAllowlist { get; set; } = [];
+
+    /// <summary>The key this one replaced by rotation, if any.</summary>
+    public string? RotatedFrom { get; init; }
+
+    public DateTime CreatedAt { get; init; }
+    public DateTime UpdatedAt { get; set; }
+    public DateTime? LastUsedAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}
+
+/// <summary>Refill of usage credits: <c>remaining</c> is set to <c>amount</c> at 00:00 UTC each day, or on <c>day</c> of each month.</summary>
+public sealed record KeyRefill
+{
+    /// <summary><c>daily</c> or <c>monthly</c>.</summary>
+    public string? Interval { get; init; }
+
+    /// <summary>The balance the refill sets (not adds).</summary>
+    public long? Amount { get; init; }
+
+    /// <summary>Day of the month (1–31) for monthly refills; default 1. In shorter months the last day is used.</summary>
+    public int? Day { get; init; }
+}
+
+/// <summary>A named rate limit of a key: at most <c>limit</c> units per <c>durationMs</c>, counted on every verify.</summary>
+public sealed record KeyRateLimit
+{
+    public string? Name { get; init; }
+    public long? Limit { get; init; }
+    public long? DurationMs { get; init; }
+}
+
+/// <summary>Verification counts of one key (or, with an empty key id, of an organization's NOT_FOUND outcomes) per hour and code.</summary>
+public sealed class ApiKeyUsage
+{
+    public required string KeyId { get; init; }
+    public required string OrgId { get; init; }
+
+    /// <summary>Unix seconds of the start of the hour.</summary>
+    public long Bucket { get; init; }
+
+    public required string Code { get; init; }
+    public long Count { get; set; }
+}
+
+/// <summary>An API key as every response but create and rotate shows it: never the secret or its hash.</summary>
+public record ApiKeyView
+{
+    public required string Id { get; init; }
+    public required string OrgId { get; init; }
+    public required string Name { get; init; }
+
+    /// <summary>Prefix, underscore and the first 4 characters of the secret, to recognise the key.</summary>
+    public required string Start { get; init; }
+
+    public required IReadOnlyList<string> Permissions { get; init; }
+    public required IReadOnlyList<string> Roles { get; init; }
+    public bool Enabled { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+    public string? OwnerId { get; init; }
+    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
+
+    /// <summary>Usage credits left; null means unlimited.</summary>
+    public long? Remaining { get; init; }
+
+    public KeyRefill? Refill { get; init; }
+    public required IReadOnlyList<KeyRateLimit> Ratelimits { get; init; }
+    public required IReadOnlyList<string> IpAllowlist { get; init; }
+    public string? RotatedFrom { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime UpdatedAt { get; init; }
+    public DateTime? LastUsedAt { get; init; }
+    public DateTime? RevokedAt { get; init; }
+
+    public static ApiKeyView From(ApiKey key, DateTime now) => new()
+    {
+        Id = key.Id,
+        OrgId = key.OrgId,
+        Name = key.Name,
+        Start = key.Start,
+        Permissions = key.Permissions,
+        Roles = key.Roles,
+        Enabled = key.Enabled,
+        ExpiresAt = key.ExpiresAt,
+        OwnerId = key.OwnerId,
+        Meta = key.Meta,
+        // A refill that is due shows as done: it is applied on the next verify (lazily).
+        Remaining = KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out _) ? key.Refill!.Amount : key.Remaining,
+        Refill = key.Refill,
+        Ratelimits = key.Ratelimits,
+        IpAllowlist = key.IpAllowlist,
+        RotatedFrom = key.RotatedFrom,
+        CreatedAt = key.CreatedAt,
+        UpdatedAt = key.UpdatedAt,
+        LastUsedAt = key.LastUsedAt,
+        RevokedAt = key.RevokedAt,
+    };
+}
+
+/// <summary>A key with its secret: returned exactly once, by create and by rotate.</summary>
+public sealed record IssuedApiKey : ApiKeyView
+{
+    /// <summary>The full key. Store it now: it cannot be shown again.</summary>
+    public required string Key { get; init; }
+
+    public static IssuedApiKey From(ApiKey key, string secret, DateTime now)
+    {
+        var view = ApiKeyView.From(key, now);
+        return new IssuedApiKey
+        {
+            Key = secret,
+            Id = view.Id,
+            OrgId = view.OrgId,
+            Name = view.Name,
+            Start = view.Start,
+            Permissions = view.Permissions,
+            Roles = view.Roles,
+            Enabled = view.Enabled,
+            ExpiresAt = view.ExpiresAt,
+            OwnerId = view.OwnerId,
+            Meta = view.Meta,
+            Remaining = view.Remaining,
+            Refill = view.Refill,
+            Ratelimits = view.Ratelimits,
+            IpAllowlist = view.IpAllowlist,
+            RotatedFrom = view.RotatedFrom,
+            CreatedAt = view.CreatedAt,
+            UpdatedAt = view.UpdatedAt,
+            LastUsedAt = view.LastUsedAt,
+            RevokedAt = view.RevokedAt,
+        };
+    }
+}
+
+/// <summary>When a refill is due: daily at 00:00 UTC, monthly at 00:00 UTC of <c>day</c> (clamped to the month's length).</summary>
+public static class KeyRefills
+{
+    public static bool IsDue(KeyRefill? refill, DateTime? lastRefillAt, DateTime now, out DateTime scheduledAt)
+    {
+        scheduledAt = default;
+        if (refill?.Amount is null)
+        {
+            return false;
+        }
+
+        scheduledAt = LastScheduled(refill, now);
+        return lastRefillAt is null || lastRefillAt < scheduledAt;
+    }
+
+    /// <summary>The latest scheduled refill time at or before <paramref name="now"/>.</summary>
+    public static DateTime LastScheduled(KeyRefill refill, DateTime now)
+    {
+        var today = new DateTime(now.Year, now.Month, now.Day, 0, 0, 0, DateTimeKind.Utc);
+        if (refill.Interval != "monthly")
+        {
+            return today;
+        }
+
+        var day = refill.Day ?? 1;
+        var thisMonth = new DateTime(now.Year, now.Month, Math.Min(day, DateTime.DaysInMonth(now.Year, now.Month)), 0, 0, 0, DateTimeKind.Utc);
+        if (thisMonth <= now)
+        {
+            return thisMonth;
+        }
+
+        var previous = today.AddMonths(-1);
+        return new DateTime(previous.Year, previous.Month, Math.Min(day, DateTime.DaysInMonth(previous.Year, previous.Month)), 0, 0, 0, DateTimeKind.Utc);
+    }
+}
+
+internal sealed class ApiKeyMapping : IEntityTypeConfiguration<ApiKey>
+{
+    public void Configure(EntityTypeBuilder<ApiKey> builder)
+    {
+        builder.ToTable("api_keys");
+        builder.HasKey(k => k.Id);
+        builder.HasIndex(k => k.Hash).IsUnique();
+        builder.Property(k => k.Permissions).HasJsonConversion();
+        builder.Property(k => k.Roles).HasJsonConversion();
+        builder.Property(k => k.Meta).HasJsonConversion();
+        builder.Property(k => k.Refill).HasJsonConversion();
+        builder.Property(k => k.Ratelimits).HasJsonConversion();
+        builder.Property(k => k.IpAllowlist).HasJsonConversion();
+    }
+}
+
+internal sealed class ApiKeyUsageMapping : IEntityTypeConfiguration<ApiKeyUsage>
+{
+    public void Configure(EntityTypeBuilder<ApiKeyUsage> builder)
+    {
+        builder.ToTable("api_key_usage");
+        builder.HasKey(u => new { u.KeyId, u.Bucket, u.Code });
+    }
+}

@@ -1,0 +1,43 @@
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>
+/// Organization keys call this API themselves: a key with platform permissions authenticates as
+/// a principal of its own organization. Registered after the root resolver. A key that is not
+/// ours (wrong format or unknown) is left to the next resolver; a known key that is revoked,
+/// disabled, expired or used from outside its IP allowlist is rejected as INVALID_API_KEY.
+/// Credits and the key's own rate limits are for verify; platform policies limit API calls.
+/// </summary>
+internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRecorder usage, TimeProvider clock) : ICredentialResolver
+{
+    public async ValueTask<CredentialOutcome?> ResolveAsync(string credential, HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        var key = await verifier.FindAsync(credential, cancellationToken);
+        if (key is null)
+        {
+            return null;
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (KeyVerifier.CheckState(key, now) is { } state)
+        {
+            return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, state switch
+            {
+                VerifyCodes.Revoked => "The API key has been revoked.",
+                VerifyCodes.Disabled => "The API key is disabled.",
+                _ => "The API key has expired.",
+            });
+        }
+
+        if (key.IpAllowlist.Count > 0
+            && (httpContext.Connection.RemoteIpAddress is not { } address || !IpRanges.Contains(key.IpAllowlist, address)))
+        {
+            return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, "The API key may not be used from this address.");
+        }
+
+        usage.Record(key.OrgId, key.Id, code: null, now, used: true);
+        return CredentialOutcome.Success(new Principal(Principal.ApiKeyType, key.Id, key.OrgId, key.EffectivePermissions));
+    }
+}

@@ -1,0 +1,35 @@
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>
+/// Deleting an organization revokes all its keys (the rows stay for the audit trail) and evicts
+/// them from the cache; stats count its live keys and its verifications of the last 24 hours.
+/// </summary>
+internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage, TimeProvider clock) : IOrgDataEraser, IOrgStatsContributor
+{
+    public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
+    {
+        var now = (DateTime?)clock.GetUtcNow().UtcDateTime;
+        await db.Set<ApiKey>().Where(k => k.OrgId == orgId && k.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), cancellationToken);
+        cache.EvictOrg(orgId);
+    }
+
+    public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var nowValue = (DateTime?)now;
+        stats["apiKeys"] = await db.Set<ApiKey>().LongCountAsync(
+            k => k.OrgId == orgId && k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > nowValue), cancellationToken);
+
+        await usage.FlushAsync(cancellationToken);
+        // Hour buckets: the window is the 24 whole hours before the current one, plus the current one.
+        var since = (now.Ticks - now.Ticks % TimeSpan.TicksPerHour - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond - 24 * 3600;
+        var counts = await db.Set<ApiKeyUsage>().Where(u => u.OrgId == orgId && u.Bucket > since)
+            .GroupBy(u => u.Code).Select(g => new { Code = g.Key, Count = g.Sum(u => u.Count) }).ToListAsync(cancellationToken);
+        stats["verifications"] = counts.OrderBy(c => c.Code, StringComparer.Ordinal).ToDictionary(c => c.Code, c => c.Count, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Features.RateLimits;
+using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>
+/// What verification needs of a key, read once and shared: an immutable snapshot except for the
+/// refill mark, which the verifier advances after applying a refill so later verifies skip it.
+/// </summary>
+public sealed class CachedKey
+{
+    public required string Id { get; init; }
+    public required string OrgId { get; init; }
+    public required string Name { get; init; }
+    public required string Hash { get; init; }
+    public string? OwnerId { get; init; }
+    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
+    public required IReadOnlyList<string> Permissions { get; init; }
+    public required IReadOnlyList<string> Roles { get; init; }
+
+    /// <summary>The key's own permissions and those of its roles.</summary>
+    public required IReadOnlyCollection<string> EffectivePermissions { get; init; }
+
+    public bool Enabled { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+    public DateTime? RevokedAt { get; init; }
+    public long? Remaining { get; init; }
+    public KeyRefill? Refill { get; init; }
+    public required IReadOnlyList<RateLimitRule> RateLimits { get; init; }
+    public required IReadOnlyList<IPNetwork> IpAllowlist { get; init; }
+
+    // Ticks (0 = never), read and written atomically: verifies of one key run concurrently.
+    private long _lastRefillTicks;
+
+    /// <summary>The last refill time this node knows of; advanced after a refill attempt.</summary>
+    public DateTime? LastRefillAt
+    {
+        get => Interlocked.Read(ref _lastRefillTicks) is var ticks and > 0 ? new DateTime(ticks, DateTimeKind.Utc) : null;
+        set => Interlocked.Exchange(ref _lastRefillTicks, value?.Ticks ?? 0);
+    }
+
+    public static CachedKey From(ApiKey key, IReadOnlyList<string> rolePermissions) => new()
+    {
+        Id = key.Id,
+        OrgId = key.OrgId,
+        Name = key.Name,
+        Hash = key.Hash,
+        OwnerId = key.OwnerId,
+        Meta = key.Meta,
+        Permissions = key.Permissions,
+        Roles = key.Roles,
+        EffectivePermissions = key.Permissions.Concat(rolePermissions).ToHashSet(StringComparer.Ordinal),
+        Enabled = key.Enabled,
+        ExpiresAt = key.ExpiresAt,
+        RevokedAt = key.RevokedAt,
+        Remaining = key.Remaining,
+        Refill = key.Refill,
+        RateLimits = [.. key.Ratelimits.Select(r => new RateLimitRule(r.Name!, r.Limit!.Value, TimeSpan.FromMilliseconds(r.DurationMs!.Value)))],
+        IpAllowlist = [.. key.IpAllowlist.Select(IpRanges.Parse)],
+        LastRefillAt = key.LastRefillAt,
+    };
+}
+
+/// <summary>
+/// Key records in memory, keyed by the hash of the secret, so a verify or an authenticated request
+/// with a cached key costs no database round trip. Filled on a miss (unknown hashes are cached too:
+/// a checksum-valid guess cannot reach the database twice). Every change to a key evicts it here,
+/// synchronously, after its transaction commits; a generation counter stops a load that read the
+/// row before the commit from putting the old record back. Entries also expire after
+/// <see cref="Lifetime"/>, which bounds how long an edit of a role takes to reach cached keys and
+/// how long another node's change can go unseen until cross-node invalidation exists.
+/// </summary>
+public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock)
+{
+    public const int MaxEntries = 100_000;
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private long _generation;
+
+    public int Count => _entries.Count;
+
+    public async ValueTask<CachedKey?> FindAsync(string hash, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (_entries.TryGetValue(hash, out var entry) && entry.ExpiresAt > now)
+        {
+            return entry.Key;
+        }
+
+        var generation = Interlocked.Read(ref _generation);
+        CachedKey? loaded;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            var key = await db.Set<ApiKey>().AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash, cancellationToken);
+            loaded = key is null
+                ? null
+                : CachedKey.From(key, await scope.ServiceProvider.GetRequiredService<RoleResolver>().ExpandAsync(key.OrgId, key.Roles, cancellationToken));
+        }
+
+        if (Interlocked.Read(ref _generation) == generation)
+        {
+            if (_entries.Count >= MaxEntries)
+            {
+                Shrink();
+            }
+
+            _entries[hash] = new Entry(loaded, now + Lifetime);
+        }
+
+        return loaded;
+    }
+
+    /// <summary>Forgets one key on this node; the next verify reads it from the database.</summary>
+    public void Evict(string hash)
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.TryRemove(hash, out _);
+    }
+
+    /// <summary>Forgets every key of an organization (roles changed, organization deleted).</summary>
+    public void EvictOrg(string orgId)
+    {
+        Interlocked.Increment(ref _generation);
+        foreach (var (hash, entry) in _entries)
+        {
+            if (entry.Key?.OrgId == orgId)
+            {
+                _entries.TryRemove(hash, out _);
+            }
+        }
+    }
+
+    private void Shrink()
+    {
+        // Bounded memory: drop about a tenth, expired entries first. Any entry may go; it is reloaded on demand.
+        var now = clock.GetUtcNow().UtcDateTime;
+        var budget = MaxEntries / 10;
+        foreach (var (hash, entry) in _entries)
+        {
+            if (entry.ExpiresAt <= now && _entries.TryRemove(hash, out _))
+            {
+                budget--;
+            }
+        }
+
+        foreach (var hash in _entries.Keys)
+        {
+            if (budget-- <= 0)
+            {
+                break;
+            }
+
+            _entries.TryRemove(hash, out _);
+        }
+    }
+
+    private sealed record Entry(CachedKey? Key, DateTime ExpiresAt);
+}
+
+/// <summary>
+/// A role's permissions reach the keys that hold it through the cache: any role change of an
+/// organization evicts that organization's cached keys (before commit, and the entries' lifetime
+/// bounds the rare reload that races the commit).
+/// </summary>
+internal sealed class RoleChangeEviction(KeyRecordCache cache) : IAuditCommitHook
+{
+    public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        foreach (var orgId in events.Where(e => e.Action.StartsWith("role.", StringComparison.Ordinal)).Select(e => e.OrgId).Distinct())
+        {
+            cache.EvictOrg(orgId);
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>CIDR ranges of an IP allowlist: IPv4 and IPv6, a bare address meaning a single host.</summary>
+public static class IpRanges
+{
+    public static bool TryParse(string? text, out IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 64)
+        {
+            return false;
+        }
+
+        if (!text.Contains('/', StringComparison.Ordinal))
+        {
+            if (!IPAddress.TryParse(text, out var address))
+            {
+                return false;
+            }
+
+            network = new IPNetwork(Normalize(address), address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        // A range with host bits set (10.0.0.1/8) is almost always a typo for something else: reject it.
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return IPNetwork.TryParse(text, out network)
+            && IPAddress.TryParse(text.AsSpan(0, slash), out var written)
+            && written.Equals(network.BaseAddress);
+    }
+
+    public static IPNetwork Parse(string text) =>
+        TryParse(text, out var network) ? network : throw new FormatException("Not a CIDR range.");
+
+    public static bool Contains(IReadOnlyList<IPNetwork> ranges, IPAddress address)
+    {
+        address = Normalize(address);
+        foreach (var range in ranges)
+        {
+            if (range.Contains(address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>IPv4 clients on a dual-stack socket arrive as ::ffff:a.b.c.d; they are matched as IPv4.</summary>
+    public static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+}

@@ -1,0 +1,271 @@
+using System.Net;
+using System.Text.Json;
+using Gatehouse.Crypto;
+using Gatehouse.Server.Features.RateLimits;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>The verdict codes of verify, in the order the checks run.</summary>
+public static class VerifyCodes
+{
+    public const string Valid = "VALID";
+    public const string NotFound = "NOT_FOUND";
+    public const string Revoked = "REVOKED";
+    public const string Disabled = "DISABLED";
+    public const string Expired = "EXPIRED";
+    public const string Forbidden = "FORBIDDEN";
+    public const string InsufficientPermissions = "INSUFFICIENT_PERMISSIONS";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string UsageExceeded = "USAGE_EXCEEDED";
+
+    public static readonly IReadOnlyList<string> All = [Valid, NotFound, Revoked, Disabled, Expired, Forbidden, InsufficientPermissions, RateLimited, UsageExceeded];
+}
+
+/// <summary>
+/// The verdict on a key. <c>NOT_FOUND</c> carries only <c>valid</c> and <c>code</c>, nothing about
+/// any key (see <see cref="KeyVerdictJson"/>); every other code carries the key's data.
+/// </summary>
+public sealed record KeyVerdict
+{
+    public bool Valid { get; init; }
+
+    /// <summary>VALID, NOT_FOUND, REVOKED, DISABLED, EXPIRED, FORBIDDEN, INSUFFICIENT_PERMISSIONS, RATE_LIMITED or USAGE_EXCEEDED.</summary>
+    public required string Code { get; init; }
+
+    public string? KeyId { get; init; }
+    public string? OrgId { get; init; }
+    public string? Name { get; init; }
+    public string? OwnerId { get; init; }
+    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
+    public IReadOnlyList<string>? Permissions { get; init; }
+    public IReadOnlyList<string>? Roles { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+
+    /// <summary>Usage credits left after this verification; null means unlimited.</summary>
+    public long? Remaining { get; init; }
+
+    public IReadOnlyList<RateLimitState>? Ratelimits { get; init; }
+}
+
+/// <summary>Leaves every key field out of a NOT_FOUND verdict, so it is the same bytes whatever was presented.</summary>
+public static class KeyVerdictJson
+{
+    public static void Configure(System.Text.Json.Serialization.Metadata.JsonTypeInfo typeInfo)
+    {
+        if (typeInfo.Type != typeof(KeyVerdict))
+        {
+            return;
+        }
+
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.Name is not ("valid" or "code"))
+            {
+                property.ShouldSerialize = (verdict, _) => ((KeyVerdict)verdict).Code != VerifyCodes.NotFound;
+            }
+        }
+    }
+}
+
+/// <summary>The state of one of the key's rate limits after this verification.</summary>
+public sealed record RateLimitState(string Name, long Limit, long DurationMs, long Remaining, DateTimeOffset ResetAt, bool Exceeded);
+
+/// <summary>What verify is asked: the parsed request.</summary>
+public sealed record VerifyInput(string Key, PermissionQuery? Permissions, long Cost, IReadOnlyDictionary<string, long> RateLimitCosts, IPAddress? Ip);
+
+/// <summary>
+/// The checks of API.md §4, in order, stopping at the first failure: NOT_FOUND, REVOKED, DISABLED,
+/// EXPIRED, FORBIDDEN (IP allowlist), INSUFFICIENT_PERMISSIONS, RATE_LIMITED, USAGE_EXCEEDED.
+/// A cached key without credits costs no database round trip; credits are taken with one atomic
+/// conditional UPDATE, so concurrent verifies can never spend more than there is.
+/// </summary>
+public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateLimiter rateLimiter, KeyUsageRecorder usage, IServiceScopeFactory scopes, TimeProvider clock)
+{
+    public static readonly KeyVerdict NotFound = new() { Valid = false, Code = VerifyCodes.NotFound };
+
+    /// <summary>Format and checksum first (garbage never reaches storage), then the cache, then the database.</summary>
+    public async ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!ApiKeyFormat.IsWellFormed(key))
+        {
+            return null;
+        }
+
+        return await cache.FindAsync(hasher.Hash(key), cancellationToken);
+    }
+
+    /// <summary>Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may verify any key).</summary>
+    public async Task<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var key = await FindAsync(input.Key, cancellationToken);
+        if (key is null || (callerOrgId is not null && key.OrgId != callerOrgId))
+        {
+            // Another organization's key is answered exactly like a random string, and counted for the caller only.
+            if (callerOrgId is not null)
+            {
+                usage.Record(callerOrgId, "", VerifyCodes.NotFound, now, used: false);
+            }
+
+            return NotFound;
+        }
+
+        var code = CheckState(key, now);
+        if (code is null && key.IpAllowlist.Count > 0 && (input.Ip is null || !IpRanges.Contains(key.IpAllowlist, input.Ip)))
+        {
+            code = VerifyCodes.Forbidden;
+        }
+
+        if (code is null && input.Permissions is not null && !input.Permissions.IsSatisfiedBy(key.EffectivePermissions))
+        {
+            code = VerifyCodes.InsufficientPermissions;
+        }
+
+        IReadOnlyList<RateLimitState> limits = [];
+        if (code is null && key.RateLimits.Count > 0)
+        {
+            (var allowed, limits) = await ConsumeRateLimitsAsync(key, input.RateLimitCosts, cancellationToken);
+            code = allowed ? null : VerifyCodes.RateLimited;
+        }
+
+        var remaining = key.Remaining;
+        if (key.Remaining is not null)
+        {
+            if (code is null)
+            {
+                (var spent, remaining) = await SpendCreditsAsync(key, input.Cost, now, cancellationToken);
+                code = spent ? null : VerifyCodes.UsageExceeded;
+            }
+            else
+            {
+                remaining = await ReadCreditsAsync(key, now, cancellationToken);
+            }
+        }
+
+        code ??= VerifyCodes.Valid;
+        usage.Record(key.OrgId, key.Id, code, now, used: code == VerifyCodes.Valid);
+        return Describe(key, code, remaining, limits);
+    }
+
+    /// <summary>REVOKED, DISABLED or EXPIRED — the checks that need nothing but the record; null when none fails.</summary>
+    public static string? CheckState(CachedKey key, DateTime now) =>
+        key.RevokedAt is not null ? VerifyCodes.Revoked
+        : !key.Enabled ? VerifyCodes.Disabled
+        : key.ExpiresAt is { } expiresAt && expiresAt <= now ? VerifyCodes.Expired
+        : null;
+
+    public static KeyVerdict Describe(CachedKey key, string code, long? remaining, IReadOnlyList<RateLimitState> limits) => new()
+    {
+        Valid = code == VerifyCodes.Valid,
+        Code = code,
+        KeyId = key.Id,
+        OrgId = key.OrgId,
+        Name = key.Name,
+        OwnerId = key.OwnerId,
+        Meta = key.Meta,
+        Permissions = key.Permissions,
+        Roles = key.Roles,
+        ExpiresAt = key.ExpiresAt,
+        Remaining = remaining,
+        Ratelimits = limits,
+    };
+
+    /// <summary>
+    /// Every rate limit of the key applies, at cost 1 or the cost the request names for it. Limits of
+    /// equal cost are taken in one atomic step; when costs differ, groups run in turn and stop at the
+    /// first that is exceeded (an earlier group's units then stay spent).
+    /// </summary>
+    private async Task<(bool Allowed, IReadOnlyList<RateLimitState> States)> ConsumeRateLimitsAsync(
+        CachedKey key, IReadOnlyDictionary<string, long> costs, CancellationToken cancellationToken)
+    {
+        var states = new List<RateLimitState>(key.RateLimits.Count);
+        foreach (var group in key.RateLimits.GroupBy(r => costs.TryGetValue(r.Name, out var cost) ? cost : 1))
+        {
+            var decision = await rateLimiter.TryConsumeAsync("key:" + key.Id, [.. group], group.Key, cancellationToken);
+            states.AddRange(decision.Windows.Select(w =>
+                new RateLimitState(w.Rule.Name, w.Rule.Limit, (long)w.Rule.Window.TotalMilliseconds, w.Remaining, w.ResetAt, w.Exceeded)));
+            if (!decision.Allowed)
+            {
+                return (false, states);
+            }
+        }
+
+        return (true, states);
+    }
+
+    private async Task<(bool Spent, long? Remaining)> SpendCreditsAsync(CachedKey key, long cost, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        await ApplyDueRefillAsync(db, key, now, cancellationToken);
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            // One statement, atomic on both databases: the balance can never go below zero, and two
+            // verifies can never spend the same credit.
+            command.CommandText = "UPDATE api_keys SET remaining = remaining - @cost WHERE id = @id AND remaining >= @cost RETURNING remaining";
+            AddParameter(command, "@cost", cost);
+            AddParameter(command, "@id", key.Id);
+            var result = await command.ExecuteScalarAsync(cancellationToken);
+            if (result is not null and not DBNull)
+            {
+                return (true, Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            command.Parameters.Clear();
+            command.CommandText = "SELECT remaining FROM api_keys WHERE id = @id";
+            AddParameter(command, "@id", key.Id);
+            var current = await command.ExecuteScalarAsync(cancellationToken);
+            return (false, current is null or DBNull ? null : Convert.ToInt64(current, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task<long?> ReadCreditsAsync(CachedKey key, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        var stored = await db.Set<ApiKey>().AsNoTracking().Where(k => k.Id == key.Id)
+            .Select(k => new { k.Remaining, k.LastRefillAt }).FirstOrDefaultAsync(cancellationToken);
+        if (stored is null)
+        {
+            return null;
+        }
+
+        // A failed verify spends nothing, so it does not apply a due refill either; it only reports it.
+        return KeyRefills.IsDue(key.Refill, stored.LastRefillAt, now, out _) ? key.Refill!.Amount : stored.Remaining;
+    }
+
+    /// <summary>
+    /// Refills are applied lazily, by the first verify after they fall due: the conditional UPDATE
+    /// sets the balance (never adds) and lets exactly one of several racing verifies do it.
+    /// </summary>
+    private static async Task ApplyDueRefillAsync(GatehouseDb db, CachedKey key, DateTime now, CancellationToken cancellationToken)
+    {
+        if (!KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out var scheduledAt))
+        {
+            return;
+        }
+
+        var at = (DateTime?)scheduledAt;
+        var amount = key.Refill!.Amount;
+        await db.Set<ApiKey>().Where(k => k.Id == key.Id && (k.LastRefillAt == null || k.LastRefillAt < at))
+            .ExecuteUpdateAsync(s => s.SetProperty(k => k.Remaining, amount).SetProperty(k => k.LastRefillAt, at), cancellationToken);
+        key.LastRefillAt = scheduledAt;
+    }
+
+    private static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

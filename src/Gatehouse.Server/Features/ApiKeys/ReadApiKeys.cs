@@ -1,0 +1,67 @@
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+public static class ListApiKeys
+{
+    /// <summary>
+    /// Keys of the organization, newest first, with the common paging and creation-time filters and
+    /// <c>ownerId</c>, <c>enabled</c>, <c>q</c> (substring of the name), <c>includeRevoked</c> (default false).
+    /// </summary>
+    public static async Task<Results<ApiPage<ApiKeyView>, ApiError>> Handle(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var queryString = httpContext.Request.Query;
+        if (!PageQuery.TryParse(queryString, out var page, out var error)
+            || !PageQuery.TryParseBool(queryString, "enabled", out var enabled, out error)
+            || !PageQuery.TryParseBool(queryString, "includeRevoked", out var includeRevoked, out error))
+        {
+            return error!;
+        }
+
+        var query = db.Set<ApiKey>().AsNoTracking().Where(k => k.OrgId == orgId);
+        if (includeRevoked != true)
+        {
+            query = query.Where(k => k.RevokedAt == null);
+        }
+
+        if (queryString.TryGetValue("ownerId", out var ownerId))
+        {
+            var owner = ownerId.ToString();
+            query = query.Where(k => k.OwnerId == owner);
+        }
+
+        if (enabled is { } isEnabled)
+        {
+            query = query.Where(k => k.Enabled == isEnabled);
+        }
+
+        if (queryString.TryGetValue("q", out var q) && q.ToString() is { Length: > 0 } text)
+        {
+            if (text.Length > 200)
+            {
+                return PageQuery.Bad("q", "must be at most 200 characters");
+            }
+
+            query = query.Where(k => k.Name.Contains(text));
+        }
+
+        query = query.ApplyWindow(page);
+        var total = await query.LongCountAsync(cancellationToken);
+        var keys = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return new ApiPage<ApiKeyView>([.. keys.Select(k => ApiKeyView.From(k, now))], page.Paginate(total));
+    }
+}
+
+public static class GetApiKey
+{
+    /// <summary>One key, revoked or not (a revoked key shows <c>revokedAt</c>).</summary>
+    public static async Task<Results<ApiOk<ApiKeyView>, ApiError>> Handle(string orgId, string keyId, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var key = await db.Set<ApiKey>().AsNoTracking().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId, cancellationToken);
+        return key is null ? ApiError.NotFound("API key") : new ApiOk<ApiKeyView>(ApiKeyView.From(key, clock.GetUtcNow().UtcDateTime));
+    }
+}

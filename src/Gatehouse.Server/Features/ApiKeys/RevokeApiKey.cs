@@ -1,0 +1,31 @@
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+public static class RevokeApiKey
+{
+    /// <summary>
+    /// DELETE revokes: the record stays (for the audit trail and for verify to answer REVOKED), the
+    /// key stops working on the very next request, and a second DELETE is 404.
+    /// </summary>
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
+        string orgId, string keyId, GatehouseDb db, AuditLog audit, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        if (key is null)
+        {
+            return ApiError.NotFound("API key");
+        }
+
+        key.RevokedAt = clock.GetUtcNow().UtcDateTime;
+        key.UpdatedAt = key.RevokedAt.Value;
+        audit.Record(orgId, "api_key.revoke", "api_key", key.Id, new { key.Name });
+        await audit.SaveChangesAsync(cancellationToken);
+        cache.Evict(key.Hash);
+        return new ApiOk<Deleted>(new Deleted(key.Id));
+    }
+}

@@ -1,0 +1,79 @@
+using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>Rotate a key: a new key with the same settings; the old one keeps working for the grace period.</summary>
+public sealed record RotateApiKeyRequest
+{
+    /// <summary>Seconds the old key stays valid (0–2592000, default 0); never past its own <c>expiresAt</c>.</summary>
+    public long? GracePeriodSeconds { get; init; }
+}
+
+public static class RotateApiKey
+{
+    public const long MaxGraceSeconds = 30L * 24 * 3600;
+
+    public static async Task<Results<ApiOk<IssuedApiKey>, ApiError>> Handle(
+        string orgId, string keyId, RotateApiKeyRequest? request, GatehouseDb db, AuditLog audit, SecretHasher hasher,
+        KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var grace = request?.GracePeriodSeconds ?? 0;
+        if (grace is < 0 or > MaxGraceSeconds)
+        {
+            return ApiError.Validation("gracePeriodSeconds", $"must be an integer from 0 to {MaxGraceSeconds}");
+        }
+
+        var old = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        if (old is null)
+        {
+            return ApiError.NotFound("API key");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        if (old.ExpiresAt is { } expired && expired <= now)
+        {
+            return ApiError.Conflict("The key has expired; an expired key cannot be rotated (create a new one).");
+        }
+
+        var secret = ApiKeyFormat.Generate(old.Prefix);
+        var replacement = new ApiKey
+        {
+            Id = Ids.New("key", clock.GetUtcNow()),
+            OrgId = orgId,
+            Name = old.Name,
+            Hash = hasher.Hash(secret),
+            Start = ApiKeyFormat.Start(secret),
+            Prefix = old.Prefix,
+            Permissions = [.. old.Permissions],
+            Roles = [.. old.Roles],
+            Enabled = old.Enabled,
+            ExpiresAt = old.ExpiresAt,
+            OwnerId = old.OwnerId,
+            Meta = old.Meta,
+            Remaining = old.Remaining,
+            Refill = old.Refill,
+            LastRefillAt = old.LastRefillAt,
+            Ratelimits = [.. old.Ratelimits],
+            IpAllowlist = [.. old.IpAllowlist],
+            RotatedFrom = old.Id,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var graceEnds = now.AddSeconds(grace);
+        old.ExpiresAt = old.ExpiresAt is { } own && own < graceEnds ? own : graceEnds;
+        old.UpdatedAt = now;
+        db.Add(replacement);
+        audit.Record(orgId, "api_key.rotate", "api_key", old.Id, new { newKeyId = replacement.Id, gracePeriodSeconds = grace, oldKeyExpiresAt = old.ExpiresAt });
+        audit.Record(orgId, "api_key.create", "api_key", replacement.Id, new { rotatedFrom = old.Id, settings = CreateApiKey.AuditChanges(replacement) });
+        await audit.SaveChangesAsync(cancellationToken);
+        cache.Evict(old.Hash);
+        cache.Evict(replacement.Hash);
+        return new ApiOk<IssuedApiKey>(IssuedApiKey.From(replacement, secret, now));
+    }
+}

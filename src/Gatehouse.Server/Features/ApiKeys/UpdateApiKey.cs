@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>
+/// Fields to change; absent fields stay. Lists replace the stored list. <c>expiresAt</c>,
+/// <c>ownerId</c>, <c>meta</c>, <c>remaining</c> and <c>refill</c> can be cleared with null.
+/// </summary>
+public sealed record UpdateApiKeyRequest
+{
+    public string? Name { get; init; }
+    public List<string>? Permissions { get; init; }
+    public List<string>? Roles { get; init; }
+    public bool? Enabled { get; init; }
+    public List<KeyRateLimit>? Ratelimits { get; init; }
+    public List<string>? IpAllowlist { get; init; }
+
+    /// <summary>An ISO-8601 timestamp in the future, or null for no expiry.</summary>
+    public JsonElement ExpiresAt { get; init; }
+
+    /// <summary>A string (≤ 256), or null.</summary>
+    public JsonElement OwnerId { get; init; }
+
+    /// <summary>A JSON object (≤ 16 KiB), or null.</summary>
+    public JsonElement Meta { get; init; }
+
+    /// <summary>Credits ≥ 0, or null for unlimited.</summary>
+    public JsonElement Remaining { get; init; }
+
+    /// <summary><c>{interval, amount, day?}</c>, or null for no refill.</summary>
+    public JsonElement Refill { get; init; }
+}
+
+public static class UpdateApiKey
+{
+    public static async Task<Results<ApiOk<ApiKeyView>, ApiError>> Handle(
+        string orgId, string keyId, UpdateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit,
+        KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var validation = new Validation().Permissions("permissions", request.Permissions, required: false);
+        ApiKeyRules.Name(validation, request.Name, required: false);
+        ApiKeyRules.Roles(validation, request.Roles);
+        ApiKeyRules.RateLimits(validation, request.Ratelimits);
+        ApiKeyRules.IpAllowlist(validation, request.IpAllowlist);
+        ApiKeyRules.TryRead<DateTime?>(validation, "expiresAt", request.ExpiresAt, out var expiresAt);
+        ApiKeyRules.TryRead<string>(validation, "ownerId", request.OwnerId, out var ownerId);
+        ApiKeyRules.TryRead<Dictionary<string, JsonElement>>(validation, "meta", request.Meta, out var meta);
+        ApiKeyRules.TryRead<long?>(validation, "remaining", request.Remaining, out var remaining);
+        ApiKeyRules.TryRead<KeyRefill>(validation, "refill", request.Refill, out var refill);
+        ApiKeyRules.ExpiresAt(validation, expiresAt.Value, now);
+        ApiKeyRules.OwnerId(validation, ownerId.Value);
+        ApiKeyRules.Meta(validation, meta.Value);
+        ApiKeyRules.Remaining(validation, remaining.Value);
+        ApiKeyRules.Refill(validation, refill.Value);
+        await ApiKeyRules.MissingRolesAsync(validation, db, orgId, request.Roles, cancellationToken);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        if (key is null)
+        {
+            return ApiError.NotFound("API key");
+        }
+
+        var permissions = request.Permissions?.Distinct(StringComparer.Ordinal).ToList();
+        var roles = request.Roles?.Distinct(StringComparer.Ordinal).ToList();
+        if ((permissions is not null || roles is not null)
+            && await ApiKeyRules.EscalationAsync(httpContext.RequirePrincipal(), db, orgId, permissions ?? key.Permissions, roles ?? key.Roles, cancellationToken) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        var changed = new List<string>();
+        void Set(string field, bool differs, Action apply)
+        {
+            if (differs)
+            {
+                apply();
+                changed.Add(field);
+            }
+        }
+
+        Set("name", request.Name is { } name && name.Trim() != key.Name, () => key.Name = request.Name!.Trim());
+        Set("permissions", permissions is not null && !permissions.SequenceEqual(key.Permissions), () => key.Permissions = permissions!);
+        Set("roles", roles is not null && !roles.SequenceEqual(key.Roles), () => key.Roles = roles!);
+        Set("enabled", request.Enabled is { } enabled && enabled != key.Enabled, () => key.Enabled = request.Enabled!.Value);
+        Set("ratelimits", request.Ratelimits is not null && !request.Ratelimits.SequenceEqual(key.Ratelimits), () => key.Ratelimits = request.Ratelimits!);
+        Set("ipAllowlist", request.IpAllowlist is not null && !request.IpAllowlist.SequenceEqual(key.IpAllowlist), () => key.IpAllowlist = request.IpAllowlist!);
+        Set("expiresAt", expiresAt.Present && expiresAt.Value != key.ExpiresAt, () => key.ExpiresAt = expiresAt.Value);
+        Set("ownerId", ownerId.Present && ownerId.Value != key.OwnerId, () => key.OwnerId = ownerId.Value);
+        Set("meta", meta.Present, () => key.Meta = meta.Value);
+        Set("remaining", remaining.Present, () => key.Remaining = remaining.Value);
+        Set("refill", refill.Present && refill.Value != key.Refill, () =>
+        {
+            key.Refill = refill.Value;
+            // A new schedule starts now: the balance set today is not overwritten until the next refill time.
+            key.LastRefillAt = refill.Value is null ? null : now;
+            if (refill.Value is not null && key.Remaining is null)
+            {
+                key.Remaining = refill.Value.Amount;
+            }
+        });
+
+        if (key.Refill is not null && key.Remaining is null)
+        {
+            // Unsaved: the tracked changes die with the request's context.
+            return ApiError.Validation("remaining", "cannot be null while a refill is set (clear refill too, or set a balance)");
+        }
+
+        if (changed.Count > 0)
+        {
+            key.UpdatedAt = now;
+            audit.Record(orgId, "api_key.update", "api_key", key.Id, new { fields = changed, settings = CreateApiKey.AuditChanges(key) });
+            await audit.SaveChangesAsync(cancellationToken);
+            cache.Evict(key.Hash);
+        }
+
+        return new ApiOk<ApiKeyView>(ApiKeyView.From(key, now));
+    }
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text.Json;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>Verify a key presented to your service.</summary>
+public sealed record VerifyApiKeyRequest
+{
+    /// <summary>The key as presented.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>A permission query: permissions joined by AND / OR with parentheses, e.g. <c>docs:read AND (docs:write OR admin)</c>.</summary>
+    public string? Permissions { get; init; }
+
+    /// <summary>Credits to spend when every check passes (default 1; 0 spends nothing).</summary>
+    public long? Cost { get; init; }
+
+    /// <summary>Costs for the key's named rate limits (default 1 each); names the key does not have are ignored.</summary>
+    public List<VerifyRateLimitCost>? Ratelimits { get; init; }
+
+    /// <summary>The end client's IP address, checked against the key's <c>ipAllowlist</c>.</summary>
+    public string? Ip { get; init; }
+
+    /// <summary>Free-form tags of this verification (accepted; not stored yet).</summary>
+    public Dictionary<string, JsonElement>? Tags { get; init; }
+}
+
+/// <summary>The cost of one verification against one of the key's named rate limits.</summary>
+public sealed record VerifyRateLimitCost
+{
+    public string? Name { get; init; }
+
+    /// <summary>Default 1.</summary>
+    public long? Cost { get; init; }
+}
+
+public static class VerifyApiKey
+{
+    public const long MaxCost = 1_000_000_000;
+
+    /// <summary>
+    /// Always 200 for a well-formed request: the verdict is in the body. A key of another
+    /// organization than the caller's is NOT_FOUND (root may verify any key).
+    /// </summary>
+    public static async Task<Results<ApiOk<KeyVerdict>, ApiError>> Handle(
+        VerifyApiKeyRequest request, HttpContext httpContext, KeyVerifier verifier, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        if (string.IsNullOrEmpty(request.Key))
+        {
+            validation.Add("key", "required");
+        }
+        else if (request.Key.Length > 512)
+        {
+            validation.Add("key", "must be at most 512 characters");
+        }
+
+        if (request.Cost is < 0 or > MaxCost)
+        {
+            validation.Add("cost", $"must be an integer from 0 to {MaxCost}");
+        }
+
+        var costs = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < (request.Ratelimits?.Count ?? 0); i++)
+        {
+            var item = request.Ratelimits![i];
+            if (item?.Name is not { Length: > 0 and <= 64 } name)
+            {
+                validation.Add($"ratelimits[{i}].name", "required");
+                continue;
+            }
+
+            if (item.Cost is < 0 or > MaxCost)
+            {
+                validation.Add($"ratelimits[{i}].cost", $"must be an integer from 0 to {MaxCost}");
+            }
+
+            costs[name] = item.Cost ?? 1;
+        }
+
+        IPAddress? ip = null;
+        if (request.Ip is not null && !IPAddress.TryParse(request.Ip, out ip))
+        {
+            validation.Add("ip", "must be an IPv4 or IPv6 address");
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        PermissionQuery? query = null;
+        if (request.Permissions is not null && !PermissionQuery.TryParse(request.Permissions, out query, out var syntax))
+        {
+            return ApiError.Invalid($"permissions: {syntax!.Message}", new Dictionary<string, object?> { ["field"] = "permissions", ["position"] = syntax.Position });
+        }
+
+        var principal = httpContext.RequirePrincipal();
+        var verdict = await verifier.VerifyAsync(
+            new VerifyInput(request.Key!, query, request.Cost ?? 1, costs, ip), principal.IsRoot ? null : principal.OrgId ?? "", cancellationToken);
+        return new ApiOk<KeyVerdict>(verdict);
+    }
+}

@@ -1,0 +1,127 @@
+using Gatehouse.Server.Features.ApiKeys;
+
+namespace Gatehouse.Server.Tests.ApiKeys;
+
+public sealed class PermissionQueryTests
+{
+    [Theory]
+    [InlineData("a OR b AND c", "(a OR (b AND c))")]
+    [InlineData("a AND b OR c", "((a AND b) OR c)")]
+    [InlineData("(a OR b) AND c", "((a OR b) AND c)")]
+    [InlineData("a AND b AND c", "((a AND b) AND c)")]
+    [InlineData("a OR b OR c", "((a OR b) OR c)")]
+    [InlineData("((a))", "a")]
+    [InlineData("  docs:read\tAND\n(docs:write OR admin.*)  ", "(docs:read AND (docs:write OR admin.*))")]
+    [InlineData("a AND(b OR c)", "(a AND (b OR c))")]
+    [InlineData("order OR android", "(order OR android)")]
+    public void AND_binds_tighter_than_OR_and_parentheses_group(string text, string expected)
+    {
+        PermissionQuery.TryParse(text, out var query, out var error).ShouldBeTrue(error?.Message);
+
+        query!.ToString().ShouldBe(expected);
+    }
+
+    [Theory]
+    [InlineData("a OR b AND c", new[] { "a" }, true)]
+    [InlineData("a OR b AND c", new[] { "b" }, false)]
+    [InlineData("a OR b AND c", new[] { "b", "c" }, true)]
+    [InlineData("(a OR b) AND c", new[] { "a" }, false)]
+    [InlineData("(a OR b) AND c", new[] { "b", "c" }, true)]
+    [InlineData("((a AND (b OR (c AND d))) OR e)", new[] { "a", "c", "d" }, true)]
+    [InlineData("((a AND (b OR (c AND d))) OR e)", new[] { "a", "c" }, false)]
+    [InlineData("docs:read", new[] { "docs:*" }, true)]
+    [InlineData("docs:read AND billing:write", new[] { "*" }, true)]
+    [InlineData("docs.v2:read", new[] { "docs.*" }, true)]
+    [InlineData("docs:read", new[] { "doc:*" }, false)]
+    [InlineData("docs:*", new[] { "docs:read" }, false)]
+    [InlineData("docs:*", new[] { "docs:*" }, true)]
+    [InlineData("api_keys:read", new[] { "read" }, true)]
+    [InlineData("docs:read", new[] { "read" }, false)]
+    public void Queries_evaluate_against_granted_permissions_with_wildcards(string text, string[] granted, bool satisfied)
+    {
+        PermissionQuery.TryParse(text, out var query, out _).ShouldBeTrue();
+
+        query!.IsSatisfiedBy(granted).ShouldBe(satisfied);
+    }
+
+    [Theory]
+    [InlineData("", 0)]
+    [InlineData("   ", 3)]
+    [InlineData("a AND", 5)]
+    [InlineData("AND a", 0)]
+    [InlineData("a OR OR b", 5)]
+    [InlineData("(a", 2)]
+    [InlineData("a)", 1)]
+    [InlineData("()", 1)]
+    [InlineData("a b", 2)]
+    [InlineData("a XOR b", 2)]
+    [InlineData("a and b", 2)]
+    [InlineData("a && b", 2)]
+    [InlineData("Docs:read", 0)]
+    [InlineData("a AND (b OR c))", 14)]
+    [InlineData("a AND é", 6)]
+    public void Malformed_queries_fail_with_the_position(string text, int position)
+    {
+        PermissionQuery.TryParse(text, out var query, out var error).ShouldBeFalse();
+
+        query.ShouldBeNull();
+        error!.Position.ShouldBe(position);
+        error.Message.ShouldContain($"position {position}");
+    }
+
+    [Fact]
+    public void Deep_nesting_and_huge_input_are_rejected_without_exhausting_the_stack()
+    {
+        var deep = new string('(', 10_000) + "a" + new string(')', 10_000);
+        var wide = string.Join(" OR ", Enumerable.Repeat("a", 300));
+
+        PermissionQuery.TryParse(deep, out _, out var deepError).ShouldBeFalse();
+        PermissionQuery.TryParse(new string('(', 33) + "a" + new string(')', 33), out _, out var nested).ShouldBeFalse();
+        PermissionQuery.TryParse(new string('(', 32) + "a" + new string(')', 32), out _, out _).ShouldBeTrue();
+        PermissionQuery.TryParse(wide, out _, out var wideError).ShouldBeFalse();
+
+        deepError!.Message.ShouldContain("1000");
+        nested!.Message.ShouldContain("nested");
+        wideError!.Message.ShouldContain("1000");
+    }
+
+    [Fact]
+    public void A_permission_longer_than_128_characters_is_rejected()
+    {
+        PermissionQuery.TryParse(new string('a', 129), out _, out var error).ShouldBeFalse();
+
+        error!.Position.ShouldBe(0);
+    }
+}
+
+public sealed class PermissionQueryOverHttpTests(SharedServer shared)
+{
+    private readonly GatehouseServer _server = shared.Server;
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("(((")]
+    [InlineData(")")]
+    [InlineData("a AND AND")]
+    [InlineData("\u0000")]
+    [InlineData("a OR (b AND (c OR")]
+    public async Task Malformed_queries_are_400_never_500(string permissions)
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (_, key) = await _server.CreateKeyAsync(orgId);
+
+        var response = await _server.Root.VerifyAsync(new { key, permissions });
+
+        response.StatusCode.ShouldBe(400, response.Text);
+        response.ErrorCode.ShouldBe("INVALID_REQUEST");
+        response.Body.GetProperty("error").GetProperty("details").GetProperty("field").GetString().ShouldBe("permissions");
+    }
+
+    [Fact]
+    public async Task A_very_deep_query_is_400()
+    {
+        var response = await _server.Root.VerifyAsync(new { key = "x", permissions = new string('(', 900) + "a" + new string(')', 900) });
+
+        response.StatusCode.ShouldBe(400);
+    }
+}
