@@ -50,6 +50,15 @@ public sealed class AuditTrailTests(SharedServer shared)
         return made;
     }
 
+    private static async Task<Made> OrgWithKey(GatehouseServer server)
+    {
+        var made = await Org(server);
+        var key = await server.Root.PostAsync($"/api/v1/orgs/{made.OrgId}/api-keys", new { name = "audited key", permissions = new[] { "x:y" } });
+        made.Ids["key"] = key.Str("id");
+        return made;
+    }
+
+    private const string UnknownKey = "key_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownRole = "role_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownWebhook = "whk_01KAAAAAAAAAAAAAAAAAAAAAAA";
 
@@ -117,6 +126,22 @@ public sealed class AuditTrailTests(SharedServer shared)
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/webhooks/{m.Ids["webhook"]}/deliveries/{m.Ids["delivery"]}/redeliver", new { }),
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/webhooks/{m.Ids["webhook"]}/deliveries/wdl_01KAAAAAAAAAAAAAAAAAAAAAAA/redeliver", new { }),
             "webhook.redeliver", "webhook_delivery", (_, r) => r.Str("id"), (m, _) => m.OrgId),
+        new("create api key", Org,
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys", new { name = "ci", permissions = new[] { "deploy:write" } }),
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys", new { name = "", permissions = new[] { "deploy:write" } }),
+            "api_key.create", "api_key", (_, r) => r.Str("id"), (m, _) => m.OrgId),
+        new("update api key", OrgWithKey,
+            m => (HttpMethod.Patch, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}", new { name = "renamed" }),
+            m => (HttpMethod.Patch, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}", new { remaining = -5 }),
+            "api_key.update", "api_key", (m, _) => m.Ids["key"], (m, _) => m.OrgId),
+        new("revoke api key", OrgWithKey,
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}", null),
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/api-keys/{UnknownKey}", null),
+            "api_key.revoke", "api_key", (m, _) => m.Ids["key"], (m, _) => m.OrgId),
+        new("rotate api key", OrgWithKey,
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = 60 }),
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = -1 }),
+            "api_key.rotate", "api_key", (m, _) => m.Ids["key"], (m, _) => m.OrgId),
     ];
 
     [Theory]
@@ -144,6 +169,10 @@ public sealed class AuditTrailTests(SharedServer shared)
         e.GetProperty("ip").GetString().ShouldNotBeNullOrEmpty();
         e.GetProperty("hash").GetString()!.Length.ShouldBe(64);
         e.ToString().ShouldNotContain("whsec_");
+        if (response.Body.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("key", out var secret))
+        {
+            e.ToString().ShouldNotContain(secret.GetString()!);
+        }
     }
 
     [Theory]

@@ -69,8 +69,9 @@ public static class RotateApiKey
         old.ExpiresAt = old.ExpiresAt is { } own && own < graceEnds ? own : graceEnds;
         old.UpdatedAt = now;
         db.Add(replacement);
-        audit.Record(orgId, "api_key.rotate", "api_key", old.Id, new { newKeyId = replacement.Id, gracePeriodSeconds = grace, oldKeyExpiresAt = old.ExpiresAt });
-        audit.Record(orgId, "api_key.create", "api_key", replacement.Id, new { rotatedFrom = old.Id, settings = CreateApiKey.AuditChanges(replacement) });
+        // One event for one operation: the new key's id and settings travel with the rotation.
+        audit.Record(orgId, "api_key.rotate", "api_key", old.Id,
+            new { newKeyId = replacement.Id, gracePeriodSeconds = grace, oldKeyExpiresAt = old.ExpiresAt, settings = CreateApiKey.AuditChanges(replacement) });
         await audit.SaveChangesAsync(cancellationToken);
         cache.Evict(old.Hash);
         cache.Evict(replacement.Hash);
