@@ -102,7 +102,7 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
     {
         var orgId = await _server.CreateOrgAsync();
 
-        var response = await keyed.Client(orgId, "roles:read").GetAsync("/api/v1/webhook-events");
+        var response = await (await keyed.ClientAsync(orgId, "roles:read")).GetAsync("/api/v1/webhook-events");
 
         response.StatusCode.ShouldBe(200);
         var types = response.Data.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
@@ -120,11 +120,11 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
     {
         var orgId = await _server.CreateOrgAsync();
         var (id, _) = await _server.CreateWebhookAsync(orgId, "https://example.test/a", "*");
-        var reader = keyed.Client(orgId, "webhooks:read");
+        var reader = (await keyed.ClientAsync(orgId, "webhooks:read"));
         var body = new { url = "https://example.test/b", events = new[] { "*" } };
 
         (await _server.Anonymous.GetAsync($"/api/v1/orgs/{orgId}/webhooks")).StatusCode.ShouldBe(401);
-        (await keyed.Client(orgId, "roles:read").GetAsync($"/api/v1/orgs/{orgId}/webhooks")).StatusCode.ShouldBe(403);
+        (await (await keyed.ClientAsync(orgId, "roles:read")).GetAsync($"/api/v1/orgs/{orgId}/webhooks")).StatusCode.ShouldBe(403);
         (await reader.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{id}")).StatusCode.ShouldBe(200);
         (await reader.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{id}/deliveries")).StatusCode.ShouldBe(200);
         var denied = new[]
@@ -136,7 +136,7 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
             await reader.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{id}/test"),
         };
         denied.ShouldAllBe(r => r.StatusCode == 403);
-        (await keyed.Client(orgId, "webhooks:write").PostAsync($"/api/v1/orgs/{orgId}/webhooks", body)).StatusCode.ShouldBe(201);
+        (await (await keyed.ClientAsync(orgId, "webhooks:write")).PostAsync($"/api/v1/orgs/{orgId}/webhooks", body)).StatusCode.ShouldBe(201);
         (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{id}")).Data.GetProperty("enabled").GetBoolean().ShouldBeTrue();
     }
 
@@ -147,7 +147,7 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
         var orgB = await _server.CreateOrgAsync();
         var (id, _) = await _server.CreateWebhookAsync(orgB, "https://example.test/b", "*");
         var delivery = (await _server.Root.PostAsync($"/api/v1/orgs/{orgB}/webhooks/{id}/test")).Str("id");
-        var keyOfA = keyed.Client(orgA, "webhooks:*");
+        var keyOfA = (await keyed.ClientAsync(orgA, "webhooks:*"));
 
         var responses = new[]
         {
