@@ -9,4 +9,11 @@ if (args.Length > 0 && args[0] == "baseline-server")
     return;
 }
 
+if (args.Length > 0 && args[0] == "seed")
+{
+    // seed <dataDir> <masterKeyBase64> <rootKey> <count> <outDir>
+    Seed.Run(args[1], args[2], args[3], int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), args[5]);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(BaselineServer).Assembly).Run(args);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Load benchmark of key verification (docs/performance.md). One run measures, on this machine:
+#   (a) baseline: a minimal Kestrel endpoint that parses the same body, hashes the key, looks it up in a dictionary
+#   (b) POST /api/v1/keys/verify with valid keys            (a and b alternate: A B A B)
+#   (c) verify with invalid keys (bad checksum)             (never reaches the database)
+#   (d) verify of keys with usage credits                   (one atomic UPDATE each)
+#   (e) authenticated GET of a key by id
+#   (f) cache misses: the first verify of never-seen keys, one connection
+# Servers run on core SERVER_CPU, wrk on WRK_CPU; each server is warmed up WARMUP seconds first.
+# Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 CONNECTIONS=32
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+N=${1:-${N:-100000}}
+DURATION=${DURATION:-15}
+WARMUP=${WARMUP:-30}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+PORT=${PORT:-5180}
+BASE_PORT=${BASE_PORT:-5190}
+[ "$DURATION" -le 15 ] || { echo "DURATION is capped at 15 s"; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+
+work=$(mktemp -d /tmp/gatehouse-load.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+echo "== build (Release)"
+dotnet build -c Release src/Gatehouse.Server -v q -nologo >/dev/null
+dotnet build -c Release bench/Gatehouse.Benchmarks -v q -nologo >/dev/null
+server_dll=src/Gatehouse.Server/bin/Release/net10.0/Gatehouse.Server.dll
+bench_dll=bench/Gatehouse.Benchmarks/bin/Release/net10.0/Gatehouse.Benchmarks.dll
+
+master=$(head -c 32 /dev/urandom | base64)
+root="gkr_load_$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9' | head -c 40)"
+echo "== seed $N keys"
+dotnet "$bench_dll" seed "$work/data" "$master" "$root" "$N" "$work"
+caller=$(cat "$work/caller.txt")
+# The plain keys are split: the first half is verified hot, the second half only by the cache-miss run.
+half=$((N / 2))
+head -n "$half" "$work/keys.txt" > "$work/hot-keys.txt"
+tail -n +"$((half + 1))" "$work/keys.txt" > "$work/cold-keys.txt"
+
+echo "== start servers (core $SERVER_CPU)"
+GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$master" Logging__LogLevel__Default=Warning \
+  taskset -c "$SERVER_CPU" dotnet "$server_dll" --urls "http://127.0.0.1:$PORT" > "$work/server.log" 2>&1 &
+server_pid=$!; pids+=("$server_pid")
+taskset -c "$SERVER_CPU" dotnet "$bench_dll" baseline-server --urls "http://127.0.0.1:$BASE_PORT" --keys "$work/hot-keys.txt" > "$work/baseline.log" 2>&1 &
+pids+=("$!")
+for url in "http://127.0.0.1:$PORT/health" ; do
+  for _ in $(seq 1 120); do curl -sf "$url" >/dev/null && break; sleep 0.5; done
+done
+for _ in $(seq 1 120); do grep -q "listening" "$work/baseline.log" && break; sleep 0.5; done
+
+# run <label> <url> <script> <seconds> <connections> [VAR=value …] → prints "rps p50 p99" (latency in ms)
+run() {
+  local label=$1 url=$2 script=$3 seconds=$4 conns=$5; shift 5
+  env "$@" taskset -c "$WRK_CPU" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 5s --latency -s "bench/load/$script" "$url" > "$work/$label.txt" 2>&1
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$label.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$work/$label.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$work/$label.txt")
+  errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' "$work/$label.txt" | grep -Eo '[0-9]+$' || echo 0)
+  echo "$label $rps $(ms "$p50") $(ms "$p99") $errors"
+}
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'; }
+
+verify_url="http://127.0.0.1:$PORT"
+base_url="http://127.0.0.1:$BASE_PORT"
+echo "== warm up ${WARMUP}s each (credit keys and invalid keys on Gatehouse, so the hot keys stay unseen)"
+run warm-a "$base_url" verify.lua "$WARMUP" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" >/dev/null
+run warm-d "$verify_url" verify.lua "$((WARMUP / 2))" "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller" >/dev/null
+run warm-c "$verify_url" verify.lua "$((WARMUP / 2))" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller" >/dev/null
+
+results=()
+echo "== (f) cache misses: first verify of unseen keys, 1 connection"
+results+=("$(run f-miss "$verify_url" verify-once.lua 5 1 KEYS_FILE="$work/cold-keys.txt" AUTH_KEY="$caller")")
+echo "== measure ${DURATION}s each, $CONNECTIONS connections"
+results+=("$(run a1-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
+results+=("$(run b1-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run a2-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
+results+=("$(run b2-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run c-invalid "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run d-credits "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run e-get-by-id "$verify_url" get-key.lua "$DURATION" "$CONNECTIONS" IDS_FILE="$work/ids.txt" AUTH_KEY="$caller")")
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
+hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+
+echo
+echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "keys stored: $N (+1000 with credits), connections: $CONNECTIONS, ${DURATION}s per run"
+printf '%-14s %12s %10s %10s %8s\n' run "req/s" "p50 ms" "p99 ms" non-2xx
+for line in "${results[@]}"; do printf '%-14s %12s %10s %10s %8s\n' $line; done
+awk -v r="${results[*]}" 'BEGIN {
+  n = split(r, f, " ");
+  for (i = 1; i <= n; i += 5) v[f[i]] = f[i+1];
+  a = (v["a1-baseline"] + v["a2-baseline"]) / 2; b = (v["b1-verify"] + v["b2-verify"]) / 2;
+  printf "ratio (b)/(a) verify/baseline: %.2f   (c)/(a) invalid/baseline: %.2f\n", b / a, v["c-invalid"] / a }'
+echo "server resident memory: now $((rss_kb / 1024)) MiB, peak $((hwm_kb / 1024)) MiB"
