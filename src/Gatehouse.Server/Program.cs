@@ -49,7 +49,8 @@ public static class Program
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null, Action<IServiceCollection>? overrideServices = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is the build output, so appsettings.json is found whatever the working directory.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
         // 1. Settings: appsettings.json, then the GATEHOUSE_* environment variables on top.
         builder.Configuration.AddInMemoryCollection(GatehouseOptions.EnvironmentVariables

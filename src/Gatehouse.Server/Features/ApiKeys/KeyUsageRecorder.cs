@@ -99,19 +99,38 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        foreach (var ((keyId, bucket, code), (orgId, count)) in counts)
+
+        // Multi-row statements, a few hundred rows each: a flush after a busy interval touches
+        // thousands of keys, and one statement per key would cost more than the verifies themselves.
+        // The same SQL runs on both providers (upsert: SQLite ≥ 3.24, PostgreSQL ≥ 9.5; UPDATE … FROM: SQLite ≥ 3.33).
+        foreach (var chunk in counts.Chunk(200))
         {
-            // The same upsert on both providers (SQLite ≥ 3.24 and PostgreSQL ≥ 9.5).
-            await db.Database.ExecuteSqlAsync(
-                $"INSERT INTO api_key_usage (key_id, org_id, bucket, code, count) VALUES ({keyId}, {orgId}, {bucket}, {code}, {count}) ON CONFLICT (key_id, bucket, code) DO UPDATE SET count = api_key_usage.count + excluded.count",
-                cancellationToken);
+            var sql = new System.Text.StringBuilder("INSERT INTO api_key_usage (key_id, org_id, bucket, code, count) VALUES ");
+            var parameters = new List<object>(chunk.Length * 5);
+            foreach (var ((keyId, bucket, code), (orgId, count)) in chunk)
+            {
+                var n = parameters.Count;
+                sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}}, {{{n + 4}}})");
+                parameters.AddRange([keyId, orgId, bucket, code, count]);
+            }
+
+            sql.Append(" ON CONFLICT (key_id, bucket, code) DO UPDATE SET count = api_key_usage.count + excluded.count");
+            await db.Database.ExecuteSqlRawAsync(sql.ToString(), parameters, cancellationToken);
         }
 
-        foreach (var (keyId, at) in lastUsed)
+        foreach (var chunk in lastUsed.Chunk(400))
         {
-            var when = (DateTime?)at;
-            await db.Set<ApiKey>().Where(k => k.Id == keyId && (k.LastUsedAt == null || k.LastUsedAt < when))
-                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, when), cancellationToken);
+            var sql = new System.Text.StringBuilder("WITH v (id, at) AS (VALUES ");
+            var parameters = new List<object>(chunk.Length * 2);
+            foreach (var (keyId, at) in chunk)
+            {
+                var n = parameters.Count;
+                sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}})");
+                parameters.AddRange([keyId, at]);
+            }
+
+            sql.Append(") UPDATE api_keys SET last_used_at = v.at FROM v WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)");
+            await db.Database.ExecuteSqlRawAsync(sql.ToString(), parameters, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
