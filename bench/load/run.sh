@@ -69,10 +69,11 @@ ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 }
 
 verify_url="http://127.0.0.1:$PORT"
 base_url="http://127.0.0.1:$BASE_PORT"
-echo "== warm up ${WARMUP}s each (credit keys and invalid keys on Gatehouse, so the hot keys stay unseen)"
+echo "== warm up ${WARMUP}s each server (the cold half of the keys stays unseen for the cache-miss run)"
 run warm-a "$base_url" verify.lua "$WARMUP" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" >/dev/null
-run warm-d "$verify_url" verify.lua "$((WARMUP / 2))" "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller" >/dev/null
-run warm-c "$verify_url" verify.lua "$((WARMUP / 2))" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller" >/dev/null
+run warm-b "$verify_url" verify.lua "$WARMUP" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller" >/dev/null
+run warm-d "$verify_url" verify.lua 5 "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller" >/dev/null
+run warm-e "$verify_url" get-key.lua 5 "$CONNECTIONS" IDS_FILE="$work/ids.txt" AUTH_KEY="$caller" >/dev/null
 
 results=()
 echo "== (f) cache misses: first verify of unseen keys, 1 connection"

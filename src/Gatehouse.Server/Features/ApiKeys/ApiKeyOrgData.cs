@@ -18,6 +18,13 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
         cache.EvictOrg(orgId);
     }
 
+    public Task AfterEraseCommittedAsync(string orgId)
+    {
+        // Again after the commit: a verify that reloaded a key between the eviction and the commit saw it unrevoked.
+        cache.EvictOrg(orgId);
+        return Task.CompletedTask;
+    }
+
     public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;

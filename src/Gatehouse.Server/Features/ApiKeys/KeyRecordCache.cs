@@ -72,14 +72,21 @@ public sealed class CachedKey
 /// with a cached key costs no database round trip. Filled on a miss (unknown hashes are cached too:
 /// a checksum-valid guess cannot reach the database twice). Every change to a key evicts it here,
 /// synchronously, after its transaction commits; a generation counter stops a load that read the
-/// row before the commit from putting the old record back. Entries also expire after
-/// <see cref="Lifetime"/>, which bounds how long an edit of a role takes to reach cached keys and
-/// how long another node's change can go unseen until cross-node invalidation exists.
+/// row before the commit from putting the old record back. Role changes and organization deletes
+/// evict before and again after their commit. Entries also expire after <see cref="Lifetime"/>,
+/// which bounds how long another node's change can go unseen until cross-node invalidation exists.
 /// </summary>
-public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock)
+public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database)
 {
     public const int MaxEntries = 100_000;
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long an entry is trusted. On SQLite there is one node and every change evicts here, so
+    /// the lifetime is only a safety net (and a short one would turn hot keys into periodic database
+    /// reads). On PostgreSQL other nodes may change keys, so entries live 60 s until cross-node
+    /// invalidation (LISTEN/NOTIFY) lands.
+    /// </summary>
+    public TimeSpan Lifetime { get; } = database.Provider == DatabaseProvider.Postgres ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(10);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private long _generation;
@@ -174,12 +181,23 @@ internal sealed class RoleChangeEviction(KeyRecordCache cache) : IAuditCommitHoo
 {
     public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
+        EvictRoleChanges(events);
+        return Task.CompletedTask;
+    }
+
+    public Task AfterCommitAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        // Again after the commit: a key reloaded between the first eviction and the commit read the old role.
+        EvictRoleChanges(events);
+        return Task.CompletedTask;
+    }
+
+    private void EvictRoleChanges(IReadOnlyList<AuditEvent> events)
+    {
         foreach (var orgId in events.Where(e => e.Action.StartsWith("role.", StringComparison.Ordinal)).Select(e => e.OrgId).Distinct())
         {
             cache.EvictOrg(orgId);
         }
-
-        return Task.CompletedTask;
     }
 }
 

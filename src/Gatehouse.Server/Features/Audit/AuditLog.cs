@@ -18,6 +18,7 @@ public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAcc
 {
     private static readonly JsonSerializerOptions ChangesJson = JsonDefaults.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
     private readonly List<AuditEvent> _pending = [];
+    private readonly List<AuditEvent> _savedInOuterTransaction = [];
 
     /// <summary>Events recorded in this scope and not yet saved.</summary>
     public IReadOnlyList<AuditEvent> Pending => _pending;
@@ -74,7 +75,14 @@ public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAcc
                 await transaction.CommitAsync(cancellationToken);
             }
 
+            _savedInOuterTransaction.AddRange(_pending);
+            var committed = _pending.ToList();
             _pending.Clear();
+            if (transaction is not null)
+            {
+                _savedInOuterTransaction.Clear();
+                await RunAfterCommitHooksAsync(committed);
+            }
         }
         catch
         {
@@ -85,6 +93,26 @@ public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAcc
 
             _pending.Clear();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// For a caller that wrapped <see cref="SaveChangesAsync"/> in its own transaction: call after
+    /// that transaction commits, so after-commit hooks (cache evictions) see the committed state.
+    /// </summary>
+    public async Task AfterOuterCommitAsync()
+    {
+        var committed = _savedInOuterTransaction.ToList();
+        _savedInOuterTransaction.Clear();
+        await RunAfterCommitHooksAsync(committed);
+    }
+
+    private async Task RunAfterCommitHooksAsync(IReadOnlyList<AuditEvent> committed)
+    {
+        foreach (var hook in hooks)
+        {
+            // The change is committed and acknowledged whatever a hook does; hooks only drop caches.
+            await hook.AfterCommitAsync(committed, CancellationToken.None);
         }
     }
 
@@ -131,4 +159,10 @@ public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAcc
 public interface IAuditCommitHook
 {
     Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs once the transaction has committed (caches drop what it changed: a reader that loaded
+    /// the old row between a before-commit eviction and the commit cannot keep it).
+    /// </summary>
+    Task AfterCommitAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) => Task.CompletedTask;
 }

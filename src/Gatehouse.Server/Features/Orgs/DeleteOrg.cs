@@ -36,6 +36,12 @@ public static class DeleteOrg
         await audit.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         directory.Forget(orgId);
+        foreach (var eraser in erasers)
+        {
+            await eraser.AfterEraseCommittedAsync(orgId);
+        }
+
+        await audit.AfterOuterCommitAsync();
         return new ApiOk<Deleted>(new Deleted(orgId));
     }
 }

@@ -47,6 +47,9 @@ public sealed class OrgDirectory(IServiceScopeFactory scopes, IMemoryCache cache
 public interface IOrgDataEraser
 {
     Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken);
+
+    /// <summary>After the delete committed: drop any cached state of the organization for good.</summary>
+    Task AfterEraseCommittedAsync(string orgId) => Task.CompletedTask;
 }
 
 /// <summary>Each feature adds its counts to <c>GET /orgs/{orgId}/stats</c>.</summary>
