@@ -85,13 +85,27 @@ public static class Program
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersTotalBytes;
+            k.Limits.MaxRequestHeaderCount = 100;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.RequestHeadersTimeoutSeconds);
+            k.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(Math.Max(options.RequestHeadersTimeoutSeconds, 30));
+            k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
         });
         services.AddGatehouseOpenApi();
+        services.AddRequestTimeouts(t => t.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
+        {
+            Timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
+            TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+        });
         services.AddSingleton<HttpMetrics>();
         services.AddSingleton<JobRegistry>();
+        services.AddSingleton<IdempotencyFilter>();
+        services.AddSingleton<IdempotencyPurge>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdempotencyPurge>());
 
         services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
         services.AddSingleton<RateLimiter>();
+        services.AddRateLimits(builder.Configuration);
         services.AddSingleton<RootKeyStore>();
         services.AddSingleton<ICredentialResolver, RootKeyResolver>();
         services.AddSingleton<OrgDirectory>();
@@ -116,7 +130,9 @@ public static class Program
         // 4. Middleware, outermost first.
         app.UseMiddleware<ApiPipeline>();
         app.UseMiddleware<HttpMetricsMiddleware>();
+        app.UseMiddleware<IdempotencyBodyBuffering>();
         app.UseRouting();
+        app.UseRequestTimeouts();
         app.UseSwaggerUI(ui =>
         {
             ui.RoutePrefix = "docs";
@@ -127,11 +143,13 @@ public static class Program
         // 5. Routes.
         app.MapOpenApi(OpenApiSetup.DocumentPath);
         var api = app.MapGroup("/api/v1");
+        api.AddEndpointFilter<IdempotencyFilter>();
         app.MapHealth(api);
         api.MapOrgs();
         api.MapRoles();
         api.MapPermissions();
         api.MapApiKeys();
+        api.MapRateLimits();
         api.MapAuditLogs();
         api.MapWebhooks();
 

@@ -77,6 +77,14 @@ public sealed class GatehouseServer : IAsyncDisposable
             ["Gatehouse:DatabaseUrl"] = database.Url,
             ["Gatehouse:WebhooksAllowInsecure"] = "true",
         };
+
+        // The suite sends far more than the production defaults allow from one credential and IP;
+        // the policies still run (headers on every response). RateLimitPolicyTests use the real defaults.
+        foreach (var limit in new[] { "StandardPerMinute", "StandardPerFiveMinutes", "StandardPerDay", "AdminPerMinute", "UnauthenticatedPerMinute", "VerifyPerMinute" })
+        {
+            settings["Gatehouse:RateLimits:" + limit] = "1000000000";
+        }
+
         foreach (var (key, value) in options.Settings)
         {
             settings[key] = value;

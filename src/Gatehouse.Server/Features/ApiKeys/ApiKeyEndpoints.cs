@@ -1,4 +1,5 @@
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Tenancy;
 
@@ -37,7 +38,7 @@ public static class ApiKeyEndpoints
 
         // The endpoint name VerifyKey is what the verify rate-limit policy is keyed on.
         api.MapPost("/keys/verify", VerifyApiKey.Handle).RequirePermission("api_keys:verify").WithTags("API keys")
-            .WithName("VerifyKey").WithSummary("Verify a key: the verdict (VALID, NOT_FOUND, REVOKED, …) is in the body");
+            .WithRateLimitPolicy(RateLimitPolicyMetadata.Verify).WithName("VerifyKey").WithSummary("Verify a key: the verdict (VALID, NOT_FOUND, REVOKED, …) is in the body");
         return api;
     }
 }

@@ -18,7 +18,7 @@ public sealed record UpdateOrgRequest
 public static class UpdateOrg
 {
     public static async Task<Results<ApiOk<OrgView>, ApiError>> Handle(
-        string orgId, UpdateOrgRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, UpdateOrgRequest request, GatehouseDb db, AuditLog audit, OrgDirectory directory, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Slug("slug", request.Slug);
         if (request.Name is not null)
@@ -67,6 +67,7 @@ public static class UpdateOrg
             org.UpdatedAt = clock.GetUtcNow().UtcDateTime;
             audit.Record(org.Id, "org.update", "org", org.Id, new { fields = changed });
             await audit.SaveChangesAsync(cancellationToken);
+            directory.Forget(orgId);
         }
 
         return new ApiOk<OrgView>(OrgView.From(org));

@@ -57,6 +57,15 @@ public static class Authorization
                 await observer.OnFailureAsync(httpContext, error, httpContext.RequestAborted);
             }
 
+            // Without a valid credential the client IP is what is counted: guessing keys stays slow.
+            foreach (var gate in httpContext.RequestServices.GetServices<IAnonymousRequestGate>())
+            {
+                if (await gate.CheckAnonymousAsync(httpContext, httpContext.RequestAborted) is { } limited)
+                {
+                    return limited;
+                }
+            }
+
             return error;
         }
 
@@ -98,6 +107,12 @@ public static class Authorization
 public interface IRequestGate
 {
     ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken);
+}
+
+/// <summary>Runs for requests without a valid credential (per-IP limits); an error replaces the 401.</summary>
+public interface IAnonymousRequestGate
+{
+    ValueTask<ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken);
 }
 
 /// <summary>Told about every rejected credential (the audit trail records <c>auth.failure</c>).</summary>

@@ -10,6 +10,18 @@ public sealed class GatehouseOptions
     public bool WebhooksAllowInsecure { get; set; }
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>Time a client has to send its request headers (slow-drip protection).</summary>
+    public int RequestHeadersTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>Longest a request may run before it is answered 503 and its work cancelled.</summary>
+    public int RequestTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Upper bound of all request headers together.</summary>
+    public int MaxRequestHeadersTotalBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Slowest accepted body upload; slower clients are disconnected after a 5 s grace.</summary>
+    public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+
     /// <summary>Environment variable → configuration key. The environment wins over appsettings.json.</summary>
     public static readonly IReadOnlyDictionary<string, string> EnvironmentVariables = new Dictionary<string, string>
     {

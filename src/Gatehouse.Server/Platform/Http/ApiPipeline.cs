@@ -31,6 +31,7 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
                     StatusCodes.Status413PayloadTooLarge => new ApiError(ErrorCodes.PayloadTooLarge, "The request body is larger than the configured limit."),
                     StatusCodes.Status415UnsupportedMediaType => new ApiError(ErrorCodes.UnsupportedMediaType, "The request body must be application/json."),
                     StatusCodes.Status400BadRequest => ApiError.Invalid("The request is malformed."),
+                    StatusCodes.Status503ServiceUnavailable => new ApiError(ErrorCodes.ServiceUnavailable, "The request could not be completed in time; retry later."),
                     _ => null,
                 };
                 if (error is not null)

@@ -5,39 +5,46 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Gatehouse.Server.Platform.Tenancy;
 
 /// <summary>
-/// Answers "does this live organization exist?" for every org-scoped request. Positive answers
-/// are cached briefly; a delete removes its entry at once on this node.
+/// Answers "does this live organization exist, and what are its settings?" for every org-scoped
+/// request and every rate-limit decision. Answers are cached briefly; an update or delete removes
+/// its entry at once on this node.
 /// </summary>
 public sealed class OrgDirectory(IServiceScopeFactory scopes, IMemoryCache cache)
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
 
-    public async ValueTask<bool> ExistsAsync(string orgId, CancellationToken cancellationToken)
+    public async ValueTask<bool> ExistsAsync(string orgId, CancellationToken cancellationToken) =>
+        await GetSettingsAsync(orgId, cancellationToken) is not null;
+
+    /// <summary>The settings of a live organization, or null when there is none with this id.</summary>
+    public async ValueTask<OrgSettings?> GetSettingsAsync(string orgId, CancellationToken cancellationToken)
     {
         if (!Ids.LooksLike(orgId, "org"))
         {
-            return false;
+            return null;
         }
 
-        if (cache.TryGetValue(CacheKey(orgId), out _))
+        if (cache.TryGetValue(CacheKey(orgId), out OrgSettings? cached))
         {
-            return true;
+            return cached;
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-        var exists = await db.Set<Organization>().AnyAsync(o => o.Id == orgId && o.DeletedAt == null, cancellationToken);
-        if (exists)
+        var settings = await db.Set<Organization>().AsNoTracking().Where(o => o.Id == orgId && o.DeletedAt == null)
+            .Select(o => o.Settings).FirstOrDefaultAsync(cancellationToken);
+        if (settings is not null)
         {
-            cache.Set(CacheKey(orgId), true, Lifetime);
+            cache.Set(CacheKey(orgId), settings, Lifetime);
         }
 
-        return exists;
+        return settings;
     }
 
+    /// <summary>Drops what this node knows of the organization (after an update or delete commits).</summary>
     public void Forget(string orgId) => cache.Remove(CacheKey(orgId));
 
-    private static string CacheKey(string orgId) => "org-exists:" + orgId;
+    private static string CacheKey(string orgId) => "org:" + orgId;
 }
 
 /// <summary>

@@ -1,0 +1,103 @@
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.RateLimits;
+
+/// <summary>Set the limit of one identifier in one namespace.</summary>
+public sealed record SetRateLimitOverrideRequest
+{
+    public string? Namespace { get; init; }
+    public string? Identifier { get; init; }
+    public long? Limit { get; init; }
+    public long? DurationMs { get; init; }
+}
+
+public static class RateLimitOverrides
+{
+    public static async Task<Results<ApiPage<RateLimitOverrideView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    {
+        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        {
+            return error!;
+        }
+
+        var query = db.Set<RateLimitOverride>().Where(o => o.OrgId == orgId);
+        if (httpContext.Request.Query.TryGetValue("namespace", out var ns))
+        {
+            var value = ns.ToString();
+            query = query.Where(o => o.Namespace == value);
+        }
+
+        if (httpContext.Request.Query.TryGetValue("identifier", out var id))
+        {
+            var value = id.ToString();
+            query = query.Where(o => o.Identifier == value);
+        }
+
+        query = query.ApplyWindow(page);
+        var total = await query.LongCountAsync(cancellationToken);
+        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        return new ApiPage<RateLimitOverrideView>([.. items.Select(RateLimitOverrideView.From)], page.Paginate(total));
+    }
+
+    /// <summary>Upsert: creates the override or replaces its limit and window.</summary>
+    public static async Task<Results<ApiOk<RateLimitOverrideView>, ApiError>> Set(
+        string orgId, SetRateLimitOverrideRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = StandaloneRateLimit.Validate(request.Namespace, request.Identifier, request.Limit, request.DurationMs);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var existing = await db.Set<RateLimitOverride>()
+            .FirstOrDefaultAsync(o => o.OrgId == orgId && o.Namespace == request.Namespace && o.Identifier == request.Identifier, cancellationToken);
+        if (existing is null)
+        {
+            existing = new RateLimitOverride
+            {
+                Id = Ids.New("rlo", clock.GetUtcNow()),
+                OrgId = orgId,
+                Namespace = request.Namespace!,
+                Identifier = request.Identifier!,
+                CreatedAt = now,
+            };
+            db.Add(existing);
+        }
+
+        existing.Limit = request.Limit!.Value;
+        existing.DurationMs = request.DurationMs!.Value;
+        existing.UpdatedAt = now;
+        audit.Record(orgId, "ratelimit_override.set", "ratelimit_override", existing.Id,
+            new { existing.Namespace, existing.Identifier, existing.Limit, existing.DurationMs });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiOk<RateLimitOverrideView>(RateLimitOverrideView.From(existing));
+    }
+
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
+        string orgId, HttpContext httpContext, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var ns = httpContext.Request.Query["namespace"].ToString();
+        var identifier = httpContext.Request.Query["identifier"].ToString();
+        if (ns.Length == 0 || identifier.Length == 0)
+        {
+            return ApiError.Invalid("Query parameters 'namespace' and 'identifier' are required.", new Dictionary<string, object?> { ["parameter"] = ns.Length == 0 ? "namespace" : "identifier" });
+        }
+
+        var existing = await db.Set<RateLimitOverride>().FirstOrDefaultAsync(o => o.OrgId == orgId && o.Namespace == ns && o.Identifier == identifier, cancellationToken);
+        if (existing is null)
+        {
+            return ApiError.NotFound("override");
+        }
+
+        db.Remove(existing);
+        audit.Record(orgId, "ratelimit_override.delete", "ratelimit_override", existing.Id, new { existing.Namespace, existing.Identifier });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiOk<Deleted>(new Deleted(existing.Id));
+    }
+}

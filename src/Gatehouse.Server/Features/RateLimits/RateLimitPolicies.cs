@@ -1,0 +1,119 @@
+using System.Globalization;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Tenancy;
+
+namespace Gatehouse.Server.Features.RateLimits;
+
+/// <summary>Platform rate-limit defaults (appsettings <c>Gatehouse:RateLimits</c>); organizations override them in their settings.</summary>
+public sealed class RateLimitOptions
+{
+    public const string Section = "Gatehouse:RateLimits";
+
+    /// <summary>Off switch for benchmarks of raw throughput; never for production.</summary>
+    public bool Enabled { get; set; } = true;
+
+    public int StandardPerMinute { get; set; } = 100;
+    public int StandardPerFiveMinutes { get; set; } = 1000;
+    public int StandardPerDay { get; set; } = 10_000;
+    public int AdminPerMinute { get; set; } = 500;
+    public int UnauthenticatedPerMinute { get; set; } = 50;
+    public int VerifyPerMinute { get; set; } = 100_000;
+}
+
+/// <summary>Marks a route with a named policy instead of the credential's: <c>verify</c> (per organization) or <c>auth</c> (per client IP).</summary>
+public sealed record RateLimitPolicyMetadata(string Policy)
+{
+    public const string Verify = "verify";
+    public const string Auth = "auth";
+}
+
+public static class RateLimitConventions
+{
+    /// <summary>Counts this route under its own policy (see <see cref="RateLimitPolicyMetadata"/>).</summary>
+    public static TBuilder WithRateLimitPolicy<TBuilder>(this TBuilder builder, string policy) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RateLimitPolicyMetadata(policy));
+}
+
+/// <summary>
+/// The platform policies of API.md §1, applied after authentication and before the permission
+/// check: a rejected request does no work. Several windows apply at once; all must have room, and
+/// the window closest to exhaustion is the one the headers describe.
+/// </summary>
+public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, Microsoft.Extensions.Options.IOptions<RateLimitOptions> options) : IRequestGate, IAnonymousRequestGate
+{
+    private readonly RateLimitOptions _defaults = options.Value;
+
+    public async ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken)
+    {
+        if (!_defaults.Enabled)
+        {
+            return null;
+        }
+
+        var settings = principal.OrgId is { } orgId ? (await orgs.GetSettingsAsync(orgId, cancellationToken))?.RateLimits : null;
+        var (subject, rules) = IsVerify(httpContext)
+            ? ("verify:" + (principal.OrgId ?? "root"), new[] { new RateLimitRule("verify_per_minute", settings?.VerifyPerMinute ?? _defaults.VerifyPerMinute, TimeSpan.FromMinutes(1)) })
+            : principal.IsAdmin
+                ? ("credential:" + principal.CredentialId, new[] { new RateLimitRule("admin_per_minute", settings?.AdminPerMinute ?? _defaults.AdminPerMinute, TimeSpan.FromMinutes(1)) })
+                : ("credential:" + principal.CredentialId, StandardRules(settings));
+        return await DecideAsync(httpContext, subject, rules, cancellationToken);
+    }
+
+    /// <summary>Requests without a valid credential: counted per client IP, so guessing keys is slow.</summary>
+    public async ValueTask<ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        if (!_defaults.Enabled)
+        {
+            return null;
+        }
+
+        var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var rules = new[] { new RateLimitRule("unauthenticated_per_minute", _defaults.UnauthenticatedPerMinute, TimeSpan.FromMinutes(1)) };
+        return await DecideAsync(httpContext, "ip:" + ip, rules, cancellationToken);
+    }
+
+    private RateLimitRule[] StandardRules(OrgRateLimitSettings? settings) =>
+    [
+        new("per_minute", settings?.PerMinute ?? _defaults.StandardPerMinute, TimeSpan.FromMinutes(1)),
+        new("per_five_minutes", settings?.PerFiveMinutes ?? _defaults.StandardPerFiveMinutes, TimeSpan.FromMinutes(5)),
+        new("per_day", settings?.PerDay ?? _defaults.StandardPerDay, TimeSpan.FromDays(1)),
+    ];
+
+    private static bool IsVerify(HttpContext httpContext)
+    {
+        var endpoint = httpContext.GetEndpoint();
+        return endpoint?.Metadata.GetMetadata<RateLimitPolicyMetadata>()?.Policy == RateLimitPolicyMetadata.Verify
+            || endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "VerifyKey";
+    }
+
+    private async ValueTask<ApiError?> DecideAsync(HttpContext httpContext, string subject, RateLimitRule[] rules, CancellationToken cancellationToken)
+    {
+        var decision = await limiter.TryConsumeAsync(subject, rules, 1, cancellationToken);
+        var tightest = decision.Tightest;
+        var headers = httpContext.Response.Headers;
+        headers["X-RateLimit-Limit"] = tightest.Rule.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Remaining"] = tightest.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = tightest.ResetAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        if (decision.Allowed)
+        {
+            return null;
+        }
+
+        var exceeded = decision.Windows.Where(w => w.Exceeded).OrderByDescending(w => w.ResetAt).First();
+        var retryAfter = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter(limiter.Now).TotalSeconds));
+        var error = new ApiError(ErrorCodes.RateLimitExceeded, $"Rate limit '{exceeded.Rule.Name}' exceeded: {exceeded.Rule.Limit} requests per {Describe(exceeded.Rule.Window)}.",
+            new Dictionary<string, object?>
+            {
+                ["window"] = exceeded.Rule.Name,
+                ["limit"] = exceeded.Rule.Limit,
+                ["windowSeconds"] = (long)exceeded.Rule.Window.TotalSeconds,
+                ["retryAfterSeconds"] = retryAfter,
+            });
+        error.Headers["Retry-After"] = retryAfter.ToString(CultureInfo.InvariantCulture);
+        return error;
+    }
+
+    private static string Describe(TimeSpan window) =>
+        window.TotalDays >= 1 ? $"{window.TotalDays:0.##} day(s)" : window.TotalMinutes >= 1 ? $"{window.TotalMinutes:0.##} minute(s)" : $"{window.TotalSeconds:0.##} second(s)";
+}
