@@ -58,6 +58,13 @@ public sealed class AuditTrailTests(SharedServer shared)
         return made;
     }
 
+    private static async Task<Made> OrgWithOverride(GatehouseServer server)
+    {
+        var made = await Org(server);
+        await server.Root.PutAsync($"/api/v1/orgs/{made.OrgId}/ratelimit-overrides", new { @namespace = "n", identifier = "i", limit = 5, durationMs = 60_000 });
+        return made;
+    }
+
     private const string UnknownKey = "key_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownRole = "role_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownWebhook = "whk_01KAAAAAAAAAAAAAAAAAAAAAAA";
@@ -142,6 +149,14 @@ public sealed class AuditTrailTests(SharedServer shared)
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = 60 }),
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = -1 }),
             "api_key.rotate", "api_key", (m, _) => m.Ids["key"], (m, _) => m.OrgId),
+        new("set rate-limit override", Org,
+            m => (HttpMethod.Put, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides", new { @namespace = "n", identifier = "i", limit = 5, durationMs = 60_000 }),
+            m => (HttpMethod.Put, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides", new { @namespace = "n", identifier = "i", limit = 0, durationMs = 60_000 }),
+            "ratelimit_override.set", "ratelimit_override", (_, r) => r.Str("id"), (m, _) => m.OrgId),
+        new("delete rate-limit override", OrgWithOverride,
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides?namespace=n&identifier=i", null),
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides?namespace=n&identifier=nobody", null),
+            "ratelimit_override.delete", "ratelimit_override", (_, r) => r.Str("id"), (m, _) => m.OrgId),
     ];
 
     [Theory]
