@@ -5,6 +5,7 @@ using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Hosting;
@@ -66,7 +67,7 @@ public static class Program
         var dataDir = ServerKeys.PrepareDataDir(options.DataDir);
         var masterKey = ServerKeys.LoadMasterKey(options.MasterKey, dataDir);
         var database = DescribeDatabase(options, dataDir);
-        var secretHasher = PrepareDatabase(database, masterKey, options.RootKey);
+        var secretHasher = PrepareDatabase(database, masterKey, options.RootKey, options.MasterKeyPrevious);
 
         // 3. Services.
         var services = builder.Services;
@@ -121,6 +122,7 @@ public static class Program
         services.AddSingleton<IHealthComponent, JobsHealth>();
         services.AddSingleton<IHealthComponent, ClusterHealth>();
         services.AddApiKeys();
+        services.AddVault();
 
         // Tests replace the clock or inject failures here, after every default is registered.
         overrideServices?.Invoke(services);
@@ -150,6 +152,7 @@ public static class Program
         api.MapPermissions();
         api.MapApiKeys();
         api.MapRateLimits();
+        api.MapVault();
         api.MapAuditLogs();
         api.MapWebhooks();
 
@@ -178,12 +181,30 @@ public static class Program
         }
     }
 
-    private static Crypto.SecretHasher PrepareDatabase(DatabaseTarget database, Crypto.MasterKey masterKey, string? rootKey)
+    private static Crypto.SecretHasher PrepareDatabase(DatabaseTarget database, Crypto.MasterKey masterKey, string? rootKey, string? previousMasterKey)
     {
         try
         {
             using var loggerFactory = LoggerFactory.Create(l => l.AddJsonConsole());
             new SchemaMigrator(database, loggerFactory.CreateLogger<SchemaMigrator>()).Migrate();
+            if (previousMasterKey is not null)
+            {
+                if (!Crypto.MasterKey.TryParse(previousMasterKey, out var previous, out var keyError))
+                {
+                    throw new StartupException($"GATEHOUSE_MASTER_KEY_PREVIOUS is malformed: {keyError}");
+                }
+
+                try
+                {
+                    var count = MasterKeyRotation.Rewrap(database, masterKey, previous!);
+                    loggerFactory.CreateLogger("Gatehouse.MasterKeyRotation").LogInformation("Re-wrapped {Count} keys under the new master key", count);
+                }
+                catch (System.Security.Cryptography.CryptographicException ex)
+                {
+                    throw new StartupException("a stored key opens with neither GATEHOUSE_MASTER_KEY nor GATEHOUSE_MASTER_KEY_PREVIOUS", ex);
+                }
+            }
+
             var hasher = ServerKeys.LoadSecretHasher(database, masterKey);
             var (generated, error) = RootKeyStore.Bootstrap(database, hasher, rootKey);
             if (error is not null)

@@ -65,6 +65,14 @@ public sealed class AuditTrailTests(SharedServer shared)
         return made;
     }
 
+    private static async Task<Made> OrgWithCredential(GatehouseServer server)
+    {
+        var made = await Org(server);
+        var credential = await server.Root.PostAsync($"/api/v1/orgs/{made.OrgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "live", data = new { apiKey = "sk_audit_secret" } });
+        made.Ids["credential"] = credential.Str("id");
+        return made;
+    }
+
     private const string UnknownKey = "key_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownRole = "role_01KAAAAAAAAAAAAAAAAAAAAAAA";
     private const string UnknownWebhook = "whk_01KAAAAAAAAAAAAAAAAAAAAAAA";
@@ -149,6 +157,18 @@ public sealed class AuditTrailTests(SharedServer shared)
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = 60 }),
             m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/api-keys/{m.Ids["key"]}/rotate", new { gracePeriodSeconds = -1 }),
             "api_key.rotate", "api_key", (m, _) => m.Ids["key"], (m, _) => m.OrgId),
+        new("create credential", Org,
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "live", data = new { apiKey = "sk_audit_secret" } }),
+            m => (HttpMethod.Post, $"/api/v1/orgs/{m.OrgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "live", data = new { other = "x" } }),
+            "credential.create", "credential", (_, r) => r.Str("id"), (m, _) => m.OrgId),
+        new("update credential", OrgWithCredential,
+            m => (HttpMethod.Patch, $"/api/v1/orgs/{m.OrgId}/credentials/stripe/{m.Ids["credential"]}", new { data = new { apiKey = "sk_audit_secret_2" } }),
+            m => (HttpMethod.Patch, $"/api/v1/orgs/{m.OrgId}/credentials/stripe/{m.Ids["credential"]}", new { data = new { wrong = "x" } }),
+            "credential.update", "credential", (m, _) => m.Ids["credential"], (m, _) => m.OrgId),
+        new("delete credential", OrgWithCredential,
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/credentials/stripe/{m.Ids["credential"]}", null),
+            m => (HttpMethod.Delete, $"/api/v1/orgs/{m.OrgId}/credentials/stripe/cred_01KAAAAAAAAAAAAAAAAAAAAAAA", null),
+            "credential.delete", "credential", (m, _) => m.Ids["credential"], (m, _) => m.OrgId),
         new("set rate-limit override", Org,
             m => (HttpMethod.Put, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides", new { @namespace = "n", identifier = "i", limit = 5, durationMs = 60_000 }),
             m => (HttpMethod.Put, $"/api/v1/orgs/{m.OrgId}/ratelimit-overrides", new { @namespace = "n", identifier = "i", limit = 0, durationMs = 60_000 }),
@@ -184,6 +204,7 @@ public sealed class AuditTrailTests(SharedServer shared)
         e.GetProperty("ip").GetString().ShouldNotBeNullOrEmpty();
         e.GetProperty("hash").GetString()!.Length.ShouldBe(64);
         e.ToString().ShouldNotContain("whsec_");
+        e.ToString().ShouldNotContain("sk_audit_secret");
         if (response.Body.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("key", out var secret))
         {
             e.ToString().ShouldNotContain(secret.GetString()!);

@@ -6,6 +6,9 @@ public sealed class GatehouseOptions
     public string DataDir { get; set; } = "./data";
     public string? DatabaseUrl { get; set; }
     public string? MasterKey { get; set; }
+
+    /// <summary>The master key being replaced: set with the new <see cref="MasterKey"/> to re-wrap every data key at start.</summary>
+    public string? MasterKeyPrevious { get; set; }
     public string? RootKey { get; set; }
     public bool WebhooksAllowInsecure { get; set; }
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
@@ -28,6 +31,7 @@ public sealed class GatehouseOptions
         ["GATEHOUSE_DATA_DIR"] = "Gatehouse:DataDir",
         ["GATEHOUSE_DATABASE_URL"] = "Gatehouse:DatabaseUrl",
         ["GATEHOUSE_MASTER_KEY"] = "Gatehouse:MasterKey",
+        ["GATEHOUSE_MASTER_KEY_PREVIOUS"] = "Gatehouse:MasterKeyPrevious",
         ["GATEHOUSE_ROOT_KEY"] = "Gatehouse:RootKey",
         ["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "Gatehouse:WebhooksAllowInsecure",
         ["GATEHOUSE_MAX_REQUEST_BODY_BYTES"] = "Gatehouse:MaxRequestBodyBytes",

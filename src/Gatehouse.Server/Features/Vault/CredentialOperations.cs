@@ -1,0 +1,314 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Vault;
+
+/// <summary>Store a credential of a third-party integration.</summary>
+public sealed record CreateCredentialRequest
+{
+    /// <summary>Your name for the integration, <c>[a-zA-Z0-9_.:-]{1,128}</c>; an integration may hold several credentials.</summary>
+    public string? IntegrationId { get; init; }
+
+    /// <summary>oauth2_bearer, oauth2_client_credentials, api_key, basic_auth, bearer_token, jwt, saml or custom.</summary>
+    public string? AuthType { get; init; }
+
+    public string? Name { get; init; }
+
+    /// <summary>The secret fields the auth type requires; stored only encrypted, returned only by reveal.</summary>
+    public Dictionary<string, JsonElement>? Data { get; init; }
+
+    /// <summary>Non-secret metadata, returned by every read.</summary>
+    public Dictionary<string, JsonElement>? Metadata { get; init; }
+
+    public DateTime? ExpiresAt { get; init; }
+}
+
+/// <summary>Change a credential; new <c>data</c> makes a new version (the previous one is kept).</summary>
+public sealed record UpdateCredentialRequest
+{
+    public string? Name { get; init; }
+    public Dictionary<string, JsonElement>? Data { get; init; }
+    public Dictionary<string, JsonElement>? Metadata { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+}
+
+/// <summary>One stored version of a credential's data.</summary>
+public sealed record CredentialVersionView(int Version, int KeyVersion, DateTime CreatedAt);
+
+/// <summary>A credential's metadata: never its secret data.</summary>
+public sealed record CredentialView(
+    string Id, string OrgId, string IntegrationId, string Name, string AuthType, IReadOnlyDictionary<string, JsonElement>? Metadata,
+    DateTime? ExpiresAt, bool Expired, int Version, IReadOnlyList<CredentialVersionView>? Versions, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>A revealed credential: its metadata and the decrypted data of its current version (null when expired).</summary>
+public sealed record RevealedCredential(CredentialView Credential, IReadOnlyDictionary<string, JsonElement>? Data);
+
+public static partial class CredentialOperations
+{
+    /// <summary>The data fields each auth type requires (non-empty strings); <c>custom</c> needs any non-empty object.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> RequiredFields = new Dictionary<string, string[]>
+    {
+        ["oauth2_bearer"] = ["accessToken"],
+        ["oauth2_client_credentials"] = ["clientId", "clientSecret", "tokenUrl"],
+        ["api_key"] = ["apiKey"],
+        ["basic_auth"] = ["username", "password"],
+        ["bearer_token"] = ["token"],
+        ["jwt"] = ["token"],
+        ["saml"] = ["assertion"],
+        ["custom"] = [],
+    };
+
+    public static async Task<Results<ApiCreated<CredentialView>, ApiError>> Create(
+        string orgId, CreateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation().Required("integrationId", request.IntegrationId, 128).Required("name", request.Name, 200);
+        if (!string.IsNullOrEmpty(request.IntegrationId) && !IntegrationPattern().IsMatch(request.IntegrationId))
+        {
+            validation.Add("integrationId", "must match [a-zA-Z0-9_.:-]{1,128}");
+        }
+
+        if (string.IsNullOrEmpty(request.AuthType))
+        {
+            validation.Add("authType", "required");
+        }
+        else if (!RequiredFields.ContainsKey(request.AuthType))
+        {
+            validation.Add("authType", "must be one of " + string.Join(", ", RequiredFields.Keys));
+        }
+        else
+        {
+            CheckData(validation, request.AuthType, request.Data);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var credential = new Credential
+        {
+            Id = Ids.New("cred", clock.GetUtcNow()),
+            OrgId = orgId,
+            IntegrationId = request.IntegrationId!,
+            Name = request.Name!,
+            AuthType = request.AuthType!,
+            Metadata = request.Metadata,
+            ExpiresAt = request.ExpiresAt,
+            CurrentVersion = 1,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+        db.Add(credential);
+        db.Add(SealVersion(ring, credential, 1, request.Data!, now));
+        audit.Record(orgId, "credential.create", "credential", credential.Id, new { credential.IntegrationId, credential.AuthType, credential.Name, dataFields = request.Data!.Keys.Order(StringComparer.Ordinal) });
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiCreated<CredentialView>(View(credential, now, null));
+    }
+
+    public static async Task<Results<ApiPage<CredentialView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        {
+            return error!;
+        }
+
+        var query = db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId);
+        if (httpContext.Request.Query.TryGetValue("integrationId", out var integration))
+        {
+            var value = integration.ToString();
+            query = query.Where(c => c.IntegrationId == value);
+        }
+
+        if (httpContext.Request.Query.TryGetValue("authType", out var authType))
+        {
+            var value = authType.ToString();
+            query = query.Where(c => c.AuthType == value);
+        }
+
+        query = query.ApplyWindow(page);
+        var total = await query.LongCountAsync(cancellationToken);
+        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return new ApiPage<CredentialView>([.. items.Select(c => View(c, now, null))], page.Paginate(total));
+    }
+
+    /// <summary>Every credential of the integration with its decrypted current data; each reveal is audited.</summary>
+    public static async Task<Results<ApiOk<IReadOnlyList<RevealedCredential>>, ApiError>> Reveal(
+        string orgId, string integrationId, GatehouseDb db, VaultKeyring keyring, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var credentials = await db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId && c.IntegrationId == integrationId)
+            .OrderBy(c => c.CreatedAt).ToListAsync(cancellationToken);
+        if (credentials.Count == 0)
+        {
+            return ApiError.NotFound("integration");
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+        var revealed = new List<RevealedCredential>();
+        foreach (var credential in credentials)
+        {
+            var view = View(credential, now, null);
+            if (view.Expired)
+            {
+                // Reported as expired, never silently handed out.
+                revealed.Add(new RevealedCredential(view, null));
+                continue;
+            }
+
+            var version = await db.Set<CredentialVersion>().AsNoTracking()
+                .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, cancellationToken);
+            var plaintext = ring.Open(version.Ciphertext, AssociatedData.ForCredential(orgId, credential.Id, version.Version));
+            revealed.Add(new RevealedCredential(view, JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(plaintext)));
+            audit.Record(orgId, "credential.reveal", "credential", credential.Id, new { credential.IntegrationId, version = version.Version });
+        }
+
+        await audit.SaveChangesAsync(cancellationToken);
+        return new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
+    }
+
+    /// <summary>Metadata and versions of the integration's credentials; no secret data.</summary>
+    public static async Task<Results<ApiOk<IReadOnlyList<CredentialView>>, ApiError>> Details(
+        string orgId, string integrationId, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var credentials = await db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId && c.IntegrationId == integrationId)
+            .OrderBy(c => c.CreatedAt).ToListAsync(cancellationToken);
+        if (credentials.Count == 0)
+        {
+            return ApiError.NotFound("integration");
+        }
+
+        var ids = credentials.Select(c => c.Id).ToList();
+        var versions = await db.Set<CredentialVersion>().AsNoTracking().Where(v => ids.Contains(v.CredentialId))
+            .Select(v => new { v.CredentialId, v.Version, v.KeyVersion, v.CreatedAt }).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        return new ApiOk<IReadOnlyList<CredentialView>>([.. credentials.Select(c => View(c, now,
+            [.. versions.Where(v => v.CredentialId == c.Id).OrderByDescending(v => v.Version).Select(v => new CredentialVersionView(v.Version, v.KeyVersion, v.CreatedAt))]))]);
+    }
+
+    public static async Task<Results<ApiOk<CredentialView>, ApiError>> Update(
+        string orgId, string integrationId, string credentialId, UpdateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, AuditLog audit,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        if (request.Name is not null)
+        {
+            validation.Required("name", request.Name, 200);
+        }
+
+        var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
+        if (credential is null)
+        {
+            return ApiError.NotFound("credential");
+        }
+
+        if (request.Data is not null)
+        {
+            CheckData(validation, credential.AuthType, request.Data);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var changed = new List<string>();
+        if (request.Name is { } name && name != credential.Name)
+        {
+            credential.Name = name;
+            changed.Add("name");
+        }
+
+        if (request.Metadata is not null)
+        {
+            credential.Metadata = request.Metadata;
+            changed.Add("metadata");
+        }
+
+        if (request.ExpiresAt is { } expiresAt)
+        {
+            credential.ExpiresAt = expiresAt;
+            changed.Add("expiresAt");
+        }
+
+        if (request.Data is not null)
+        {
+            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+            credential.CurrentVersion++;
+            db.Add(SealVersion(ring, credential, credential.CurrentVersion, request.Data, now));
+            changed.Add("data");
+        }
+
+        if (changed.Count > 0)
+        {
+            credential.UpdatedAt = now;
+            audit.Record(orgId, "credential.update", "credential", credential.Id, new { fields = changed, version = credential.CurrentVersion });
+            await audit.SaveChangesAsync(cancellationToken);
+        }
+
+        return new ApiOk<CredentialView>(View(credential, now, null));
+    }
+
+    /// <summary>Deletes the credential and every version of its ciphertext.</summary>
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
+        string orgId, string integrationId, string credentialId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    {
+        var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
+        if (credential is null)
+        {
+            return ApiError.NotFound("credential");
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Set<CredentialVersion>().Where(v => v.CredentialId == credentialId).ExecuteDeleteAsync(cancellationToken);
+        db.Remove(credential);
+        audit.Record(orgId, "credential.delete", "credential", credential.Id, new { credential.IntegrationId });
+        await audit.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await audit.AfterOuterCommitAsync();
+        return new ApiOk<Deleted>(new Deleted(credential.Id));
+    }
+
+    private static CredentialVersion SealVersion(OrgKeyring ring, Credential credential, int version, Dictionary<string, JsonElement> data, DateTime now) => new()
+    {
+        CredentialId = credential.Id,
+        OrgId = credential.OrgId,
+        Version = version,
+        KeyVersion = (int)ring.CurrentVersion,
+        Ciphertext = ring.Seal(JsonSerializer.SerializeToUtf8Bytes(data), AssociatedData.ForCredential(credential.OrgId, credential.Id, version)),
+        CreatedAt = now,
+    };
+
+    private static void CheckData(Validation validation, string authType, Dictionary<string, JsonElement>? data)
+    {
+        if (data is null || data.Count == 0)
+        {
+            validation.Add("data", "required");
+            return;
+        }
+
+        foreach (var field in RequiredFields[authType])
+        {
+            if (!data.TryGetValue(field, out var value) || value.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(value.GetString()))
+            {
+                validation.Add($"data.{field}", "required");
+            }
+        }
+    }
+
+    private static CredentialView View(Credential c, DateTime now, IReadOnlyList<CredentialVersionView>? versions) =>
+        new(c.Id, c.OrgId, c.IntegrationId, c.Name, c.AuthType, c.Metadata, c.ExpiresAt, c.ExpiresAt is { } at && at <= now, c.CurrentVersion, versions, c.CreatedAt, c.UpdatedAt);
+
+    [GeneratedRegex("^[a-zA-Z0-9_.:-]{1,128}$")]
+    private static partial Regex IntegrationPattern();
+}

@@ -1,0 +1,131 @@
+using Gatehouse.Server.Features.Vault;
+
+namespace Gatehouse.Server.Tests.Vault;
+
+/// <summary>Data-key rotation, re-encryption, retirement, and crypto-shredding on organization delete.</summary>
+public sealed class KeyRotationTests
+{
+    [Fact]
+    public async Task Rotation_re_encrypts_a_thousand_credentials_in_resumable_batches_and_retires_the_old_key()
+    {
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Vault:ReencryptInBackground"] = "false" } });
+        var orgId = await server.CreateOrgAsync();
+        for (var i = 0; i < 1000; i++)
+        {
+            (await server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = $"int-{i % 10}", authType = "api_key", name = $"c{i}", data = new { apiKey = $"secret-{i}" } })).StatusCode.ShouldBe(201);
+        }
+
+        var rotated = await server.Root.PostAsync("/api/v1/admin/dek/rotate", new { orgId });
+        rotated.StatusCode.ShouldBe(200, rotated.Text);
+        rotated.Data[0].GetProperty("version").GetInt32().ShouldBe(2);
+
+        // New writes use the new key at once.
+        await server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "fresh", authType = "api_key", name = "new", data = new { apiKey = "fresh" } });
+        var job = server.Services.GetRequiredService<DataKeyReencryption>();
+
+        // A run stopped after 3 batches (a crash) leaves the rest on v1; the next run finishes them.
+        var firstRun = await job.RunAsync(3, CancellationToken.None);
+        var midway = await Keyring(server, orgId);
+        var rest = await job.RunAsync(int.MaxValue, CancellationToken.None);
+
+        midway[1].ShouldBe(1000 - firstRun);
+        (firstRun + rest).ShouldBe(1000);
+        var after = await server.Root.GetAsync($"/api/v1/admin/keyring?orgId={orgId}");
+        var v1 = after.Data.EnumerateArray().Single(e => e.GetProperty("version").GetInt32() == 1);
+        v1.GetProperty("records").GetInt32().ShouldBe(0);
+        v1.GetProperty("retiredAt").GetString().ShouldNotBeNullOrEmpty();
+        after.Data.EnumerateArray().Single(e => e.GetProperty("version").GetInt32() == 2).GetProperty("records").GetInt32().ShouldBe(1001);
+        for (var i = 0; i < 10; i++)
+        {
+            var revealed = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/credentials/int-{i}");
+            revealed.StatusCode.ShouldBe(200);
+            revealed.Data.GetArrayLength().ShouldBe(100);
+        }
+    }
+
+    [Fact]
+    public async Task The_server_re_encrypts_by_itself_after_a_rotation()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "auto", authType = "api_key", name = $"c{i}", data = new { apiKey = $"s{i}" } });
+        }
+
+        await server.Root.PostAsync("/api/v1/admin/dek/rotate", new { orgId });
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        Dictionary<int, int> keyring;
+        do
+        {
+            await Task.Delay(100);
+            keyring = await Keyring(server, orgId);
+        }
+        while (keyring[1] > 0 && DateTime.UtcNow < deadline);
+
+        keyring[1].ShouldBe(0);
+        keyring[2].ShouldBe(30);
+    }
+
+    [Fact]
+    public async Task Rotation_of_an_unknown_org_is_404_and_needs_root()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var orgKey = await Gatehouse.Server.Tests.ApiKeys.KeyScenario.OrgClientAsync(server, orgId, "*");
+
+        (await server.Root.PostAsync("/api/v1/admin/dek/rotate", new { orgId = "org_01KAAAAAAAAAAAAAAAAAAAAAAA" })).StatusCode.ShouldBe(404);
+        (await orgKey.PostAsync("/api/v1/admin/dek/rotate", new { orgId })).StatusCode.ShouldBe(403);
+        (await orgKey.GetAsync("/api/v1/admin/keyring")).StatusCode.ShouldBe(403);
+        var all = await server.Root.PostAsync("/api/v1/admin/dek/rotate", new { });
+        all.StatusCode.ShouldBe(200);
+        all.Data.EnumerateArray().Select(e => e.GetProperty("orgId").GetString()).ShouldContain(orgId);
+    }
+
+    [Fact]
+    public async Task Deleting_an_organization_destroys_its_data_keys_so_its_ciphertext_is_unrecoverable()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        await server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "doomed", authType = "api_key", name = "d", data = new { apiKey = "doomed-secret" } });
+        (await server.Root.GetAsync($"/api/v1/admin/keyring?orgId={orgId}")).Data.GetArrayLength().ShouldBe(1);
+
+        (await server.Root.DeleteAsync($"/api/v1/orgs/{orgId}")).StatusCode.ShouldBe(200);
+
+        (await server.Root.GetAsync($"/api/v1/admin/keyring?orgId={orgId}")).Data.GetArrayLength().ShouldBe(0);
+        using var scope = server.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<Gatehouse.Server.Platform.Storage.GatehouseDb>();
+        db.Set<DataKey>().Count(k => k.OrgId == orgId).ShouldBe(0);
+        db.Set<CredentialVersion>().Count(v => v.OrgId == orgId).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Restarting_with_a_new_master_key_and_the_previous_one_rewraps_and_everything_still_opens()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", "mk-" + Guid.NewGuid().ToString("N"));
+        await using var database = await TestDatabase.CreateAsync();
+        var oldKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var newKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        string orgId;
+        await using (var first = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = oldKey } }, database))
+        {
+            orgId = await first.CreateOrgAsync();
+            await first.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "kept", authType = "api_key", name = "k", data = new { apiKey = "survives-rotation" } });
+        }
+
+        await using (var rotated = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = newKey, ["Gatehouse:MasterKeyPrevious"] = oldKey } }, database))
+        {
+            (await rotated.Root.GetAsync($"/api/v1/orgs/{orgId}/credentials/kept")).Data[0].GetProperty("data").GetProperty("apiKey").GetString().ShouldBe("survives-rotation");
+        }
+
+        await using var onlyNew = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = newKey } }, database);
+        (await onlyNew.Root.GetAsync($"/api/v1/orgs/{orgId}/credentials/kept")).Data[0].GetProperty("data").GetProperty("apiKey").GetString().ShouldBe("survives-rotation");
+    }
+
+    private static async Task<Dictionary<int, int>> Keyring(GatehouseServer server, string orgId)
+    {
+        var response = await server.Root.GetAsync($"/api/v1/admin/keyring?orgId={orgId}");
+        return response.Data.EnumerateArray().ToDictionary(e => e.GetProperty("version").GetInt32(), e => e.GetProperty("records").GetInt32());
+    }
+}
