@@ -135,12 +135,13 @@ public static class Program
         app.UseMiddleware<IdempotencyBodyBuffering>();
         app.UseRouting();
         app.UseRequestTimeouts();
-        app.UseSwaggerUI(ui =>
+        // Only /docs requests pass through the reference page's middleware (it matches paths by regex).
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(ui =>
         {
             ui.RoutePrefix = "docs";
             ui.DocumentTitle = "Gatehouse API reference";
             ui.SwaggerEndpoint(OpenApiSetup.DocumentPath, "Gatehouse v1");
-        });
+        }));
 
         // 5. Routes.
         app.MapOpenApi(OpenApiSetup.DocumentPath);

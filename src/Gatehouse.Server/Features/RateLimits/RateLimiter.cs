@@ -13,11 +13,25 @@ public sealed record WindowVerdict(RateLimitRule Rule, long Remaining, DateTimeO
 public sealed record RateLimitDecision(bool Allowed, IReadOnlyList<WindowVerdict> Windows)
 {
     /// <summary>The window closest to exhaustion: the one whose headers a response carries.</summary>
-    public WindowVerdict Tightest => Windows
-        .OrderByDescending(w => w.Exceeded)
-        .ThenBy(w => w.Remaining)
-        .ThenByDescending(w => w.ResetAt)
-        .First();
+    public WindowVerdict Tightest
+    {
+        get
+        {
+            // A loop, not LINQ ordering: this runs on every limited request.
+            var best = Windows[0];
+            for (var i = 1; i < Windows.Count; i++)
+            {
+                var w = Windows[i];
+                if ((w.Exceeded && !best.Exceeded)
+                    || (w.Exceeded == best.Exceeded && (w.Remaining < best.Remaining || (w.Remaining == best.Remaining && w.ResetAt > best.ResetAt))))
+                {
+                    best = w;
+                }
+            }
+
+            return best;
+        }
+    }
 
     /// <summary>How long until a retry can succeed: the latest reset among the exceeded windows.</summary>
     public TimeSpan RetryAfter(DateTimeOffset now)
