@@ -144,6 +144,10 @@ public sealed class RateLimitPolicyTests : IAsyncLifetime
         limited.StatusCode.ShouldBe(429);
         limited.Header("Retry-After").ShouldNotBeNull();
         limited.Body.GetProperty("error").GetProperty("details").GetProperty("window").GetString().ShouldBe("unauthenticated_per_minute");
+        var audit = await Server.Root.GetAsync("/api/v1/admin/audit-logs?action=auth.rate_limited");
+        audit.StatusCode.ShouldBe(200, audit.Text);
+        audit.Data.GetArrayLength().ShouldBeGreaterThanOrEqualTo(1);
+        audit.Text.ShouldNotContain("gk_guess");
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
     private int _recordedThisMinute;
 
     public ValueTask OnFailureAsync(HttpContext httpContext, ApiError error, CancellationToken cancellationToken) =>
-        RecordAsync(httpContext, "auth.failure", error.Code);
+        RecordAsync(httpContext, error.Code == ErrorCodes.RateLimitExceeded ? "auth.rate_limited" : "auth.failure", error.Code);
 
     /// <summary>
     /// Records a rejected request of the authentication surface under <paramref name="action"/> (also for

@@ -62,6 +62,11 @@ public static class Authorization
             {
                 if (await gate.CheckAnonymousAsync(httpContext, httpContext.RequestAborted) is { } limited)
                 {
+                    foreach (var observer in httpContext.RequestServices.GetServices<IAuthenticationFailureObserver>())
+                    {
+                        await observer.OnFailureAsync(httpContext, limited, httpContext.RequestAborted);
+                    }
+
                     return limited;
                 }
             }
