@@ -41,15 +41,22 @@ public static class KeyRotation
             targets = await db.Set<Organization>().Where(o => o.DeletedAt == null).Select(o => o.Id).ToListAsync(cancellationToken);
         }
 
+        // The new key versions and their audit events commit together, or not at all.
         var rotated = new List<RotatedDataKey>();
-        foreach (var target in targets)
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            var version = await keyring.RotateAsync(db, target, cancellationToken);
-            audit.Record(target, "dek.rotate", "data_key", $"{target}/v{version}", new { version });
-            rotated.Add(new RotatedDataKey(target, version));
+            foreach (var target in targets)
+            {
+                var version = await keyring.RotateAsync(db, target, cancellationToken);
+                audit.Record(target, "dek.rotate", "data_key", $"{target}/v{version}", new { version });
+                rotated.Add(new RotatedDataKey(target, version));
+            }
+
+            await audit.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
-        await audit.SaveChangesAsync(cancellationToken);
+        await audit.AfterOuterCommitAsync();
         reencryption.Wake();
         return new ApiOk<IReadOnlyList<RotatedDataKey>>(rotated);
     }
