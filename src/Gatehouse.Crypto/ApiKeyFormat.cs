@@ -63,14 +63,15 @@ public static class ApiKeyFormat
             }
         }
 
-        if (!Base58.TryDecode(key[(underscore + 1)..], out var payload) || payload.Length != RandomBytes + ChecksumBytes)
+        Span<byte> payload = stackalloc byte[RandomBytes + ChecksumBytes];
+        if (!Base58.TryDecodeFixed(key[(underscore + 1)..], payload))
         {
             return false;
         }
 
         Span<byte> expected = stackalloc byte[ChecksumBytes];
-        Checksum(prefix.ToString(), payload.AsSpan(0, RandomBytes), expected);
-        return expected.SequenceEqual(payload.AsSpan(RandomBytes));
+        Checksum(prefix, payload[..RandomBytes], expected);
+        return expected.SequenceEqual(payload[RandomBytes..]);
     }
 
     public static bool IsValidPrefix(string? prefix)
@@ -99,14 +100,16 @@ public static class ApiKeyFormat
         return key[..length];
     }
 
-    private static void Checksum(string prefix, ReadOnlySpan<byte> random, Span<byte> destination)
+    private static void Checksum(ReadOnlySpan<char> prefix, ReadOnlySpan<byte> random, Span<byte> destination)
     {
-        var prefixBytes = Encoding.ASCII.GetBytes(prefix + "_");
-        Span<byte> input = stackalloc byte[prefixBytes.Length + random.Length];
-        prefixBytes.CopyTo(input);
-        random.CopyTo(input[prefixBytes.Length..]);
+        // ASCII prefix, '_', then the random bytes: built on the stack (the prefix is ≤ 16 chars).
+        Span<byte> input = stackalloc byte[MaxPrefixLength + 1 + RandomBytes];
+        var length = Encoding.ASCII.GetBytes(prefix, input);
+        input[length++] = (byte)'_';
+        random.CopyTo(input[length..]);
+        length += random.Length;
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(input, digest);
+        SHA256.HashData(input[..length], digest);
         digest[..ChecksumBytes].CopyTo(destination);
     }
 }

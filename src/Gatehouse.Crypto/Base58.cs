@@ -66,6 +66,54 @@ public static class Base58
         return true;
     }
 
+    /// <summary>
+    /// Decodes into exactly <paramref name="output"/>.Length bytes without allocating (the key
+    /// check runs on every request). False when a character is outside the alphabet, the value
+    /// does not fit, or the text is not the canonical encoding of those bytes (leading '1's must
+    /// match leading zero bytes one for one).
+    /// </summary>
+    public static bool TryDecodeFixed(ReadOnlySpan<char> text, Span<byte> output)
+    {
+        output.Clear();
+        foreach (var c in text)
+        {
+            var carry = c < 128 ? DecodeMap[c] : -1;
+            if (carry < 0)
+            {
+                return false;
+            }
+
+            for (var j = output.Length - 1; j >= 0; j--)
+            {
+                carry += 58 * output[j];
+                output[j] = (byte)carry;
+                carry >>= 8;
+            }
+
+            if (carry != 0)
+            {
+                return false;
+            }
+        }
+
+        var leadingOnes = 0;
+        while (leadingOnes < text.Length && text[leadingOnes] == Alphabet[0])
+        {
+            leadingOnes++;
+        }
+
+        var leadingZeros = 0;
+        while (leadingZeros < output.Length && output[leadingZeros] == 0)
+        {
+            leadingZeros++;
+        }
+
+        // The canonical text of these bytes has one '1' per leading zero byte, then the digits of
+        // the rest; a value needing fewer bytes than the output is padded with zero bytes, which
+        // the canonical text would show as '1's.
+        return leadingOnes == leadingZeros && text.Length > 0;
+    }
+
     public static bool IsBase58(ReadOnlySpan<char> text)
     {
         foreach (var c in text)

@@ -57,3 +57,40 @@ public sealed class Base58Tests
         }
     }
 }
+
+public sealed class Base58FixedWidthTests
+{
+    [Fact]
+    public void Fixed_width_decoding_round_trips_28_byte_payloads_including_leading_zeros()
+    {
+        var random = new Random(11);
+        for (var i = 0; i < 500; i++)
+        {
+            var bytes = new byte[28];
+            random.NextBytes(bytes);
+            if (i % 4 == 0)
+            {
+                bytes[0] = 0;
+            }
+
+            var decoded = new byte[28];
+            Base58.TryDecodeFixed(Base58.Encode(bytes), decoded).ShouldBeTrue();
+            decoded.ShouldBe(bytes);
+        }
+    }
+
+    [Fact]
+    public void Non_canonical_overflowing_or_foreign_text_is_refused()
+    {
+        var bytes = new byte[28];
+        new Random(3).NextBytes(bytes);
+        bytes[0] = 0xff;
+        var encoded = Base58.Encode(bytes);
+        var output = new byte[28];
+
+        Base58.TryDecodeFixed("1" + encoded, output).ShouldBeFalse();
+        Base58.TryDecodeFixed(encoded + "z", output).ShouldBeFalse();
+        Base58.TryDecodeFixed(encoded[..^1] + "0", output).ShouldBeFalse();
+        Base58.TryDecodeFixed("", output).ShouldBeFalse();
+    }
+}
