@@ -97,3 +97,22 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
         init.ShouldContain("/api/v1/openapi.json");
     }
 }
+
+public sealed class OpenApiIdempotencyTests(SharedServer shared)
+{
+    [Fact]
+    public async Task Every_api_POST_documents_the_Idempotency_Key_header()
+    {
+        var response = await shared.Server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var posts = response.Body.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/api/v1", StringComparison.Ordinal) && p.Value.TryGetProperty("post", out _))
+            .Select(p => (p.Name, Post: p.Value.GetProperty("post"))).ToList();
+
+        posts.ShouldNotBeEmpty();
+        foreach (var (path, post) in posts)
+        {
+            post.TryGetProperty("parameters", out var parameters).ShouldBeTrue(path);
+            parameters.EnumerateArray().Any(p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header").ShouldBeTrue(path);
+        }
+    }
+}

@@ -56,6 +56,20 @@ public static class OpenApiSetup
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
                 }
 
+                if (string.Equals(context.Description.HttpMethod, "POST", StringComparison.OrdinalIgnoreCase)
+                    && context.Description.RelativePath?.StartsWith("api/v1", StringComparison.Ordinal) == true)
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = IdempotencyFilter.Header,
+                        In = ParameterLocation.Header,
+                        Required = false,
+                        Description = "Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
+                    });
+                }
+
                 if (operation.RequestBody is not null)
                 {
                     operation.Responses ??= new OpenApiResponses();
