@@ -23,11 +23,14 @@ public sealed class SecretHasher
     }
 
     /// <summary>Lower-case hex of HMAC-SHA-256(pepper, UTF-8 secret): 64 characters.</summary>
-    public string Hash(ReadOnlySpan<char> secret)
+    public string Hash(ReadOnlySpan<char> secret) => Digest(secret).ToHex();
+
+    /// <summary>HMAC-SHA-256(pepper, UTF-8 secret) as a value, for lookups.</summary>
+    public SecretDigest Digest(ReadOnlySpan<char> secret)
     {
-        Span<byte> digest = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        Span<byte> digest = stackalloc byte[SecretDigest.Size];
         HashInto(secret, digest);
-        return Convert.ToHexStringLower(digest);
+        return new SecretDigest(digest);
     }
 
     public void HashInto(ReadOnlySpan<char> secret, Span<byte> digest)
@@ -35,9 +38,27 @@ public sealed class SecretHasher
         var maxBytes = Encoding.UTF8.GetMaxByteCount(secret.Length);
         Span<byte> buffer = maxBytes <= 512 ? stackalloc byte[512] : new byte[maxBytes];
         var written = Encoding.UTF8.GetBytes(secret, buffer);
-        HMACSHA256.HashData(_pepper, buffer[..written], digest);
+
+        // A keyed HMAC per thread, reset after each use: the pepper's key schedule and the native
+        // context are set up once per thread instead of on every hash (this runs twice per verify).
+        var hmac = t_hmac;
+        if (hmac is null || !ReferenceEquals(t_hmacOwner, this))
+        {
+            hmac?.Dispose();
+            hmac = t_hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _pepper);
+            t_hmacOwner = this;
+        }
+
+        hmac.AppendData(buffer[..written]);
+        hmac.GetHashAndReset(digest);
         CryptographicOperations.ZeroMemory(buffer[..written]);
     }
+
+    [ThreadStatic]
+    private static IncrementalHash? t_hmac;
+
+    [ThreadStatic]
+    private static SecretHasher? t_hmacOwner;
 
     /// <summary>Constant-time comparison of two stored hashes.</summary>
     public static bool HashesEqual(string a, string b) =>

@@ -10,6 +10,20 @@ public static class Ids
 
     public static string New(string prefix) => New(prefix, Guid.CreateVersion7());
 
+    /// <summary>
+    /// A time-ordered id whose random part comes from a fast generator rather than the operating
+    /// system's: for request ids, made on every request, which must be unique but need not be unguessable.
+    /// </summary>
+    public static string NewUnguarded(string prefix)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        Random.Shared.NextBytes(bytes);
+        var millis = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes, (millis << 16) | (bytes[6] & 0x0Fu) << 8 | 0x7000u | bytes[7]);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return New(prefix, new Guid(bytes, bigEndian: true));
+    }
+
     public static string New(string prefix, DateTimeOffset at) => New(prefix, Guid.CreateVersion7(at));
 
     private static string New(string prefix, Guid guid)

@@ -12,9 +12,9 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// </summary>
 internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRecorder usage, TimeProvider clock) : ICredentialResolver
 {
-    public async ValueTask<CredentialOutcome?> ResolveAsync(string credential, HttpContext httpContext, CancellationToken cancellationToken)
+    public async ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
     {
-        var key = await verifier.FindAsync(credential, cancellationToken);
+        var key = await verifier.FindAsync(credential.Text, credential.Digest, cancellationToken);
         if (key is null)
         {
             return null;
@@ -38,6 +38,6 @@ internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRec
         }
 
         usage.Record(key.OrgId, key.Id, code: null, now, used: true);
-        return CredentialOutcome.Success(new Principal(Principal.ApiKeyType, key.Id, key.OrgId, key.EffectivePermissions));
+        return key.AuthenticatedOutcome;
     }
 }

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -37,6 +39,9 @@ public sealed class CachedKey
 
     // Ticks (0 = never), read and written atomically: verifies of one key run concurrently.
     private long _lastRefillTicks;
+
+    /// <summary>The principal of a request authenticated by this key: made once per cached record.</summary>
+    public CredentialOutcome AuthenticatedOutcome => field ??= CredentialOutcome.Success(new Principal(Principal.ApiKeyType, Id, OrgId, EffectivePermissions));
 
     /// <summary>The last refill time this node knows of; advanced after a refill attempt.</summary>
     public DateTime? LastRefillAt
@@ -88,19 +93,22 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     /// </summary>
     public TimeSpan Lifetime { get; } = database.Provider == DatabaseProvider.Postgres ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(10);
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new();
     private long _generation;
 
     public int Count => _entries.Count;
 
-    public async ValueTask<CachedKey?> FindAsync(string hash, CancellationToken cancellationToken)
+    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (_entries.TryGetValue(hash, out var entry) && entry.ExpiresAt > now)
-        {
-            return entry.Key;
-        }
+        return _entries.TryGetValue(digest, out var entry) && entry.ExpiresAt > now
+            ? ValueTask.FromResult(entry.Key)
+            : LoadAsync(digest, now, cancellationToken);
+    }
 
+    private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, DateTime now, CancellationToken cancellationToken)
+    {
+        var hash = digest.ToHex();
         var generation = Interlocked.Read(ref _generation);
         CachedKey? loaded;
         await using (var scope = scopes.CreateAsyncScope())
@@ -119,7 +127,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
                 Shrink();
             }
 
-            _entries[hash] = new Entry(loaded, now + Lifetime);
+            _entries[digest] = new Entry(loaded, now + Lifetime);
         }
 
         return loaded;
@@ -129,7 +137,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     public void Evict(string hash)
     {
         Interlocked.Increment(ref _generation);
-        _entries.TryRemove(hash, out _);
+        _entries.TryRemove(SecretDigest.FromHex(hash), out _);
     }
 
     /// <summary>Forgets every key of an organization (roles changed, organization deleted).</summary>

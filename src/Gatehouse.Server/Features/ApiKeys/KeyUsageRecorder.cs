@@ -6,85 +6,107 @@ using Microsoft.EntityFrameworkCore;
 namespace Gatehouse.Server.Features.ApiKeys;
 
 /// <summary>
-/// Buffers verification outcomes and <c>lastUsedAt</c> in memory and writes them in batches, so a
-/// verify never waits for an analytics write. A flush runs every few seconds, before usage and
-/// stats are read (so a reader sees every verification that was answered before it), and on shutdown.
+/// Counts verification outcomes and <c>lastUsedAt</c> in memory and writes them in batches, so a
+/// verify never waits for an analytics write. Outcomes are summed per key as they happen (one small
+/// cell per key touched), so memory grows with the number of keys in use, not with the request rate,
+/// and a flush writes one row per key and outcome. The background flush writes in small
+/// transactions with a pause between them, so a busy interval's thousands of rows do not take the
+/// CPU from verifies in one block; a read of usage or stats flushes everything first, so a reader
+/// sees every verification answered before it; shutdown flushes too.
 /// </summary>
 public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jobs, TimeProvider clock, ILogger<KeyUsageRecorder> logger)
 {
     public const string JobName = "key-usage-flush";
 
-    /// <summary>Above this many buffered events new ones are dropped (and counted) rather than exhausting memory.</summary>
-    public const int MaxBuffered = 1_000_000;
+    /// <summary>Keys written per transaction.</summary>
+    public const int BatchSize = 250;
 
-    private readonly ConcurrentQueue<UsageEvent> _events = new();
+    /// <summary>Rows per INSERT or UPDATE statement of a batch.</summary>
+    private const int RowsPerStatement = 50;
+
+    private readonly ConcurrentDictionary<(string OrgId, string KeyId), UsageCell> _cells = new();
     private readonly SemaphoreSlim _flushGate = new(1, 1);
-    private long _dropped;
+    private int _waitingReaders;
 
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Keys with unwritten usage (an upper bound: cells are dropped by the flush after them).</summary>
+    public int PendingKeys => _cells.Count;
 
     /// <summary>
     /// Counts one verification outcome (none when <paramref name="code"/> is null: an API call
     /// authenticated by the key is a use, not a verification); <paramref name="used"/> also moves
-    /// the key's <c>lastUsedAt</c>.
+    /// the key's <c>lastUsedAt</c>. <paramref name="keyId"/> is empty for a key that was not found,
+    /// counted for the verifying organization.
     /// </summary>
     public void Record(string orgId, string keyId, string? code, DateTime at, bool used)
     {
-        if (_events.Count >= MaxBuffered)
+        while (!_cells.GetOrAdd((orgId, keyId), static _ => new UsageCell()).TryAdd(code, at, used))
         {
-            Interlocked.Increment(ref _dropped);
-            return;
+            // A flush retired this idle cell between the lookup and the add: take the new one.
         }
-
-        _events.Enqueue(new UsageEvent(orgId, keyId, code, at, used));
     }
 
+    /// <summary>Writes everything counted so far, without pauses (a reader is waiting).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        await _flushGate.WaitAsync(cancellationToken);
-        var drained = new List<UsageEvent>();
+        // A reader waits for the flush: a paced flush in progress stops pausing.
+        Interlocked.Increment(ref _waitingReaders);
         try
         {
-            var counts = new Dictionary<(string KeyId, long Bucket, string Code), (string OrgId, long Count)>();
-            var lastUsed = new Dictionary<string, DateTime>(StringComparer.Ordinal);
-            while (_events.TryDequeue(out var e))
-            {
-                drained.Add(e);
-                var bucket = e.At.Ticks / TimeSpan.TicksPerHour * 3600 - DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerSecond;
-                if (e.Code is not null)
-                {
-                    var slot = (e.KeyId, bucket, e.Code);
-                    counts[slot] = counts.TryGetValue(slot, out var c) ? (c.OrgId, c.Count + 1) : (e.OrgId, 1);
-                }
-
-                if (e.Used && (!lastUsed.TryGetValue(e.KeyId, out var seen) || seen < e.At))
-                {
-                    lastUsed[e.KeyId] = e.At;
-                }
-            }
-
-            if (counts.Count == 0 && lastUsed.Count == 0)
-            {
-                return;
-            }
-
-            await WriteAsync(counts, lastUsed, cancellationToken);
-            jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _events.Count);
+            await FlushAsync(paced: false, cancellationToken);
         }
-        catch (Exception ex)
+        finally
         {
-            // Nothing was committed (one transaction): put the events back for the next flush.
-            foreach (var e in drained)
+            Interlocked.Decrement(ref _waitingReaders);
+        }
+    }
+
+    /// <summary>Writes everything counted so far; <paramref name="paced"/> pauses between batches (the background job).</summary>
+    internal async Task FlushAsync(bool paced, CancellationToken cancellationToken)
+    {
+        await _flushGate.WaitAsync(cancellationToken);
+        try
+        {
+            var batch = new List<UsageSnapshot>(BatchSize);
+            var wrote = false;
+            foreach (var (id, cell) in _cells)
             {
-                _events.Enqueue(e);
+                if (cell.TakeOrRetire(id.OrgId, id.KeyId) is { } snapshot)
+                {
+                    batch.Add(snapshot);
+                }
+                else
+                {
+                    // Idle since the last flush: forget it (only this exact cell, a new one may have replaced it).
+                    _cells.TryRemove(new KeyValuePair<(string, string), UsageCell>(id, cell));
+                }
+
+                if (batch.Count == BatchSize)
+                {
+                    await WriteOrRestoreAsync(batch, cancellationToken);
+                    batch.Clear();
+                    wrote = true;
+                    if (paced && Volatile.Read(ref _waitingReaders) == 0)
+                    {
+                        await Task.Delay(PauseBetweenBatches, clock, cancellationToken);
+                    }
+                }
             }
 
-            if (ex is not OperationCanceledException)
+            if (batch.Count > 0)
             {
-                jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _events.Count);
-                logger.LogError(ex, "Writing key usage failed; the counts are kept for the next flush");
+                await WriteOrRestoreAsync(batch, cancellationToken);
+                wrote = true;
             }
 
+            if (wrote)
+            {
+                jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _cells.Count);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _cells.Count);
+            logger.LogError(ex, "Writing key usage failed; the counts are kept for the next flush");
             throw;
         }
         finally
@@ -93,21 +115,44 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         }
     }
 
-    private async Task WriteAsync(
-        Dictionary<(string KeyId, long Bucket, string Code), (string OrgId, long Count)> counts, Dictionary<string, DateTime> lastUsed, CancellationToken cancellationToken)
+    /// <summary>A few milliseconds: long enough for queued requests to run between two batches.</summary>
+    private static readonly TimeSpan PauseBetweenBatches = TimeSpan.FromMilliseconds(10);
+
+    private async Task WriteOrRestoreAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(batch, cancellationToken);
+        }
+        catch
+        {
+            // Nothing of this batch was committed (one transaction): give the counts back for the next flush.
+            foreach (var snapshot in batch)
+            {
+                while (!_cells.GetOrAdd((snapshot.OrgId, snapshot.KeyId), static _ => new UsageCell()).TryRestore(snapshot))
+                {
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
 
-        // Multi-row statements, a few hundred rows each: a flush after a busy interval touches
-        // thousands of keys, and one statement per key would cost more than the verifies themselves.
+        // Multi-row statements: one statement per key would cost more than the verifies themselves.
+        // Not larger ones: SQLite looks each named parameter up by a linear scan, so a statement's
+        // binding cost grows with the square of its parameters (1 000 made the flush CPU-bound).
         // The same SQL runs on both providers (upsert: SQLite ≥ 3.24, PostgreSQL ≥ 9.5; UPDATE … FROM: SQLite ≥ 3.33).
-        foreach (var chunk in counts.Chunk(200))
+        foreach (var chunk in batch.SelectMany(s => s.Counts.Select(c => (s.OrgId, s.KeyId, c.Bucket, c.Code, c.Count))).Chunk(RowsPerStatement))
         {
             var sql = new System.Text.StringBuilder("INSERT INTO api_key_usage (key_id, org_id, bucket, code, count) VALUES ");
             var parameters = new List<object>(chunk.Length * 5);
-            foreach (var ((keyId, bucket, code), (orgId, count)) in chunk)
+            foreach (var (orgId, keyId, bucket, code, count) in chunk)
             {
                 var n = parameters.Count;
                 sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}}, {{{n + 4}}})");
@@ -118,15 +163,15 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
             await db.Database.ExecuteSqlRawAsync(sql.ToString(), parameters, cancellationToken);
         }
 
-        foreach (var chunk in lastUsed.Chunk(400))
+        foreach (var used in batch.Where(s => s.LastUsedTicks > 0 && s.KeyId.Length > 0).Chunk(RowsPerStatement * 2))
         {
             var sql = new System.Text.StringBuilder("WITH v (id, at) AS (VALUES ");
-            var parameters = new List<object>(chunk.Length * 2);
-            foreach (var (keyId, at) in chunk)
+            var parameters = new List<object>(used.Length * 2);
+            foreach (var snapshot in used)
             {
                 var n = parameters.Count;
                 sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}})");
-                parameters.AddRange([keyId, at]);
+                parameters.AddRange([snapshot.KeyId, new DateTime(snapshot.LastUsedTicks, DateTimeKind.Utc)]);
             }
 
             sql.Append(") UPDATE api_keys SET last_used_at = v.at FROM v WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)");
@@ -136,7 +181,98 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private readonly record struct UsageEvent(string OrgId, string KeyId, string? Code, DateTime At, bool Used);
+    /// <summary>What a flush takes out of one cell: counts per hour bucket and outcome, and the latest use (ticks, 0 = none).</summary>
+    private sealed record UsageSnapshot(string OrgId, string KeyId, List<(long Bucket, string Code, long Count)> Counts, long LastUsedTicks);
+
+    /// <summary>
+    /// The unwritten usage of one key. A cell the flush finds empty is retired and removed; a writer
+    /// that still holds it sees the mark and takes a fresh cell, so no count is ever added to a cell
+    /// that is gone.
+    /// </summary>
+    private sealed class UsageCell
+    {
+        private readonly Lock _gate = new();
+        private List<(long Bucket, string Code, long Count)> _counts = [];
+        private long _lastUsedTicks;
+        private bool _retired;
+
+        public bool TryAdd(string? code, DateTime at, bool used)
+        {
+            lock (_gate)
+            {
+                if (_retired)
+                {
+                    return false;
+                }
+
+                if (code is not null)
+                {
+                    Add(Bucket(at), code, 1);
+                }
+
+                if (used && at.Ticks > _lastUsedTicks)
+                {
+                    _lastUsedTicks = at.Ticks;
+                }
+
+                return true;
+            }
+        }
+
+        public bool TryRestore(UsageSnapshot snapshot)
+        {
+            lock (_gate)
+            {
+                if (_retired)
+                {
+                    return false;
+                }
+
+                foreach (var (bucket, code, count) in snapshot.Counts)
+                {
+                    Add(bucket, code, count);
+                }
+
+                _lastUsedTicks = Math.Max(_lastUsedTicks, snapshot.LastUsedTicks);
+                return true;
+            }
+        }
+
+        /// <summary>Takes what is counted, or retires the cell when nothing was counted since the last flush.</summary>
+        public UsageSnapshot? TakeOrRetire(string orgId, string keyId)
+        {
+            lock (_gate)
+            {
+                if (_counts.Count == 0 && _lastUsedTicks == 0)
+                {
+                    _retired = true;
+                    return null;
+                }
+
+                var snapshot = new UsageSnapshot(orgId, keyId, _counts, _lastUsedTicks);
+                _counts = [];
+                _lastUsedTicks = 0;
+                return snapshot;
+            }
+        }
+
+        private void Add(long bucket, string code, long count)
+        {
+            for (var i = 0; i < _counts.Count; i++)
+            {
+                if (_counts[i].Bucket == bucket && string.Equals(_counts[i].Code, code, StringComparison.Ordinal))
+                {
+                    _counts[i] = (bucket, code, _counts[i].Count + count);
+                    return;
+                }
+            }
+
+            _counts.Add((bucket, code, count));
+        }
+
+        /// <summary>The hour the usage falls in, as Unix seconds (the bucket column).</summary>
+        private static long Bucket(DateTime at) => (at.Ticks - at.Ticks % TimeSpan.TicksPerHour - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond;
+    }
 }
 
 /// <summary>The background job that flushes <see cref="KeyUsageRecorder"/> every few seconds and once more on shutdown.</summary>
@@ -160,7 +296,7 @@ internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistr
             {
                 try
                 {
-                    await recorder.FlushAsync(stoppingToken);
+                    await recorder.FlushAsync(paced: true, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -86,15 +86,12 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
     public static readonly KeyVerdict NotFound = new() { Valid = false, Code = VerifyCodes.NotFound };
 
     /// <summary>Format and checksum first (garbage never reaches storage), then the cache, then the database.</summary>
-    public async ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken)
-    {
-        if (!ApiKeyFormat.IsWellFormed(key))
-        {
-            return null;
-        }
+    public ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken) =>
+        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(hasher.Digest(key), cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
 
-        return await cache.FindAsync(hasher.Hash(key), cancellationToken);
-    }
+    /// <summary>The same, for a credential whose digest the caller already has.</summary>
+    public ValueTask<CachedKey?> FindAsync(string key, SecretDigest digest, CancellationToken cancellationToken) =>
+        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(digest, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
 
     /// <summary>Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may verify any key).</summary>
     public async Task<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)

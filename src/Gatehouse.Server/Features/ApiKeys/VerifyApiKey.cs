@@ -41,6 +41,8 @@ public static class VerifyApiKey
 {
     public const long MaxCost = 1_000_000_000;
 
+    private static readonly Dictionary<string, long> NoCosts = [];
+
     /// <summary>
     /// Always 200 for a well-formed request: the verdict is in the body. A key of another
     /// organization than the caller's is NOT_FOUND (root may verify any key).
@@ -63,7 +65,7 @@ public static class VerifyApiKey
             validation.Add("cost", $"must be an integer from 0 to {MaxCost}");
         }
 
-        var costs = new Dictionary<string, long>(StringComparer.Ordinal);
+        var costs = request.Ratelimits is { Count: > 0 } ? new Dictionary<string, long>(StringComparer.Ordinal) : NoCosts;
         for (var i = 0; i < (request.Ratelimits?.Count ?? 0); i++)
         {
             var item = request.Ratelimits![i];

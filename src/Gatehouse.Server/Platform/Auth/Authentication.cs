@@ -54,9 +54,11 @@ public static class Authentication
             return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The credential is malformed.");
         }
 
-        foreach (var resolver in httpContext.RequestServices.GetServices<ICredentialResolver>())
+        var services = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
+        var presented = new PresentedCredential(credential, services.Hasher.Digest(credential));
+        foreach (var resolver in services.Resolvers)
         {
-            var outcome = await resolver.ResolveAsync(credential, httpContext, httpContext.RequestAborted);
+            var outcome = await resolver.ResolveAsync(presented, httpContext, httpContext.RequestAborted);
             if (outcome is not null)
             {
                 return outcome;
@@ -65,4 +67,24 @@ public static class Authentication
 
         return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, "The API key is not valid.");
     }
+}
+
+/// <summary>
+/// The singletons every authenticated request needs, resolved once: enumerating them from the
+/// request's service scope allocated a new array per request and per kind.
+/// </summary>
+public sealed class AuthenticationServices(
+    Gatehouse.Crypto.SecretHasher hasher,
+    IEnumerable<ICredentialResolver> resolvers,
+    IEnumerable<IRequestGate> gates,
+    IEnumerable<IAnonymousRequestGate> anonymousGates,
+    IEnumerable<IAuthenticationFailureObserver> failureObservers,
+    Tenancy.OrgDirectory orgs)
+{
+    public Gatehouse.Crypto.SecretHasher Hasher => hasher;
+    public ICredentialResolver[] Resolvers { get; } = [.. resolvers];
+    public IRequestGate[] Gates { get; } = [.. gates];
+    public IAnonymousRequestGate[] AnonymousGates { get; } = [.. anonymousGates];
+    public IAuthenticationFailureObserver[] FailureObservers { get; } = [.. failureObservers];
+    public Tenancy.OrgDirectory Orgs => orgs;
 }

@@ -1,5 +1,4 @@
 using Gatehouse.Server.Platform.Http;
-using Gatehouse.Server.Platform.Tenancy;
 
 namespace Gatehouse.Server.Platform.Auth;
 
@@ -52,17 +51,18 @@ public static class Authorization
                 ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The credential is not valid.")
                 : new ApiError(ErrorCodes.AuthenticationFailed, "A credential is required: send Authorization: Bearer <key> or X-API-Key.");
             error.Headers["WWW-Authenticate"] = outcome.Presented ? "Bearer error=\"invalid_token\"" : "Bearer";
-            foreach (var observer in httpContext.RequestServices.GetServices<IAuthenticationFailureObserver>())
+            var failed = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
+            foreach (var observer in failed.FailureObservers)
             {
                 await observer.OnFailureAsync(httpContext, error, httpContext.RequestAborted);
             }
 
             // Without a valid credential the client IP is what is counted: guessing keys stays slow.
-            foreach (var gate in httpContext.RequestServices.GetServices<IAnonymousRequestGate>())
+            foreach (var gate in failed.AnonymousGates)
             {
                 if (await gate.CheckAnonymousAsync(httpContext, httpContext.RequestAborted) is { } limited)
                 {
-                    foreach (var observer in httpContext.RequestServices.GetServices<IAuthenticationFailureObserver>())
+                    foreach (var observer in failed.FailureObservers)
                     {
                         await observer.OnFailureAsync(httpContext, limited, httpContext.RequestAborted);
                     }
@@ -74,7 +74,8 @@ public static class Authorization
             return error;
         }
 
-        foreach (var gate in httpContext.RequestServices.GetServices<IRequestGate>())
+        var services = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
+        foreach (var gate in services.Gates)
         {
             if (await gate.CheckAsync(httpContext, principal, httpContext.RequestAborted) is { } rejected)
             {
@@ -84,8 +85,7 @@ public static class Authorization
 
         if (httpContext.Request.RouteValues.TryGetValue(OrgIdRouteValue, out var routeOrg) && routeOrg is string orgId)
         {
-            var directory = httpContext.RequestServices.GetRequiredService<OrgDirectory>();
-            if (!principal.CanAccessOrg(orgId) || !await directory.ExistsAsync(orgId, httpContext.RequestAborted))
+            if (!principal.CanAccessOrg(orgId) || !await services.Orgs.ExistsAsync(orgId, httpContext.RequestAborted))
             {
                 return ApiError.NotFound("organization");
             }

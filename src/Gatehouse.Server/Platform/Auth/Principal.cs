@@ -37,5 +37,8 @@ public sealed record CredentialOutcome(Principal? Principal, string? FailureCode
 public interface ICredentialResolver
 {
     /// <summary>Null when this resolver does not recognise the credential; otherwise its verdict.</summary>
-    ValueTask<CredentialOutcome?> ResolveAsync(string credential, HttpContext httpContext, CancellationToken cancellationToken);
+    ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken);
 }
+
+/// <summary>A credential as presented, with its keyed hash computed once for every resolver.</summary>
+public readonly record struct PresentedCredential(string Text, Gatehouse.Crypto.SecretDigest Digest);

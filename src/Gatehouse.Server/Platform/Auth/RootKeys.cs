@@ -37,10 +37,12 @@ public sealed class RootKeyStore(SecretHasher hasher)
     public void Load(IEnumerable<RootKey> keys) =>
         _keys = [.. keys.Where(k => k.RevokedAt is null).Select(k => (k.Id, Convert.FromHexString(k.Hash)))];
 
-    public string? Match(string credential)
+    public string? Match(string credential) => Match(hasher.Digest(credential));
+
+    public string? Match(SecretDigest presented)
     {
-        Span<byte> digest = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        hasher.HashInto(credential, digest);
+        Span<byte> digest = stackalloc byte[SecretDigest.Size];
+        presented.CopyTo(digest);
         string? matched = null;
         foreach (var (id, hash) in _keys)
         {
@@ -98,9 +100,9 @@ public sealed class RootKeyStore(SecretHasher hasher)
 
 internal sealed class RootKeyResolver(RootKeyStore store) : ICredentialResolver
 {
-    public ValueTask<CredentialOutcome?> ResolveAsync(string credential, HttpContext httpContext, CancellationToken cancellationToken)
+    public ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
     {
-        var id = store.Match(credential);
+        var id = store.Match(credential.Digest);
         return ValueTask.FromResult(id is null
             ? null
             : CredentialOutcome.Success(new Principal(Principal.RootType, id, null, [Permission.All])));

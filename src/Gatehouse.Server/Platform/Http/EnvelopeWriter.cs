@@ -17,8 +17,19 @@ public static class EnvelopeWriter
         var options = httpContext.RequestServices.GetService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>()?.Value.SerializerOptions
             ?? JsonDefaults.Options;
         httpContext.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(httpContext.Response.Body, body, options, httpContext.RequestAborted);
+
+        // Envelopes are small: serialized in one go into the response's pipe and flushed once, which
+        // costs less than the stream serializer's asynchronous buffering.
+        var pipe = httpContext.Response.BodyWriter;
+        using (var writer = new Utf8JsonWriter(pipe, new JsonWriterOptions { Encoder = options.Encoder, Indented = options.WriteIndented, MaxDepth = options.MaxDepth }))
+        {
+            JsonSerializer.Serialize(writer, body, options);
+        }
+
+        return FlushAsync(pipe, httpContext.RequestAborted);
     }
+
+    private static async Task FlushAsync(System.IO.Pipelines.PipeWriter pipe, CancellationToken cancellationToken) => await pipe.FlushAsync(cancellationToken);
 
     public static Task WriteErrorAsync(HttpContext httpContext, ApiError error) => error.ExecuteAsync(httpContext);
 

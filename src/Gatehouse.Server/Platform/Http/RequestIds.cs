@@ -15,7 +15,7 @@ public static class RequestIds
     public static string Assign(HttpContext httpContext)
     {
         var incoming = httpContext.Request.Headers[Header].ToString();
-        var id = IsAcceptable(incoming) ? incoming : Ids.New("req");
+        var id = IsAcceptable(incoming) ? incoming : Ids.NewUnguarded("req");
         httpContext.Items[ItemKey] = id;
         return id;
     }

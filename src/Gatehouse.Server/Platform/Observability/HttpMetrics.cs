@@ -88,10 +88,13 @@ public sealed class HttpMetrics : IDisposable
             {
                 _count++;
                 _sum += seconds;
-                var index = Array.FindIndex(Bounds, b => seconds <= b);
-                if (index >= 0)
+                for (var i = 0; i < Bounds.Length; i++)
                 {
-                    _buckets[index]++;
+                    if (seconds <= Bounds[i])
+                    {
+                        _buckets[i]++;
+                        break;
+                    }
                 }
             }
         }
