@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Gatehouse.Server.Features.ApiKeys;
 
@@ -21,8 +23,6 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     /// <summary>Keys written per transaction.</summary>
     public const int BatchSize = 250;
 
-    /// <summary>Rows per INSERT or UPDATE statement of a batch.</summary>
-    private const int RowsPerStatement = 50;
 
     private readonly ConcurrentDictionary<(string OrgId, string KeyId), UsageCell> _cells = new();
     private readonly SemaphoreSlim _flushGate = new(1, 1);
@@ -52,7 +52,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         Interlocked.Increment(ref _waitingReaders);
         try
         {
-            await FlushAsync(paced: false, cancellationToken);
+            await FlushAsync(TimeSpan.Zero, cancellationToken);
         }
         finally
         {
@@ -60,48 +60,70 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         }
     }
 
-    /// <summary>Writes everything counted so far; <paramref name="paced"/> pauses between batches (the background job).</summary>
-    internal async Task FlushAsync(bool paced, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes everything counted so far, its batches spread over <paramref name="spreadOver"/> (the
+    /// background job), so the writes are a light steady load rather than a burst that delays verifies.
+    /// </summary>
+    internal async Task FlushAsync(TimeSpan spreadOver, CancellationToken cancellationToken)
     {
         await _flushGate.WaitAsync(cancellationToken);
         try
         {
-            var batch = new List<UsageSnapshot>(BatchSize);
-            var wrote = false;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var busy = new System.Diagnostics.Stopwatch();
+            busy.Start();
+            var taken = new List<UsageSnapshot>();
             foreach (var (id, cell) in _cells)
             {
                 if (cell.TakeOrRetire(id.OrgId, id.KeyId) is { } snapshot)
                 {
-                    batch.Add(snapshot);
+                    taken.Add(snapshot);
                 }
                 else
                 {
                     // Idle since the last flush: forget it (only this exact cell, a new one may have replaced it).
                     _cells.TryRemove(new KeyValuePair<(string, string), UsageCell>(id, cell));
                 }
+            }
 
-                if (batch.Count == BatchSize)
+            if (taken.Count == 0)
+            {
+                return;
+            }
+
+            // In key order: ids are time-ordered and so is the table, so a batch touches a run of
+            // neighbouring pages instead of one page per key all over the file.
+            taken.Sort((a, b) => string.CompareOrdinal(a.KeyId, b.KeyId));
+            var batches = (taken.Count + BatchSize - 1) / BatchSize;
+            var pause = spreadOver <= TimeSpan.Zero ? TimeSpan.Zero
+                : TimeSpan.FromTicks(Math.Clamp(spreadOver.Ticks / batches, MinPause.Ticks, MaxPause.Ticks));
+            for (var start = 0; start < taken.Count; start += BatchSize)
+            {
+                if (start > 0 && pause > TimeSpan.Zero && Volatile.Read(ref _waitingReaders) == 0)
                 {
-                    await WriteOrRestoreAsync(batch, cancellationToken);
-                    batch.Clear();
-                    wrote = true;
-                    if (paced && Volatile.Read(ref _waitingReaders) == 0)
-                    {
-                        await Task.Delay(PauseBetweenBatches, clock, cancellationToken);
-                    }
+                    // Real time, not the injectable clock: this only leaves the CPU to requests for a moment.
+                    busy.Stop();
+                    await Task.Delay(pause, cancellationToken);
+                    busy.Start();
+                }
+
+                var batch = taken.GetRange(start, Math.Min(BatchSize, taken.Count - start));
+                try
+                {
+                    await WriteAsync(batch, cancellationToken);
+                }
+                catch
+                {
+                    // Nothing of this batch was committed (one transaction) and later ones were not
+                    // tried: give their counts back for the next flush.
+                    Restore(taken.Skip(start));
+                    throw;
                 }
             }
 
-            if (batch.Count > 0)
-            {
-                await WriteOrRestoreAsync(batch, cancellationToken);
-                wrote = true;
-            }
-
-            if (wrote)
-            {
-                jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _cells.Count);
-            }
+            jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _cells.Count);
+            logger.LogDebug("Wrote the usage of {Keys} keys in {Batches} batches: {Elapsed} ms in all, {Busy} ms writing",
+                taken.Count, batches, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, busy.ElapsedMilliseconds);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -115,70 +137,124 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         }
     }
 
-    /// <summary>A few milliseconds: long enough for queued requests to run between two batches.</summary>
-    private static readonly TimeSpan PauseBetweenBatches = TimeSpan.FromMilliseconds(10);
+    // Between two batches: at least long enough for queued requests to run, at most a second.
+    private static readonly TimeSpan MinPause = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(1);
 
-    private async Task WriteOrRestoreAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
+    private void Restore(IEnumerable<UsageSnapshot> snapshots)
     {
-        try
+        foreach (var snapshot in snapshots)
         {
-            await WriteAsync(batch, cancellationToken);
-        }
-        catch
-        {
-            // Nothing of this batch was committed (one transaction): give the counts back for the next flush.
-            foreach (var snapshot in batch)
+            while (!_cells.GetOrAdd((snapshot.OrgId, snapshot.KeyId), static _ => new UsageCell()).TryRestore(snapshot))
             {
-                while (!_cells.GetOrAdd((snapshot.OrgId, snapshot.KeyId), static _ => new UsageCell()).TryRestore(snapshot))
-                {
-                }
             }
-
-            throw;
         }
     }
 
+    /// <summary>
+    /// One batch in one transaction, two statements whatever its size: every row travels in one
+    /// parameter (a JSON array read by <c>json_each</c> on SQLite, arrays read by <c>unnest</c> on
+    /// PostgreSQL). Not one parameter per value: SQLite finds each named parameter by a linear scan,
+    /// so binding grows with the square of a statement's parameters — it made the flush CPU-bound.
+    /// </summary>
     private async Task WriteAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var connection = db.Database.GetDbConnection();
+        var counts = batch.SelectMany(s => s.Counts.Select(c => (s.KeyId, s.OrgId, c.Bucket, c.Code, c.Count))).ToList();
+        var used = batch.Where(s => s.LastUsedTicks > 0 && s.KeyId.Length > 0).Select(s => (s.KeyId, At: new DateTime(s.LastUsedTicks, DateTimeKind.Utc))).ToList();
+        var postgres = db.IsPostgres;
 
-        // Multi-row statements: one statement per key would cost more than the verifies themselves.
-        // Not larger ones: SQLite looks each named parameter up by a linear scan, so a statement's
-        // binding cost grows with the square of its parameters (1 000 made the flush CPU-bound).
-        // The same SQL runs on both providers (upsert: SQLite ≥ 3.24, PostgreSQL ≥ 9.5; UPDATE … FROM: SQLite ≥ 3.33).
-        foreach (var chunk in batch.SelectMany(s => s.Counts.Select(c => (s.OrgId, s.KeyId, c.Bucket, c.Code, c.Count))).Chunk(RowsPerStatement))
+        await using (var command = connection.CreateCommand())
         {
-            var sql = new System.Text.StringBuilder("INSERT INTO api_key_usage (key_id, org_id, bucket, code, count) VALUES ");
-            var parameters = new List<object>(chunk.Length * 5);
-            foreach (var (orgId, keyId, bucket, code, count) in chunk)
+            command.Transaction = transaction.GetDbTransaction();
+            if (counts.Count > 0)
             {
-                var n = parameters.Count;
-                sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}}, {{{n + 2}}}, {{{n + 3}}}, {{{n + 4}}})");
-                parameters.AddRange([keyId, orgId, bucket, code, count]);
+                if (postgres)
+                {
+                    command.CommandText = "INSERT INTO api_key_usage (key_id, org_id, bucket, code, count) SELECT * FROM unnest(@keys, @orgs, @buckets, @codes, @counts)"
+                        + " ON CONFLICT (key_id, bucket, code) DO UPDATE SET count = api_key_usage.count + excluded.count";
+                    AddParameter(command, "@keys", counts.Select(c => c.KeyId).ToArray());
+                    AddParameter(command, "@orgs", counts.Select(c => c.OrgId).ToArray());
+                    AddParameter(command, "@buckets", counts.Select(c => c.Bucket).ToArray());
+                    AddParameter(command, "@codes", counts.Select(c => c.Code).ToArray());
+                    AddParameter(command, "@counts", counts.Select(c => c.Count).ToArray());
+                }
+                else
+                {
+                    // WHERE true: SQLite needs it to read ON CONFLICT after INSERT … SELECT … FROM.
+                    command.CommandText = "INSERT INTO api_key_usage (key_id, org_id, bucket, code, count)"
+                        + " SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4 FROM json_each(@rows) AS r WHERE true"
+                        + " ON CONFLICT (key_id, bucket, code) DO UPDATE SET count = api_key_usage.count + excluded.count";
+                    AddParameter(command, "@rows", JsonRows(counts, (writer, c) =>
+                    {
+                        writer.WriteStringValue(c.KeyId);
+                        writer.WriteStringValue(c.OrgId);
+                        writer.WriteNumberValue(c.Bucket);
+                        writer.WriteStringValue(c.Code);
+                        writer.WriteNumberValue(c.Count);
+                    }));
+                }
+
+                await command.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            sql.Append(" ON CONFLICT (key_id, bucket, code) DO UPDATE SET count = api_key_usage.count + excluded.count");
-            await db.Database.ExecuteSqlRawAsync(sql.ToString(), parameters, cancellationToken);
-        }
-
-        foreach (var used in batch.Where(s => s.LastUsedTicks > 0 && s.KeyId.Length > 0).Chunk(RowsPerStatement * 2))
-        {
-            var sql = new System.Text.StringBuilder("WITH v (id, at) AS (VALUES ");
-            var parameters = new List<object>(used.Length * 2);
-            foreach (var snapshot in used)
+            if (used.Count > 0)
             {
-                var n = parameters.Count;
-                sql.Append(n == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"({{{n}}}, {{{n + 1}}})");
-                parameters.AddRange([snapshot.KeyId, new DateTime(snapshot.LastUsedTicks, DateTimeKind.Utc)]);
-            }
+                command.Parameters.Clear();
+                if (postgres)
+                {
+                    command.CommandText = "UPDATE api_keys SET last_used_at = v.at FROM unnest(@ids, @ats) AS v (id, at)"
+                        + " WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)";
+                    AddParameter(command, "@ids", used.Select(u => u.KeyId).ToArray());
+                    AddParameter(command, "@ats", used.Select(u => u.At).ToArray());
+                }
+                else
+                {
+                    // Timestamps as the text EF Core and Microsoft.Data.Sqlite store, so they compare in order.
+                    command.CommandText = "WITH v (id, at) AS (SELECT r.value ->> 0, r.value ->> 1 FROM json_each(@rows) AS r)"
+                        + " UPDATE api_keys SET last_used_at = v.at FROM v WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)";
+                    AddParameter(command, "@rows", JsonRows(used, (writer, u) =>
+                    {
+                        writer.WriteStringValue(u.KeyId);
+                        writer.WriteStringValue(u.At.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", System.Globalization.CultureInfo.InvariantCulture));
+                    }));
+                }
 
-            sql.Append(") UPDATE api_keys SET last_used_at = v.at FROM v WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)");
-            await db.Database.ExecuteSqlRawAsync(sql.ToString(), parameters, cancellationToken);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static string JsonRows<T>(List<T> rows, Action<System.Text.Json.Utf8JsonWriter, T> writeRow)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(rows.Count * 96);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var row in rows)
+            {
+                writer.WriteStartArray();
+                writeRow(writer, row);
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     /// <summary>What a flush takes out of one cell: counts per hour bucket and outcome, and the latest use (ticks, 0 = none).</summary>
@@ -276,10 +352,10 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 }
 
 /// <summary>The background job that flushes <see cref="KeyUsageRecorder"/> every few seconds and once more on shutdown.</summary>
-internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistry jobs, TimeProvider clock, ILogger<KeyUsageFlushService> logger) : BackgroundService
+internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistry jobs, TimeProvider clock, GatehouseOptions options, ILogger<KeyUsageFlushService> logger) : BackgroundService
 {
-    // Each flush writes one row per key touched since the last one: at 30 s a busy key costs one write per 30 s, not six.
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    // Each flush writes one row per key touched since the last one, so a longer interval means fewer writes per busy key.
+    private readonly TimeSpan _interval = TimeSpan.FromSeconds(Math.Max(1, options.UsageFlushSeconds));
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -289,14 +365,14 @@ internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistr
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, clock);
+        using var timer = new PeriodicTimer(_interval, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 try
                 {
-                    await recorder.FlushAsync(paced: true, stoppingToken);
+                    await recorder.FlushAsync(_interval / 2, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

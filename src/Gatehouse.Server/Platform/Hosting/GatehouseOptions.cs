@@ -25,6 +25,12 @@ public sealed class GatehouseOptions
     /// <summary>Slowest accepted body upload; slower clients are disconnected after a 5 s grace.</summary>
     public int MinRequestBodyBytesPerSecond { get; set; } = 240;
 
+    /// <summary>
+    /// How often buffered verification counts and <c>lastUsedAt</c> are written (reads of usage and
+    /// stats write first, so they are always exact; a crash loses at most this much analytics).
+    /// </summary>
+    public int UsageFlushSeconds { get; set; } = 60;
+
     /// <summary>Environment variable → configuration key. The environment wins over appsettings.json.</summary>
     public static readonly IReadOnlyDictionary<string, string> EnvironmentVariables = new Dictionary<string, string>
     {
