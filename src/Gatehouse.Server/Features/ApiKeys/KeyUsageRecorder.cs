@@ -52,7 +52,26 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         Interlocked.Increment(ref _waitingReaders);
         try
         {
-            await FlushAsync(TimeSpan.Zero, cancellationToken);
+            await _flushGate.WaitAsync(cancellationToken);
+            try
+            {
+                var taken = TakeAll();
+                for (var start = 0; start < taken.Count; start += BatchSize)
+                {
+                    await WriteBatchOrRestoreAsync(taken, start, cancellationToken);
+                }
+
+                ReportSuccess(taken.Count, TimeSpan.Zero);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                ReportFailure(ex);
+                throw;
+            }
+            finally
+            {
+                _flushGate.Release();
+            }
         }
         finally
         {
@@ -61,80 +80,97 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     }
 
     /// <summary>
-    /// Writes everything counted so far, its batches spread over <paramref name="spreadOver"/> (the
-    /// background job), so the writes are a light steady load rather than a burst that delays verifies.
+    /// The background flush, run on the calling (low-priority) thread: everything counted so far,
+    /// its batches spread over <paramref name="spreadOver"/> so the writes are a light steady load
+    /// rather than a burst that delays verifies. It sleeps between batches rather than awaiting, so
+    /// the work stays on this thread (SQLite calls complete synchronously).
     /// </summary>
-    internal async Task FlushAsync(TimeSpan spreadOver, CancellationToken cancellationToken)
+    internal void FlushOnCurrentThread(TimeSpan spreadOver, CancellationToken cancellationToken)
     {
-        await _flushGate.WaitAsync(cancellationToken);
+        _flushGate.Wait(cancellationToken);
         try
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var busy = new System.Diagnostics.Stopwatch();
-            busy.Start();
-            var taken = new List<UsageSnapshot>();
-            foreach (var (id, cell) in _cells)
-            {
-                if (cell.TakeOrRetire(id.OrgId, id.KeyId) is { } snapshot)
-                {
-                    taken.Add(snapshot);
-                }
-                else
-                {
-                    // Idle since the last flush: forget it (only this exact cell, a new one may have replaced it).
-                    _cells.TryRemove(new KeyValuePair<(string, string), UsageCell>(id, cell));
-                }
-            }
-
-            if (taken.Count == 0)
-            {
-                return;
-            }
-
-            // In key order: ids are time-ordered and so is the table, so a batch touches a run of
-            // neighbouring pages instead of one page per key all over the file.
-            taken.Sort((a, b) => string.CompareOrdinal(a.KeyId, b.KeyId));
+            var taken = TakeAll();
             var batches = (taken.Count + BatchSize - 1) / BatchSize;
-            var pause = spreadOver <= TimeSpan.Zero ? TimeSpan.Zero
-                : TimeSpan.FromTicks(Math.Clamp(spreadOver.Ticks / batches, MinPause.Ticks, MaxPause.Ticks));
+            var pause = batches == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Clamp(spreadOver.Ticks / batches, MinPause.Ticks, MaxPause.Ticks));
             for (var start = 0; start < taken.Count; start += BatchSize)
             {
-                if (start > 0 && pause > TimeSpan.Zero && Volatile.Read(ref _waitingReaders) == 0)
+                // Real time, not the injectable clock: this only leaves the CPU to requests for a while.
+                if (start > 0 && Volatile.Read(ref _waitingReaders) == 0 && cancellationToken.WaitHandle.WaitOne(pause))
                 {
-                    // Real time, not the injectable clock: this only leaves the CPU to requests for a moment.
-                    busy.Stop();
-                    await Task.Delay(pause, cancellationToken);
-                    busy.Start();
+                    Restore(taken.Skip(start));
+                    cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                var batch = taken.GetRange(start, Math.Min(BatchSize, taken.Count - start));
-                try
-                {
-                    await WriteAsync(batch, cancellationToken);
-                }
-                catch
-                {
-                    // Nothing of this batch was committed (one transaction) and later ones were not
-                    // tried: give their counts back for the next flush.
-                    Restore(taken.Skip(start));
-                    throw;
-                }
+                WriteBatchOrRestoreAsync(taken, start, cancellationToken).GetAwaiter().GetResult();
             }
 
-            jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _cells.Count);
-            logger.LogDebug("Wrote the usage of {Keys} keys in {Batches} batches: {Elapsed} ms in all, {Busy} ms writing",
-                taken.Count, batches, (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, busy.ElapsedMilliseconds);
+            ReportSuccess(taken.Count, pause);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _cells.Count);
-            logger.LogError(ex, "Writing key usage failed; the counts are kept for the next flush");
+            ReportFailure(ex);
             throw;
         }
         finally
         {
             _flushGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Empties every cell (retiring those idle since the last flush), in key order: ids are
+    /// time-ordered and so is the table, so a batch touches a run of neighbouring pages instead of
+    /// one page per key all over the file.
+    /// </summary>
+    private List<UsageSnapshot> TakeAll()
+    {
+        var taken = new List<UsageSnapshot>();
+        foreach (var (id, cell) in _cells)
+        {
+            if (cell.TakeOrRetire(id.OrgId, id.KeyId) is { } snapshot)
+            {
+                taken.Add(snapshot);
+            }
+            else
+            {
+                // Idle since the last flush: forget it (only this exact cell, a new one may have replaced it).
+                _cells.TryRemove(new KeyValuePair<(string, string), UsageCell>(id, cell));
+            }
+        }
+
+        taken.Sort(static (a, b) => string.CompareOrdinal(a.KeyId, b.KeyId));
+        return taken;
+    }
+
+    private async Task WriteBatchOrRestoreAsync(List<UsageSnapshot> taken, int start, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteAsync(taken.GetRange(start, Math.Min(BatchSize, taken.Count - start)), cancellationToken);
+        }
+        catch
+        {
+            // Nothing of this batch was committed (one transaction) and later ones were not tried:
+            // give their counts back for the next flush.
+            Restore(taken.Skip(start));
+            throw;
+        }
+    }
+
+    private void ReportSuccess(int keys, TimeSpan pause)
+    {
+        if (keys > 0)
+        {
+            jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, _cells.Count);
+            logger.LogDebug("Wrote the usage of {Keys} keys, {Pause} ms between batches", keys, (long)pause.TotalMilliseconds);
+        }
+    }
+
+    private void ReportFailure(Exception ex)
+    {
+        jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime, _cells.Count);
+        logger.LogError(ex, "Writing key usage failed; the counts are kept for the next flush");
     }
 
     // Between two batches: at least long enough for queued requests to run, at most a second.
@@ -363,16 +399,44 @@ internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistr
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The flush runs on a thread of its own at the lowest CPU priority (Linux nice 19), so under
+    /// full load verifies always win the CPU and the writes fill the idle moments between them.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            LowPriority.ApplyToCurrentThread();
+            try
+            {
+                Run(stoppingToken);
+                finished.SetResult();
+            }
+            catch (Exception ex)
+            {
+                finished.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "usage-flush",
+        };
+        thread.Start();
+        return finished.Task;
+    }
+
+    private void Run(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_interval, clock);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (timer.WaitForNextTickAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
             {
                 try
                 {
-                    await recorder.FlushAsync(_interval / 2, stoppingToken);
+                    recorder.FlushOnCurrentThread(_interval / 2, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -399,4 +463,34 @@ internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistr
             logger.LogWarning("The final key usage flush failed; buffered counts are lost");
         }
     }
+}
+
+/// <summary>Background work that must never take the CPU from requests.</summary>
+internal static partial class LowPriority
+{
+    /// <summary>Lowers the calling thread to nice 19 on Linux (a thread is its own task there); elsewhere nothing.</summary>
+    public static void ApplyToCurrentThread()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            _ = SetPriority(0 /* PRIO_PROCESS: with a thread id, that one thread */, GetThreadId(), 19);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No libc to ask: the work runs at normal priority.
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setpriority")]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int SetPriority(int which, int who, int priority);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "gettid")]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int GetThreadId();
 }
