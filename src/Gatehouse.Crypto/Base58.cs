@@ -74,20 +74,34 @@ public static class Base58
     /// </summary>
     public static bool TryDecodeFixed(ReadOnlySpan<char> text, Span<byte> output)
     {
-        output.Clear();
-        foreach (var c in text)
+        // Big-endian 32-bit limbs, fed five digits at a time (58^5 < 2^32): a tenth of the
+        // multiply-adds of a byte-at-a-time decode. This runs on every verify, twice.
+        var limbCount = (output.Length + 3) / 4;
+        Span<uint> limbs = limbCount <= 16 ? stackalloc uint[16] : new uint[limbCount];
+        limbs = limbs[..limbCount];
+        limbs.Clear();
+        for (var i = 0; i < text.Length;)
         {
-            var carry = c < 128 ? DecodeMap[c] : -1;
-            if (carry < 0)
+            ulong multiplier = 1;
+            ulong carry = 0;
+            for (var taken = 0; taken < 5 && i < text.Length; taken++, i++)
             {
-                return false;
+                var c = text[i];
+                var digit = c < 128 ? DecodeMap[c] : -1;
+                if (digit < 0)
+                {
+                    return false;
+                }
+
+                carry = carry * 58 + (uint)digit;
+                multiplier *= 58;
             }
 
-            for (var j = output.Length - 1; j >= 0; j--)
+            for (var j = limbCount - 1; j >= 0; j--)
             {
-                carry += 58 * output[j];
-                output[j] = (byte)carry;
-                carry >>= 8;
+                carry += limbs[j] * multiplier;
+                limbs[j] = (uint)carry;
+                carry >>= 32;
             }
 
             if (carry != 0)
@@ -95,6 +109,21 @@ public static class Base58
                 return false;
             }
         }
+
+        // The limbs hold up to three bytes more than the output: those must be zero.
+        var excess = limbCount * 4 - output.Length;
+        if (excess > 0 && limbs[0] >> (8 * (4 - excess)) != 0)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[limbCount * 4];
+        for (var j = 0; j < limbCount; j++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes[(j * 4)..], limbs[j]);
+        }
+
+        bytes[excess..].CopyTo(output);
 
         var leadingOnes = 0;
         while (leadingOnes < text.Length && text[leadingOnes] == Alphabet[0])

@@ -93,4 +93,28 @@ public sealed class Base58FixedWidthTests
         Base58.TryDecodeFixed(encoded[..^1] + "0", output).ShouldBeFalse();
         Base58.TryDecodeFixed("", output).ShouldBeFalse();
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(7)]
+    [InlineData(30)]
+    public void Widths_that_are_not_whole_limbs_decode_exactly_and_refuse_one_more_byte(int width)
+    {
+        var random = new Random(width);
+        for (var i = 0; i < 200; i++)
+        {
+            var bytes = new byte[width];
+            random.NextBytes(bytes);
+            var decoded = new byte[width];
+            Base58.TryDecodeFixed(Base58.Encode(bytes), decoded).ShouldBeTrue();
+            decoded.ShouldBe(bytes);
+
+            // The same value one byte wider cannot fit back into this width.
+            var wider = new byte[width + 1];
+            wider[0] = (byte)(1 + random.Next(255));
+            bytes.CopyTo(wider, 1);
+            Base58.TryDecodeFixed(Base58.Encode(wider), decoded).ShouldBeFalse();
+        }
+    }
 }
