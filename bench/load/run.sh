@@ -7,7 +7,7 @@
 #   (e) authenticated GET of a key by id
 #   (f) cache misses: the first verify of never-seen keys, one connection
 # Servers run on core SERVER_CPU, wrk on WRK_CPU; each server is warmed up WARMUP seconds first.
-# Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 CONNECTIONS=32
+# Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 PRIME=20 HOT=50000 CONNECTIONS=32
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
