@@ -68,12 +68,9 @@ public sealed class SecretLeakTests
         if (target.Provider == DatabaseProvider.Sqlite)
         {
             var text = new StringBuilder();
-            foreach (var file in Directory.GetFiles(server.DataDir, "gatehouse.db*"))
+            foreach (var (_, bytes) in await SqliteFiles.ReadAllAsync(server.DataDir))
             {
-                await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var memory = new MemoryStream();
-                await stream.CopyToAsync(memory);
-                text.Append(Encoding.Latin1.GetString(memory.ToArray()));
+                text.Append(Encoding.Latin1.GetString(bytes));
             }
 
             return text.ToString();

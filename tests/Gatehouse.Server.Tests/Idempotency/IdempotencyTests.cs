@@ -119,9 +119,8 @@ public sealed class IdempotencyTests(SharedServer shared)
         else
         {
             var needle = Encoding.UTF8.GetBytes(secret);
-            foreach (var file in Directory.GetFiles(_server.DataDir, "gatehouse.db*"))
+            foreach (var (file, bytes) in await SqliteFiles.ReadAllAsync(_server.DataDir))
             {
-                var bytes = await ReadSharedAsync(file);
                 bytes.AsSpan().IndexOf(needle).ShouldBe(-1, file);
             }
         }
@@ -145,13 +144,5 @@ public sealed class IdempotencyTests(SharedServer shared)
         again.StatusCode.ShouldBe(201);
         again.Header("Idempotent-Replayed").ShouldBeNull();
         (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys")).Data.GetArrayLength().ShouldBe(2);
-    }
-
-    private static async Task<byte[]> ReadSharedAsync(string path)
-    {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var memory = new MemoryStream();
-        await stream.CopyToAsync(memory);
-        return memory.ToArray();
     }
 }

@@ -177,12 +177,9 @@ public sealed class CredentialTests(SharedServer shared)
         else
         {
             var needle = Encoding.UTF8.GetBytes(secret);
-            foreach (var file in Directory.GetFiles(_server.DataDir, "gatehouse.db*"))
+            foreach (var (file, bytes) in await SqliteFiles.ReadAllAsync(_server.DataDir))
             {
-                await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var memory = new MemoryStream();
-                await stream.CopyToAsync(memory);
-                memory.ToArray().AsSpan().IndexOf(needle).ShouldBe(-1, file);
+                bytes.AsSpan().IndexOf(needle).ShouldBe(-1, file);
             }
         }
 

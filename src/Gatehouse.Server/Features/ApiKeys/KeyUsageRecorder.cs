@@ -11,10 +11,11 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// Counts verification outcomes and <c>lastUsedAt</c> in memory and writes them in batches, so a
 /// verify never waits for an analytics write. Outcomes are summed per key as they happen (one small
 /// cell per key touched), so memory grows with the number of keys in use, not with the request rate,
-/// and a flush writes one row per key and outcome. The background flush writes in small
-/// transactions with a pause between them, so a busy interval's thousands of rows do not take the
-/// CPU from verifies in one block; a read of usage or stats flushes everything first, so a reader
-/// sees every verification answered before it; shutdown flushes too.
+/// and a flush writes one row per key and outcome. The background flush runs on a low-priority
+/// thread and writes in small transactions spread over half its interval, so a busy interval's
+/// thousands of rows never take the CPU from verifies in one block; a read of usage or stats
+/// flushes everything first, so a reader sees every verification answered before it; shutdown
+/// flushes too.
 /// </summary>
 public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jobs, TimeProvider clock, ILogger<KeyUsageRecorder> logger)
 {
@@ -22,7 +23,6 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 
     /// <summary>Keys written per transaction.</summary>
     public const int BatchSize = 250;
-
 
     private readonly ConcurrentDictionary<(string OrgId, string KeyId), UsageCell> _cells = new();
     private readonly SemaphoreSlim _flushGate = new(1, 1);
