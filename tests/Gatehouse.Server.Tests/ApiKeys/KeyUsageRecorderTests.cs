@@ -89,3 +89,31 @@ public sealed class KeyUsageRecorderTests
         await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.ExecuteSqlRawAsync(db.Database, sql);
     }
 }
+
+public sealed class NotFoundUsageIsolationTests
+{
+    [Fact]
+    public async Task Each_organization_counts_only_its_own_not_found_verifications()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var first = await server.CreateOrgAsync();
+        var second = await server.CreateOrgAsync();
+        var firstCaller = await server.OrgClientAsync(first, "api_keys:verify", "orgs:read");
+        var secondCaller = await server.OrgClientAsync(second, "api_keys:verify", "orgs:read");
+
+        for (var i = 0; i < 3; i++)
+        {
+            (await firstCaller.VerifyAsync(new { key = Gatehouse.Crypto.ApiKeyFormat.Generate("gk") })).Code().ShouldBe(VerifyCodes.NotFound);
+        }
+
+        (await secondCaller.VerifyAsync(new { key = Gatehouse.Crypto.ApiKeyFormat.Generate("gk") })).Code().ShouldBe(VerifyCodes.NotFound);
+
+        // Both organizations' outcomes go out in the same flush, in the same statement.
+        var firstStats = await server.Root.GetAsync($"/api/v1/orgs/{first}/stats");
+        firstStats.StatusCode.ShouldBe(200, firstStats.Text);
+        firstStats.Data.GetProperty("verifications").GetProperty(VerifyCodes.NotFound).GetInt64().ShouldBe(3);
+        var secondStats = await server.Root.GetAsync($"/api/v1/orgs/{second}/stats");
+        secondStats.StatusCode.ShouldBe(200, secondStats.Text);
+        secondStats.Data.GetProperty("verifications").GetProperty(VerifyCodes.NotFound).GetInt64().ShouldBe(1);
+    }
+}

@@ -199,7 +199,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var connection = db.Database.GetDbConnection();
-        var counts = batch.SelectMany(s => s.Counts.Select(c => (s.KeyId, s.OrgId, c.Bucket, c.Code, c.Count))).ToList();
+        var counts = batch.SelectMany(s => s.Counts.Select(c => (KeyId: StoredKeyId(s), s.OrgId, c.Bucket, c.Code, c.Count))).ToList();
         var used = batch.Where(s => s.LastUsedTicks > 0 && s.KeyId.Length > 0).Select(s => (s.KeyId, At: new DateTime(s.LastUsedTicks, DateTimeKind.Utc))).ToList();
         var postgres = db.IsPostgres;
 
@@ -265,6 +265,14 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// The key_id a row is stored under. Outcomes without a key (NOT_FOUND) belong to the verifying
+    /// organization; the table's key is (key_id, bucket, code), so they are stored under a key id of
+    /// their own per organization — under one shared id, one organization's NOT_FOUND counts were
+    /// added to another's row. (Rows written before this carry an empty key_id.)
+    /// </summary>
+    private static string StoredKeyId(UsageSnapshot snapshot) => snapshot.KeyId.Length > 0 ? snapshot.KeyId : "org:" + snapshot.OrgId;
 
     private static string JsonRows<T>(List<T> rows, Action<System.Text.Json.Utf8JsonWriter, T> writeRow)
     {
