@@ -60,6 +60,7 @@ public static class Program
             .Select(v => new KeyValuePair<string, string?>(v.Value, v.Item2)));
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        builder.Services.AddSingleton<IExternalScopeProvider, RequestLogScopeProvider>();
         customize?.Invoke(builder);
         var options = builder.Configuration.GetSection("Gatehouse").Get<GatehouseOptions>() ?? new GatehouseOptions();
 
@@ -81,7 +82,7 @@ public static class Program
         // millisecond of CPU per cache miss of verify before pooling; docs/performance.md).
         services.AddDbContextPool<GatehouseDb>(database.Configure, poolSize: 256);
         services.AddMemoryCache();
-        services.AddHttpContextAccessor();
+        // No AddHttpContextAccessor: it stops the server reusing HttpContexts (CurrentRequest stands in).
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel(k =>
@@ -155,6 +156,7 @@ public static class Program
         api.MapRoles();
         api.MapPermissions();
         api.MapApiKeys();
+        VerifyEndpoint.Map(app);
         api.MapRateLimits();
         api.MapVault();
         api.MapAuditLogs();

@@ -43,6 +43,15 @@ public sealed class CachedKey
     /// <summary>The principal of a request authenticated by this key: made once per cached record.</summary>
     public CredentialOutcome AuthenticatedOutcome => field ??= CredentialOutcome.Success(new Principal(Principal.ApiKeyType, Id, OrgId, EffectivePermissions));
 
+    /// <summary>
+    /// keyId … expiresAt of this key's verdicts as JSON, made by the verify endpoint on first use:
+    /// they only change when the key does, and a change evicts the record.
+    /// </summary>
+    internal byte[]? VerdictFields { get; set; }
+
+    /// <summary>Its VALID verdict when it has neither credits nor rate limits: immutable, so shared by every verify.</summary>
+    internal KeyVerdict? PlainValidVerdict { get; set; }
+
     /// <summary>The last refill time this node knows of; advanced after a refill attempt.</summary>
     public DateTime? LastRefillAt
     {

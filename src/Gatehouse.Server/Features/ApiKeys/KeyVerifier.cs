@@ -47,6 +47,9 @@ public sealed record KeyVerdict
     public long? Remaining { get; init; }
 
     public IReadOnlyList<RateLimitState>? Ratelimits { get; init; }
+
+    /// <summary>The cached record this verdict describes (not serialized): its fixed fields are written from bytes kept on it.</summary>
+    internal CachedKey? Source { get; init; }
 }
 
 /// <summary>Leaves every key field out of a NOT_FOUND verdict, so it is the same bytes whatever was presented.</summary>
@@ -73,7 +76,7 @@ public static class KeyVerdictJson
 public sealed record RateLimitState(string Name, long Limit, long DurationMs, long Remaining, DateTimeOffset ResetAt, bool Exceeded);
 
 /// <summary>What verify is asked: the parsed request.</summary>
-public sealed record VerifyInput(string Key, PermissionQuery? Permissions, long Cost, IReadOnlyDictionary<string, long> RateLimitCosts, IPAddress? Ip);
+public readonly record struct VerifyInput(string Key, PermissionQuery? Permissions, long Cost, IReadOnlyDictionary<string, long> RateLimitCosts, IPAddress? Ip);
 
 /// <summary>
 /// The checks of API.md §4, in order, stopping at the first failure: NOT_FOUND, REVOKED, DISABLED,
@@ -94,7 +97,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(digest, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
 
     /// <summary>Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may verify any key).</summary>
-    public async Task<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
+    public async ValueTask<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var key = await FindAsync(input.Key, cancellationToken);
@@ -143,7 +146,10 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
 
         code ??= VerifyCodes.Valid;
         usage.Record(key.OrgId, key.Id, code, now, used: code == VerifyCodes.Valid);
-        return Describe(key, code, remaining, limits);
+        // The common answer — valid, no credits, no limits — is the same object every time.
+        return code == VerifyCodes.Valid && remaining is null && limits.Count == 0
+            ? key.PlainValidVerdict ??= Describe(key, code, remaining, limits)
+            : Describe(key, code, remaining, limits);
     }
 
     /// <summary>REVOKED, DISABLED or EXPIRED — the checks that need nothing but the record; null when none fails.</summary>
@@ -167,6 +173,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         ExpiresAt = key.ExpiresAt,
         Remaining = remaining,
         Ratelimits = limits,
+        Source = key,
     };
 
     /// <summary>

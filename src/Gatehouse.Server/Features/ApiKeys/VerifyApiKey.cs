@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gatehouse.Server.Features.ApiKeys;
 
@@ -41,28 +40,32 @@ public static class VerifyApiKey
 {
     public const long MaxCost = 1_000_000_000;
 
+    /// <summary>The permission verify demands of its caller.</summary>
+    public static readonly AccessRequirement Requirement = new("api_keys:verify", RootOnly: false);
+
     private static readonly Dictionary<string, long> NoCosts = [];
 
     /// <summary>
-    /// Always 200 for a well-formed request: the verdict is in the body. A key of another
-    /// organization than the caller's is NOT_FOUND (root may verify any key).
+    /// Checks the request's fields (422 with every broken field, or 400 for a permission query that
+    /// does not parse) and turns it into what the verifier is asked. Nothing is allocated for the
+    /// checks of a valid request.
     /// </summary>
-    public static async Task<Results<ApiOk<KeyVerdict>, ApiError>> Handle(
-        VerifyApiKeyRequest request, HttpContext httpContext, KeyVerifier verifier, CancellationToken cancellationToken)
+    public static ApiError? TryParse(VerifyApiKeyRequest request, out VerifyInput input)
     {
-        var validation = new Validation();
+        input = default;
+        Validation? validation = null;
         if (string.IsNullOrEmpty(request.Key))
         {
-            validation.Add("key", "required");
+            (validation ??= new()).Add("key", "required");
         }
         else if (request.Key.Length > 512)
         {
-            validation.Add("key", "must be at most 512 characters");
+            (validation ??= new()).Add("key", "must be at most 512 characters");
         }
 
         if (request.Cost is < 0 or > MaxCost)
         {
-            validation.Add("cost", $"must be an integer from 0 to {MaxCost}");
+            (validation ??= new()).Add("cost", $"must be an integer from 0 to {MaxCost}");
         }
 
         var costs = request.Ratelimits is { Count: > 0 } ? new Dictionary<string, long>(StringComparer.Ordinal) : NoCosts;
@@ -71,13 +74,13 @@ public static class VerifyApiKey
             var item = request.Ratelimits![i];
             if (item?.Name is not { Length: > 0 and <= 64 } name)
             {
-                validation.Add($"ratelimits[{i}].name", "required");
+                (validation ??= new()).Add($"ratelimits[{i}].name", "required");
                 continue;
             }
 
             if (item.Cost is < 0 or > MaxCost)
             {
-                validation.Add($"ratelimits[{i}].cost", $"must be an integer from 0 to {MaxCost}");
+                (validation ??= new()).Add($"ratelimits[{i}].cost", $"must be an integer from 0 to {MaxCost}");
             }
 
             costs[name] = item.Cost ?? 1;
@@ -86,10 +89,10 @@ public static class VerifyApiKey
         IPAddress? ip = null;
         if (request.Ip is not null && !IPAddress.TryParse(request.Ip, out ip))
         {
-            validation.Add("ip", "must be an IPv4 or IPv6 address");
+            (validation ??= new()).Add("ip", "must be an IPv4 or IPv6 address");
         }
 
-        if (!validation.IsValid)
+        if (validation is not null)
         {
             return validation.ToError();
         }
@@ -100,9 +103,10 @@ public static class VerifyApiKey
             return ApiError.Invalid($"permissions: {syntax!.Message}", new Dictionary<string, object?> { ["field"] = "permissions", ["position"] = syntax.Position });
         }
 
-        var principal = httpContext.RequirePrincipal();
-        var verdict = await verifier.VerifyAsync(
-            new VerifyInput(request.Key!, query, request.Cost ?? 1, costs, ip), principal.IsRoot ? null : principal.OrgId ?? "", cancellationToken);
-        return new ApiOk<KeyVerdict>(verdict);
+        input = new VerifyInput(request.Key!, query, request.Cost ?? 1, costs, ip);
+        return null;
     }
+
+    /// <summary>The verifying organization: null for root, which may verify any key.</summary>
+    public static string? CallerOrg(Principal principal) => principal.IsRoot ? null : principal.OrgId ?? "";
 }

@@ -14,7 +14,7 @@ namespace Gatehouse.Server.Features.Audit;
 /// <see cref="SaveChangesAsync"/> writes the change and its audit events in one transaction.
 /// If the audit write fails, nothing is committed.
 /// </summary>
-public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAccessor, TimeProvider clock, IEnumerable<IAuditCommitHook> hooks)
+public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAuditCommitHook> hooks)
 {
     private static readonly JsonSerializerOptions ChangesJson = JsonDefaults.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
     private readonly List<AuditEvent> _pending = [];
@@ -29,7 +29,7 @@ public sealed class AuditLog(GatehouseDb db, IHttpContextAccessor httpContextAcc
     /// </summary>
     public AuditEvent Record(string? orgId, string action, string? targetType, string? targetId, object? changes = null, (string Type, string Id)? actor = null)
     {
-        var httpContext = httpContextAccessor.HttpContext;
+        var httpContext = CurrentRequest.HttpContext;
         var who = actor ?? httpContext?.GetPrincipal()?.Actor ?? ("anonymous", "anonymous");
         var occurredAt = clock.GetUtcNow().UtcDateTime;
         var auditEvent = new AuditEvent

@@ -16,6 +16,11 @@ public sealed class InMemoryCounterStore : IRateLimitCounterStore
     private readonly ConcurrentDictionary<string, Subject> _subjects = new(StringComparer.Ordinal);
     private long _lastSweepTicks;
 
+    // The windows of the decision in progress: used only under a subject's lock, without awaiting,
+    // so one array per thread serves every decision (it was an allocation per request).
+    [ThreadStatic]
+    private static Window[]? t_windows;
+
     public ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, CancellationToken cancellationToken)
     {
         SweepIfDue(now);
@@ -25,7 +30,7 @@ public sealed class InMemoryCounterStore : IRateLimitCounterStore
             state.LastUsed = now;
             var verdicts = new WindowVerdict[rules.Count];
             var allowed = true;
-            var windows = new Window[rules.Count];
+            var windows = t_windows is { } scratch && scratch.Length >= rules.Count ? scratch : t_windows = new Window[Math.Max(4, rules.Count)];
             for (var i = 0; i < rules.Count; i++)
             {
                 var rule = rules[i];
@@ -54,6 +59,7 @@ public sealed class InMemoryCounterStore : IRateLimitCounterStore
                 verdicts[i] = new WindowVerdict(rule, remaining, window.ResetAt(now, rule, cost), exceeded);
             }
 
+            Array.Clear(windows, 0, rules.Count);
             return ValueTask.FromResult(new RateLimitDecision(allowed, verdicts));
         }
     }

@@ -42,7 +42,15 @@ public static class RateLimitConventions
 /// </summary>
 public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, Microsoft.Extensions.Options.IOptions<RateLimitOptions> options) : IRequestGate, IAnonymousRequestGate
 {
+    private const int MaxCachedVerifyPolicies = 100_000;
+
     private readonly RateLimitOptions _defaults = options.Value;
+
+    // Verify runs in front of every request of our users: its subject and rule are made once per
+    // organization and limit, not per request.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, VerifyPolicy> _verifyPolicies = new(StringComparer.Ordinal);
+    private NumberText? _limitText;
+    private NumberText? _resetText;
 
     public async ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken)
     {
@@ -52,9 +60,13 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         }
 
         var settings = principal.OrgId is { } orgId ? (await orgs.GetSettingsAsync(orgId, cancellationToken))?.RateLimits : null;
-        var (subject, rules) = IsVerify(httpContext)
-            ? ("verify:" + (principal.OrgId ?? "root"), new[] { new RateLimitRule("verify_per_minute", settings?.VerifyPerMinute ?? _defaults.VerifyPerMinute, TimeSpan.FromMinutes(1)) })
-            : principal.IsAdmin
+        if (IsVerify(httpContext))
+        {
+            var policy = VerifyPolicyOf(principal.OrgId ?? "root", settings?.VerifyPerMinute ?? _defaults.VerifyPerMinute);
+            return await DecideAsync(httpContext, policy.Subject, policy.Rules, cancellationToken);
+        }
+
+        var (subject, rules) = principal.IsAdmin
                 ? ("credential:" + principal.CredentialId, new[] { new RateLimitRule("admin_per_minute", settings?.AdminPerMinute ?? _defaults.AdminPerMinute, TimeSpan.FromMinutes(1)) })
                 : ("credential:" + principal.CredentialId, StandardRules(settings));
         return await DecideAsync(httpContext, subject, rules, cancellationToken);
@@ -71,6 +83,23 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var rules = new[] { new RateLimitRule("unauthenticated_per_minute", _defaults.UnauthenticatedPerMinute, TimeSpan.FromMinutes(1)) };
         return await DecideAsync(httpContext, "ip:" + ip, rules, cancellationToken);
+    }
+
+    private VerifyPolicy VerifyPolicyOf(string owner, long limit)
+    {
+        if (_verifyPolicies.TryGetValue(owner, out var policy) && policy.Rules[0].Limit == limit)
+        {
+            return policy;
+        }
+
+        if (_verifyPolicies.Count >= MaxCachedVerifyPolicies)
+        {
+            _verifyPolicies.Clear();
+        }
+
+        policy = new VerifyPolicy("verify:" + owner, [new RateLimitRule("verify_per_minute", limit, TimeSpan.FromMinutes(1))]);
+        _verifyPolicies[owner] = policy;
+        return policy;
     }
 
     private RateLimitRule[] StandardRules(OrgRateLimitSettings? settings) =>
@@ -92,9 +121,9 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         var decision = await limiter.TryConsumeAsync(subject, rules, 1, cancellationToken);
         var tightest = decision.Tightest;
         var headers = httpContext.Response.Headers;
-        headers["X-RateLimit-Limit"] = tightest.Rule.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Limit"] = NumberText.Of(tightest.Rule.Limit, ref _limitText);
         headers["X-RateLimit-Remaining"] = tightest.Remaining.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Reset"] = tightest.ResetAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = NumberText.Of(tightest.ResetAt.ToUnixTimeSeconds(), ref _resetText);
         if (decision.Allowed)
         {
             return null;
@@ -116,4 +145,22 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
 
     private static string Describe(TimeSpan window) =>
         window.TotalDays >= 1 ? $"{window.TotalDays:0.##} day(s)" : window.TotalMinutes >= 1 ? $"{window.TotalMinutes:0.##} minute(s)" : $"{window.TotalSeconds:0.##} second(s)";
+
+    private sealed record VerifyPolicy(string Subject, RateLimitRule[] Rules);
+
+    /// <summary>The text of the number last written, kept while it does not change (limits, and reset times within a window).</summary>
+    private sealed record NumberText(long Value, string Text)
+    {
+        public static string Of(long value, ref NumberText? last)
+        {
+            if (Volatile.Read(ref last) is { } known && known.Value == value)
+            {
+                return known.Text;
+            }
+
+            var text = value.ToString(CultureInfo.InvariantCulture);
+            Volatile.Write(ref last, new NumberText(value, text));
+            return text;
+        }
+    }
 }

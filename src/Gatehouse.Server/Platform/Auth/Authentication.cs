@@ -17,7 +17,7 @@ public static class Authentication
             return known;
         }
 
-        var outcome = await ResolveUncachedAsync(httpContext);
+        var outcome = await ResolveUncachedAsync(httpContext, httpContext.RequestServices.GetRequiredService<AuthenticationServices>(), httpContext.RequestAborted);
         httpContext.Items[ItemKey] = outcome;
         return outcome;
     }
@@ -41,7 +41,11 @@ public static class Authentication
         return apiKey.Length > 0 ? apiKey.Trim() : null;
     }
 
-    private static async ValueTask<CredentialOutcome> ResolveUncachedAsync(HttpContext httpContext)
+    /// <summary>
+    /// Resolves the credential without remembering the outcome on the request: for a handler that
+    /// keeps the principal itself (verify), which then never touches the request's item bag.
+    /// </summary>
+    public static async ValueTask<CredentialOutcome> ResolveUncachedAsync(HttpContext httpContext, AuthenticationServices services, CancellationToken cancellationToken)
     {
         var credential = ReadCredential(httpContext.Request);
         if (credential is null)
@@ -54,11 +58,10 @@ public static class Authentication
             return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The credential is malformed.");
         }
 
-        var services = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
         var presented = new PresentedCredential(credential, services.Hasher.Digest(credential));
         foreach (var resolver in services.Resolvers)
         {
-            var outcome = await resolver.ResolveAsync(presented, httpContext, httpContext.RequestAborted);
+            var outcome = await resolver.ResolveAsync(presented, httpContext, cancellationToken);
             if (outcome is not null)
             {
                 return outcome;

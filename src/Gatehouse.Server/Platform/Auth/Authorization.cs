@@ -26,7 +26,11 @@ public static class Authorization
     public static TBuilder RequireRoot<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.Require(new AccessRequirement(null, RootOnly: true));
 
-    private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
+    /// <summary>
+    /// The requirement as metadata only (the OpenAPI document reads it), for a hand-written handler
+    /// that calls <see cref="AuthorizeAsync(HttpContext, AccessRequirement, CredentialOutcome, AuthenticationServices, CancellationToken)"/> itself.
+    /// </summary>
+    public static TBuilder DescribeRequirement<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
     {
         builder.WithMetadata(requirement);
         foreach (var status in new[] { 401, 403, 404, 429 })
@@ -34,6 +38,12 @@ public static class Authorization
             builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ErrorEnvelope), ["application/json"]));
         }
 
+        return builder;
+    }
+
+    private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.DescribeRequirement(requirement);
         builder.AddEndpointFilter(async (context, next) =>
         {
             var failure = await AuthorizeAsync(context.HttpContext, requirement);
@@ -42,29 +52,32 @@ public static class Authorization
         return builder;
     }
 
-    public static async ValueTask<ApiError?> AuthorizeAsync(HttpContext httpContext, AccessRequirement requirement)
+    public static async ValueTask<ApiError?> AuthorizeAsync(HttpContext httpContext, AccessRequirement requirement) =>
+        await AuthorizeAsync(httpContext, requirement, await Authentication.ResolveAsync(httpContext), httpContext.RequestServices.GetRequiredService<AuthenticationServices>(), httpContext.RequestAborted);
+
+    /// <summary>Credential → rate limit → organization → permission, for an outcome already resolved.</summary>
+    public static async ValueTask<ApiError?> AuthorizeAsync(
+        HttpContext httpContext, AccessRequirement requirement, CredentialOutcome outcome, AuthenticationServices services, CancellationToken cancellationToken)
     {
-        var outcome = await Authentication.ResolveAsync(httpContext);
         if (outcome.Principal is not { } principal)
         {
             var error = outcome.Presented
                 ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The credential is not valid.")
                 : new ApiError(ErrorCodes.AuthenticationFailed, "A credential is required: send Authorization: Bearer <key> or X-API-Key.");
             error.Headers["WWW-Authenticate"] = outcome.Presented ? "Bearer error=\"invalid_token\"" : "Bearer";
-            var failed = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
-            foreach (var observer in failed.FailureObservers)
+            foreach (var observer in services.FailureObservers)
             {
-                await observer.OnFailureAsync(httpContext, error, httpContext.RequestAborted);
+                await observer.OnFailureAsync(httpContext, error, cancellationToken);
             }
 
             // Without a valid credential the client IP is what is counted: guessing keys stays slow.
-            foreach (var gate in failed.AnonymousGates)
+            foreach (var gate in services.AnonymousGates)
             {
-                if (await gate.CheckAnonymousAsync(httpContext, httpContext.RequestAborted) is { } limited)
+                if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
                 {
-                    foreach (var observer in failed.FailureObservers)
+                    foreach (var observer in services.FailureObservers)
                     {
-                        await observer.OnFailureAsync(httpContext, limited, httpContext.RequestAborted);
+                        await observer.OnFailureAsync(httpContext, limited, cancellationToken);
                     }
 
                     return limited;
@@ -74,10 +87,9 @@ public static class Authorization
             return error;
         }
 
-        var services = httpContext.RequestServices.GetRequiredService<AuthenticationServices>();
         foreach (var gate in services.Gates)
         {
-            if (await gate.CheckAsync(httpContext, principal, httpContext.RequestAborted) is { } rejected)
+            if (await gate.CheckAsync(httpContext, principal, cancellationToken) is { } rejected)
             {
                 return rejected;
             }
@@ -85,7 +97,7 @@ public static class Authorization
 
         if (httpContext.Request.RouteValues.TryGetValue(OrgIdRouteValue, out var routeOrg) && routeOrg is string orgId)
         {
-            if (!principal.CanAccessOrg(orgId) || !await services.Orgs.ExistsAsync(orgId, httpContext.RequestAborted))
+            if (!principal.CanAccessOrg(orgId) || !await services.Orgs.ExistsAsync(orgId, cancellationToken))
             {
                 return ApiError.NotFound("organization");
             }

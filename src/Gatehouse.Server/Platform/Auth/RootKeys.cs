@@ -32,7 +32,8 @@ internal sealed class RootKeyMapping : IEntityTypeConfiguration<RootKey>
 /// </summary>
 public sealed class RootKeyStore(SecretHasher hasher)
 {
-    private volatile IReadOnlyList<(string Id, byte[] Hash)> _keys = [];
+    // An array, not a list interface: enumerating an interface boxed an enumerator on every request.
+    private volatile (string Id, byte[] Hash)[] _keys = [];
 
     public void Load(IEnumerable<RootKey> keys) =>
         _keys = [.. keys.Where(k => k.RevokedAt is null).Select(k => (k.Id, Convert.FromHexString(k.Hash)))];

@@ -16,7 +16,8 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
     {
         var requestId = RequestIds.Assign(context);
         context.Response.Headers[RequestIds.Header] = requestId;
-        using var scope = logger.BeginScope(new RequestLogScope(requestId));
+        // Log lines name the request through RequestLogScopeProvider, which reads this.
+        using var current = CurrentRequest.Enter(context);
         try
         {
             await next(context);
@@ -166,7 +167,7 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
     }
 }
 
-/// <summary>The request id on every log line of a request: one small object rather than a dictionary per request.</summary>
+/// <summary>The request id on every log line of a request (see <see cref="RequestLogScopeProvider"/>).</summary>
 internal sealed class RequestLogScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public int Count => 1;

@@ -7,16 +7,18 @@ namespace Gatehouse.Server.Platform.Http;
 public static class RequestIds
 {
     public const string Header = "X-Request-Id";
-    private const string ItemKey = "gatehouse.requestId";
+    /// <summary>The id <see cref="Assign"/> gave the request (ApiPipeline, the outermost middleware, assigns it first).</summary>
+    public static string Get(HttpContext httpContext) => httpContext.TraceIdentifier;
 
-    public static string Get(HttpContext httpContext) =>
-        httpContext.Items.TryGetValue(ItemKey, out var id) && id is string s ? s : Assign(httpContext);
-
+    /// <summary>
+    /// Kept as the request's trace identifier: the server holds that per request without an
+    /// allocation (an Items dictionary cost one per request), and its own logs then name the same id.
+    /// </summary>
     public static string Assign(HttpContext httpContext)
     {
         var incoming = httpContext.Request.Headers[Header].ToString();
         var id = IsAcceptable(incoming) ? incoming : Ids.NewUnguarded("req");
-        httpContext.Items[ItemKey] = id;
+        httpContext.TraceIdentifier = id;
         return id;
     }
 

@@ -28,10 +28,20 @@ public sealed class HttpMetrics : IDisposable
 
     public void Record(string method, string route, int status, double seconds)
     {
-        var tags = new TagList { { "method", method }, { "route", route }, { "status", status } };
-        _requests.Add(1, tags);
-        _duration.Record(seconds, tags);
-        _series.GetOrAdd((method, route, status), _ => new Series()).Observe(seconds);
+        var series = _series.GetOrAdd((method, route, status), static key => new Series(key.Method, key.Route, key.Status));
+        series.Observe(seconds);
+
+        // The tags are built once per series: a TagList per request boxed the status and cost an
+        // allocation on every request, whether or not anything listened.
+        if (_requests.Enabled)
+        {
+            _requests.Add(1, series.Tags);
+        }
+
+        if (_duration.Enabled)
+        {
+            _duration.Record(seconds, series.Tags);
+        }
     }
 
     public string ToPrometheusText()
@@ -73,8 +83,10 @@ public sealed class HttpMetrics : IDisposable
 
     private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private sealed class Series
+    private sealed class Series(string method, string route, int status)
     {
+        public KeyValuePair<string, object?>[] Tags { get; } = [new("method", method), new("route", route), new("status", status)];
+
         private readonly long[] _buckets = new long[Bounds.Length];
         private long _count;
         private double _sum;
