@@ -102,6 +102,11 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     /// </summary>
     public TimeSpan Lifetime { get; } = database.Provider == DatabaseProvider.Postgres ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(10);
 
+    // Compiled once: a cache miss then skips building and looking up the LINQ expression, which a
+    // profile of misses put at about half of EF's share of a miss.
+    private static readonly Func<GatehouseDb, string, CancellationToken, Task<ApiKey?>> KeyByHash =
+        EF.CompileAsyncQuery((GatehouseDb db, string hash, CancellationToken _) => db.Set<ApiKey>().AsNoTracking().FirstOrDefault(k => k.Hash == hash));
+
     private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new();
     private long _generation;
 
@@ -123,7 +128,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-            var key = await db.Set<ApiKey>().AsNoTracking().FirstOrDefaultAsync(k => k.Hash == hash, cancellationToken);
+            var key = await KeyByHash(db, hash, cancellationToken);
             loaded = key is null
                 ? null
                 : CachedKey.From(key, await scope.ServiceProvider.GetRequiredService<RoleResolver>().ExpandAsync(key.OrgId, key.Roles, cancellationToken));
