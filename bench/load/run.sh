@@ -6,6 +6,7 @@
 #   (d) verify of keys with usage credits                   (one atomic UPDATE each)
 #   (e) authenticated GET of a key by id
 #   (f) cache misses: the first verify of never-seen keys, one connection
+#   (f0) the baseline at one connection: the latency floor of this machine for (f)'s p99
 # Servers run on core SERVER_CPU, wrk on WRK_CPU; each server is warmed up WARMUP seconds first.
 # Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 PRIME=20 HOT=50000 CONNECTIONS=32
 set -euo pipefail
@@ -82,8 +83,9 @@ run warm-d "$verify_url" verify.lua 5 "$CONNECTIONS" KEYS_FILE="$work/credit-key
 run warm-e "$verify_url" get-key.lua 5 "$CONNECTIONS" IDS_FILE="$work/ids.txt" AUTH_KEY="$caller" >/dev/null
 
 results=()
-echo "== (f) cache misses: first verify of unseen keys, 1 connection"
+echo "== (f) cache misses: first verify of unseen keys, 1 connection; (f0) the baseline at 1 connection"
 results+=("$(run f-miss "$verify_url" verify-once.lua 5 1 KEYS_FILE="$work/cold-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run f0-baseline-1c "$base_url" verify.lua 5 1 KEYS_FILE="$work/hot-keys.txt")")
 echo "== measure ${DURATION}s each, $CONNECTIONS connections"
 results+=("$(run a1-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
 results+=("$(run b1-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
