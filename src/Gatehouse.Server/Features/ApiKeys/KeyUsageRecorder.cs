@@ -55,13 +55,14 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
             await _flushGate.WaitAsync(cancellationToken);
             try
             {
-                var taken = TakeAll();
-                for (var start = 0; start < taken.Count; start += BatchSize)
+                var cells = CellsInKeyOrder();
+                var written = 0;
+                for (var start = 0; start < cells.Count; start += BatchSize)
                 {
-                    await WriteBatchOrRestoreAsync(taken, start, cancellationToken);
+                    written += await WriteBatchOrRestoreAsync(TakeBatch(cells, start), cancellationToken);
                 }
 
-                ReportSuccess(taken.Count, TimeSpan.Zero);
+                ReportSuccess(written, TimeSpan.Zero);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -90,22 +91,23 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         _flushGate.Wait(cancellationToken);
         try
         {
-            var taken = TakeAll();
-            var batches = (taken.Count + BatchSize - 1) / BatchSize;
+            var cells = CellsInKeyOrder();
+            var batches = (cells.Count + BatchSize - 1) / BatchSize;
             var pause = batches == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Clamp(spreadOver.Ticks / batches, MinPause.Ticks, MaxPause.Ticks));
-            for (var start = 0; start < taken.Count; start += BatchSize)
+            var written = 0;
+            for (var start = 0; start < cells.Count; start += BatchSize)
             {
                 // Real time, not the injectable clock: this only leaves the CPU to requests for a while.
+                // Cells not taken yet keep their counts for the next flush.
                 if (start > 0 && Volatile.Read(ref _waitingReaders) == 0 && cancellationToken.WaitHandle.WaitOne(pause))
                 {
-                    Restore(taken.Skip(start));
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                WriteBatchOrRestoreAsync(taken, start, cancellationToken).GetAwaiter().GetResult();
+                written += WriteBatchOrRestoreAsync(TakeBatch(cells, start), cancellationToken).GetAwaiter().GetResult();
             }
 
-            ReportSuccess(taken.Count, pause);
+            ReportSuccess(written, pause);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -119,15 +121,34 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     }
 
     /// <summary>
-    /// Empties every cell (retiring those idle since the last flush), in key order: ids are
-    /// time-ordered and so is the table, so a batch touches a run of neighbouring pages instead of
-    /// one page per key all over the file.
+    /// The cells to flush, in key order: ids are time-ordered and so is the table, so a batch
+    /// touches a run of neighbouring pages instead of one page per key all over the file. Read
+    /// without locks, so a flush never holds up a request adding a cell.
     /// </summary>
-    private List<UsageSnapshot> TakeAll()
+    private List<KeyValuePair<(string OrgId, string KeyId), UsageCell>> CellsInKeyOrder()
     {
-        var taken = new List<UsageSnapshot>();
-        foreach (var (id, cell) in _cells)
+        var cells = new List<KeyValuePair<(string OrgId, string KeyId), UsageCell>>(_cells.Count);
+        foreach (var pair in _cells)
         {
+            cells.Add(pair);
+        }
+
+        cells.Sort(static (a, b) => string.CompareOrdinal(a.Key.KeyId, b.Key.KeyId));
+        return cells;
+    }
+
+    /// <summary>
+    /// Empties the cells of one batch (retiring those idle since the last flush) just before it is
+    /// written. Taking every cell at the start of a flush kept all the counts alive for the whole
+    /// paced flush, so they were promoted to the old generation: in the load run, the first second
+    /// of verifies after a flush spent 190 ms in GC pauses (at most 14 ms per second since).
+    /// </summary>
+    private List<UsageSnapshot> TakeBatch(List<KeyValuePair<(string OrgId, string KeyId), UsageCell>> cells, int start)
+    {
+        var taken = new List<UsageSnapshot>(BatchSize);
+        for (var i = start; i < Math.Min(start + BatchSize, cells.Count); i++)
+        {
+            var (id, cell) = cells[i];
             if (cell.TakeOrRetire(id.OrgId, id.KeyId) is { } snapshot)
             {
                 taken.Add(snapshot);
@@ -139,21 +160,26 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
             }
         }
 
-        taken.Sort(static (a, b) => string.CompareOrdinal(a.KeyId, b.KeyId));
         return taken;
     }
 
-    private async Task WriteBatchOrRestoreAsync(List<UsageSnapshot> taken, int start, CancellationToken cancellationToken)
+    private async Task<int> WriteBatchOrRestoreAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
     {
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
         try
         {
-            await WriteAsync(taken.GetRange(start, Math.Min(BatchSize, taken.Count - start)), cancellationToken);
+            await WriteAsync(batch, cancellationToken);
+            return batch.Count;
         }
         catch
         {
-            // Nothing of this batch was committed (one transaction) and later ones were not tried:
-            // give their counts back for the next flush.
-            Restore(taken.Skip(start));
+            // Nothing of this batch was committed (one transaction), and later batches were not
+            // taken: give this batch's counts back for the next flush.
+            Restore(batch);
             throw;
         }
     }
@@ -302,7 +328,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     }
 
     /// <summary>What a flush takes out of one cell: counts per hour bucket and outcome, and the latest use (ticks, 0 = none).</summary>
-    private sealed record UsageSnapshot(string OrgId, string KeyId, List<(long Bucket, string Code, long Count)> Counts, long LastUsedTicks);
+    private sealed record UsageSnapshot(string OrgId, string KeyId, (long Bucket, string Code, long Count)[] Counts, long LastUsedTicks);
 
     /// <summary>
     /// The unwritten usage of one key. A cell the flush finds empty is retired and removed; a writer
@@ -312,7 +338,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     private sealed class UsageCell
     {
         private readonly Lock _gate = new();
-        private List<(long Bucket, string Code, long Count)> _counts = [];
+        private readonly List<(long Bucket, string Code, long Count)> _counts = [];
         private long _lastUsedTicks;
         private bool _retired;
 
@@ -369,8 +395,11 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
                     return null;
                 }
 
-                var snapshot = new UsageSnapshot(orgId, keyId, _counts, _lastUsedTicks);
-                _counts = [];
+                // A copy for the flush, and the cell's own list emptied in place: a cell lives as
+                // long as its key is used, so a fresh list per flush was a young object held by an
+                // old one — promoted at the next collection, for every key, every flush.
+                var snapshot = new UsageSnapshot(orgId, keyId, [.. _counts], _lastUsedTicks);
+                _counts.Clear();
                 _lastUsedTicks = 0;
                 return snapshot;
             }
