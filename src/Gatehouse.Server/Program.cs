@@ -26,6 +26,9 @@ public static class Program
     {
         try
         {
+            // Background (concurrent) full collections only, unless memory runs short: a blocking
+            // full collection of a heap holding the key cache paused verifies for tens of milliseconds.
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
             var app = Build(args);
             app.Run();
             return 0;
