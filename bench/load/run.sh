@@ -70,6 +70,27 @@ run() {
   errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' "$work/$label.txt" | grep -Eo '[0-9]+$' || echo 0)
   echo "$label $rps $(ms "$p50") $(ms "$p99") $errors"
 }
+# Server-side figures from /metrics, read before and after a run: the request-duration histogram of
+# verify (timed inside the server, so without the machine's wake-up and scheduling delays that wrk
+# also sees) and the key cache's lookups.
+scrape() { curl -sf "http://127.0.0.1:$PORT/metrics" > "$work/$1.metrics"; }
+verify_buckets='^gatehouse_http_request_duration_seconds_bucket[{]method="POST",route="/api/v1/keys/verify",status="200",le="'
+# server_p99 <label>: the upper bound (ms) of the bucket holding the 99th percentile of the label's verifies
+server_p99() {
+  awk -v pattern="$verify_buckets" '
+    $0 ~ pattern { le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le) }
+    FNR == NR && $0 ~ pattern { before[le] = $2; next }
+    $0 ~ pattern { n++; bound[n] = le; count[le] = $2 - before[le] }
+    END { for (i = 1; i <= n; i++) if (count[bound[i]] >= 0.99 * count["+Inf"]) { print (bound[i] == "+Inf" ? "inf" : bound[i] * 1000); exit } }' \
+    "$work/$1-before.metrics" "$work/$1-after.metrics"
+}
+# cache_misses <label>: key-cache misses during the label's run
+cache_misses() {
+  awk 'FNR == NR && /^gatehouse_key_cache_lookups_total[{]result="miss"[}]/ { before = $2; next }
+       /^gatehouse_key_cache_lookups_total[{]result="miss"[}]/ { print $2 - before }' "$work/$1-before.metrics" "$work/$1-after.metrics"
+}
+# measured <label> <run arguments…>: run, with /metrics read around it
+measured() { local label=$1; scrape "$label-before"; run "$@"; scrape "$label-after"; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'; }
 
 verify_url="http://127.0.0.1:$PORT"
@@ -84,13 +105,13 @@ run warm-e "$verify_url" get-key.lua 5 "$CONNECTIONS" IDS_FILE="$work/ids.txt" A
 
 results=()
 echo "== (f) cache misses: first verify of unseen keys, 1 connection; (f0) the baseline at 1 connection"
-results+=("$(run f-miss "$verify_url" verify-once.lua 5 1 KEYS_FILE="$work/cold-keys.txt" AUTH_KEY="$caller")")
+results+=("$(measured f-miss "$verify_url" verify-once.lua 5 1 KEYS_FILE="$work/cold-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run f0-baseline-1c "$base_url" verify.lua 5 1 KEYS_FILE="$work/hot-keys.txt")")
 echo "== measure ${DURATION}s each, $CONNECTIONS connections"
 results+=("$(run a1-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
-results+=("$(run b1-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
+results+=("$(measured b1-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run a2-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
-results+=("$(run b2-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
+results+=("$(measured b2-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run c-invalid "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run d-credits "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run e-get-by-id "$verify_url" get-key.lua "$DURATION" "$CONNECTIONS" IDS_FILE="$work/ids.txt" AUTH_KEY="$caller")")
@@ -107,4 +128,5 @@ awk -v r="${results[*]}" 'BEGIN {
   for (i = 1; i <= n; i += 5) v[f[i]] = f[i+1];
   a = (v["a1-baseline"] + v["a2-baseline"]) / 2; b = (v["b1-verify"] + v["b2-verify"]) / 2;
   printf "ratio (b)/(a) verify/baseline: %.2f   (c)/(a) invalid/baseline: %.2f\n", b / a, v["c-invalid"] / a }'
+echo "server-side p99 (bucket bound, from /metrics): (f) miss <= $(server_p99 f-miss) ms ($(cache_misses f-miss) key-cache misses), (b) run 1 <= $(server_p99 b1-verify) ms, run 2 <= $(server_p99 b2-verify) ms"
 echo "server resident memory: now $((rss_kb / 1024)) MiB, peak $((hwm_kb / 1024)) MiB"

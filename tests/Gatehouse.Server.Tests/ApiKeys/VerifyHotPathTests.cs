@@ -60,6 +60,35 @@ public sealed class VerifyHotPathTests
         lookups.Count.ShouldBe(before + 1);
     }
 
+    [Fact]
+    public async Task Metrics_count_each_lookup_as_a_hit_or_a_miss()
+    {
+        var lookups = new KeyLookupCounter();
+        await using var server = await StartAsync(lookups);
+        var orgId = await server.CreateOrgAsync();
+        var (_, key) = await server.CreateKeyAsync(orgId, new { name = "k", permissions = Array.Empty<string>() });
+        var before = await CacheFiguresAsync(server);
+        var lookupsBefore = lookups.Count;
+
+        for (var i = 0; i < 3; i++)
+        {
+            (await server.Root.VerifyAsync(new { key })).Code().ShouldBe("VALID");
+        }
+
+        var after = await CacheFiguresAsync(server);
+        (after.Misses - before.Misses).ShouldBe(lookups.Count - lookupsBefore);
+        (after.Misses - before.Misses).ShouldBe(1);
+        (after.Hits - before.Hits).ShouldBe(2);
+        after.Entries.ShouldBe(before.Entries + 1);
+    }
+
+    private static async Task<(long Hits, long Misses, long Entries)> CacheFiguresAsync(GatehouseServer server)
+    {
+        var text = await server.Anonymous.Http.GetStringAsync("/metrics");
+        long Value(string series) => long.Parse(text.Split('\n').Single(line => line.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return (Value("gatehouse_key_cache_lookups_total{result=\"hit\"}"), Value("gatehouse_key_cache_lookups_total{result=\"miss\"}"), Value("gatehouse_key_cache_entries"));
+    }
+
     private static Task<GatehouseServer> StartAsync(KeyLookupCounter counter) =>
         GatehouseServer.StartAsync(new ServerOptions { Services = s => s.ConfigureDbContext<GatehouseDb>(o => o.AddInterceptors(counter)) });
 

@@ -57,6 +57,7 @@ public sealed class HealthTests(SharedServer shared)
 
         metrics.ShouldContain("# TYPE gatehouse_http_requests_total counter");
         metrics.ShouldContain("gatehouse_http_requests_total{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\"}");
+        metrics.ShouldContain("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\",le=\"0.0001\"}");
         metrics.ShouldContain("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\",le=\"+Inf\"}");
         metrics.ShouldNotContain(orgId);
     }

@@ -1,5 +1,6 @@
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Tenancy;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -9,6 +10,7 @@ public static class ApiKeyEndpoints
     public static IServiceCollection AddApiKeys(this IServiceCollection services)
     {
         services.AddSingleton<KeyRecordCache>();
+        services.AddSingleton<IMetricsSource>(provider => provider.GetRequiredService<KeyRecordCache>());
         services.AddSingleton<KeyUsageRecorder>();
         services.AddSingleton<KeyVerifier>();
         services.AddSingleton<VerifyEndpoint>();

@@ -1,11 +1,15 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -90,7 +94,7 @@ public sealed class CachedKey
 /// evict before and again after their commit. Entries also expire after <see cref="Lifetime"/>,
 /// which bounds how long another node's change can go unseen until cross-node invalidation exists.
 /// </summary>
-public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database)
+public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database) : IMetricsSource
 {
     public const int MaxEntries = 100_000;
 
@@ -109,15 +113,28 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
 
     private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new();
     private long _generation;
+    private long _hits;
+    private long _misses;
 
     public int Count => _entries.Count;
+
+    /// <summary>Lookups answered from memory (an unknown hash remembered as unknown counts too).</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Lookups that read the database.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
 
     public ValueTask<CachedKey?> FindAsync(SecretDigest digest, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        return _entries.TryGetValue(digest, out var entry) && entry.ExpiresAt > now
-            ? ValueTask.FromResult(entry.Key)
-            : LoadAsync(digest, now, cancellationToken);
+        if (_entries.TryGetValue(digest, out var entry) && entry.ExpiresAt > now)
+        {
+            Interlocked.Increment(ref _hits);
+            return ValueTask.FromResult(entry.Key);
+        }
+
+        Interlocked.Increment(ref _misses);
+        return LoadAsync(digest, now, cancellationToken);
     }
 
     private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, DateTime now, CancellationToken cancellationToken)
@@ -145,6 +162,27 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
         }
 
         return loaded;
+    }
+
+    public void Publish(Meter meter)
+    {
+        meter.CreateObservableCounter("gatehouse.key_cache.lookups", () => new[]
+        {
+            new Measurement<long>(Hits, new KeyValuePair<string, object?>("result", "hit")),
+            new Measurement<long>(Misses, new KeyValuePair<string, object?>("result", "miss")),
+        }, description: "Key record lookups (verify and API-key authentication): hit answered from memory, miss read from the database");
+        meter.CreateObservableGauge("gatehouse.key_cache.entries", () => Count, description: "Key records held in memory");
+    }
+
+    public void AppendPrometheusText(StringBuilder text)
+    {
+        text.Append("# HELP gatehouse_key_cache_lookups_total Key record lookups (verify and API-key authentication): hit answered from memory, miss read from the database.\n");
+        text.Append("# TYPE gatehouse_key_cache_lookups_total counter\n");
+        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_lookups_total{{result=\"hit\"}} {Hits}\n");
+        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_lookups_total{{result=\"miss\"}} {Misses}\n");
+        text.Append("# HELP gatehouse_key_cache_entries Key records held in memory.\n");
+        text.Append("# TYPE gatehouse_key_cache_entries gauge\n");
+        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_entries {Count}\n");
     }
 
     /// <summary>Forgets one key on this node; the next verify reads it from the database.</summary>
