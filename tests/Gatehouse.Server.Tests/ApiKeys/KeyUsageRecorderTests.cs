@@ -90,6 +90,32 @@ public sealed class KeyUsageRecorderTests
     }
 }
 
+/// <summary>The background flush never competes with requests for the CPU.</summary>
+public sealed class UsageFlushPriorityTests(SharedServer shared)
+{
+    private const int SchedIdle = 5;
+
+    [Fact]
+    public void The_flush_thread_runs_in_the_idle_scheduling_class_on_Linux()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Scheduling classes are Linux's");
+        _ = shared.Server; // a started server has its flush thread
+
+        var flushThreads = Directory.GetDirectories("/proc/self/task")
+            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "usage-flush")
+            .ToList();
+
+        flushThreads.ShouldNotBeEmpty();
+        foreach (var task in flushThreads)
+        {
+            // /proc/<pid>/task/<tid>/stat: field 41 is the policy; fields after the ")" closing the name start at 3.
+            var stat = File.ReadAllText(Path.Combine(task, "stat"));
+            var policy = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[41 - 3], System.Globalization.CultureInfo.InvariantCulture);
+            policy.ShouldBe(SchedIdle, task);
+        }
+    }
+}
+
 public sealed class NotFoundUsageIsolationTests
 {
     [Fact]

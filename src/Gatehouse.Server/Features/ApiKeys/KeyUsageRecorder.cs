@@ -437,8 +437,9 @@ internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistr
     }
 
     /// <summary>
-    /// The flush runs on a thread of its own at the lowest CPU priority (Linux nice 19), so under
-    /// full load verifies always win the CPU and the writes fill the idle moments between them.
+    /// The flush runs on a thread of its own at the lowest CPU priority (Linux SCHED_IDLE, see
+    /// <see cref="LowPriority"/>), so verifies always win the CPU and the writes fill the idle
+    /// moments between them.
     /// </summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -509,10 +510,11 @@ internal static partial class LowPriority
 
     /// <summary>
     /// Moves the calling thread to Linux's SCHED_IDLE class (a thread is its own task there), or to
-    /// nice 19 where that is refused; elsewhere nothing. Nice 19 was not enough: the scheduler
-    /// (EEVDF) lets a running task finish its slice before a woken one takes the CPU, so a request
-    /// arriving while the flush ran waited up to a slice — at one connection the verify p99 went
-    /// from about 1 ms to 6–23 ms. A SCHED_IDLE task is preempted at once by any normal one.
+    /// nice 19 where that is refused; elsewhere nothing. Nice 19 is not enough: the EEVDF scheduler
+    /// may let a running task finish its slice before a task that just woke takes the CPU, so a
+    /// request arriving during a flush batch could wait for it. A SCHED_IDLE task is preempted at
+    /// once by any normal one (docs/performance.md: the verify p99 at 32 connections went from
+    /// 4.4–5.3 ms to 2.7–4.6 ms).
     /// </summary>
     public static void ApplyToCurrentThread()
     {
