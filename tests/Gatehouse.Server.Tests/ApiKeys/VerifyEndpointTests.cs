@@ -179,7 +179,6 @@ public sealed class VerifyEndpointTests(SharedServer shared)
         Id = "key_01",
         OrgId = "org_01",
         Name = "svc <prod> & \"more\"",
-        Hash = new string('a', 64),
         OwnerId = ownerId,
         Meta = meta is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(meta),
         Permissions = ["docs:read", "docs:write"],

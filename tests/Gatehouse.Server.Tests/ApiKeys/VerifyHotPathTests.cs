@@ -82,6 +82,44 @@ public sealed class VerifyHotPathTests
         after.Entries.ShouldBe(before.Entries + 1);
     }
 
+    [Fact]
+    public async Task Cached_records_of_one_organization_share_its_id_and_carry_what_was_stored()
+    {
+        await using var server = await StartAsync(new KeyLookupCounter());
+        var orgId = await server.CreateOrgAsync();
+        var (firstId, first) = await server.CreateKeyAsync(orgId, new { name = "plain", permissions = Array.Empty<string>() });
+        var (secondId, second) = await server.CreateKeyAsync(orgId, new
+        {
+            name = "full",
+            ownerId = "user_1",
+            permissions = new[] { "documents.read" },
+            meta = new { plan = "pro" },
+            remaining = 5,
+            ratelimits = new[] { new { name = "requests", limit = 10, durationMs = 60_000 } },
+            ipAllowlist = new[] { "10.0.0.0/8" },
+        });
+        var cache = server.Services.GetRequiredService<KeyRecordCache>();
+        var hasher = server.Services.GetRequiredService<Gatehouse.Crypto.SecretHasher>();
+
+        var plain = (await cache.FindAsync(hasher.Digest(first), CancellationToken.None)).ShouldNotBeNull();
+        var full = (await cache.FindAsync(hasher.Digest(second), CancellationToken.None)).ShouldNotBeNull();
+
+        plain.Id.ShouldBe(firstId);
+        full.Id.ShouldBe(secondId);
+        ReferenceEquals(plain.OrgId, full.OrgId).ShouldBeTrue();
+        plain.OrgId.ShouldBe(orgId);
+        plain.EffectivePermissions.ShouldBeEmpty();
+        full.Name.ShouldBe("full");
+        full.OwnerId.ShouldBe("user_1");
+        full.Permissions.ShouldBe(["documents.read"]);
+        full.EffectivePermissions.ShouldBe(["documents.read"]);
+        full.Meta.ShouldNotBeNull()["plan"].GetString().ShouldBe("pro");
+        full.Remaining.ShouldBe(5);
+        full.RateLimits.ShouldHaveSingleItem().Name.ShouldBe("requests");
+        full.IpAllowlist.ShouldHaveSingleItem().ToString().ShouldBe("10.0.0.0/8");
+        full.Enabled.ShouldBeTrue();
+    }
+
     private static async Task<(long Hits, long Misses, long Entries)> CacheFiguresAsync(GatehouseServer server)
     {
         var text = await server.Anonymous.Http.GetStringAsync("/metrics");

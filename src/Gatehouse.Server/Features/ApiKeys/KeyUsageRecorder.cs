@@ -338,7 +338,14 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     private sealed class UsageCell
     {
         private readonly Lock _gate = new();
-        private readonly List<(long Bucket, string Code, long Count)> _counts = [];
+
+        // The first count lives in the cell itself, the rest (another hour or outcome before the
+        // flush) in a list made when needed: most keys count one outcome per flush, and a key's
+        // first verify is usually a cache miss, which already leaves a record to be promoted.
+        private string? _firstCode;
+        private long _firstBucket;
+        private long _firstCount;
+        private List<(long Bucket, string Code, long Count)>? _moreCounts;
         private long _lastUsedTicks;
         private bool _retired;
 
@@ -389,17 +396,19 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         {
             lock (_gate)
             {
-                if (_counts.Count == 0 && _lastUsedTicks == 0)
+                if (_firstCode is null && _lastUsedTicks == 0)
                 {
                     _retired = true;
                     return null;
                 }
 
-                // A copy for the flush, and the cell's own list emptied in place: a cell lives as
-                // long as its key is used, so a fresh list per flush was a young object held by an
-                // old one — promoted at the next collection, for every key, every flush.
-                var snapshot = new UsageSnapshot(orgId, keyId, [.. _counts], _lastUsedTicks);
-                _counts.Clear();
+                // A copy for the flush, and the cell emptied in place: a cell lives as long as its
+                // key is used, so a fresh list per flush was a young object held by an old one —
+                // promoted at the next collection, for every key, every flush.
+                (long, string, long)[] counts = _firstCode is null ? [] : [(_firstBucket, _firstCode, _firstCount), .. _moreCounts ?? []];
+                var snapshot = new UsageSnapshot(orgId, keyId, counts, _lastUsedTicks);
+                _firstCode = null;
+                _moreCounts?.Clear();
                 _lastUsedTicks = 0;
                 return snapshot;
             }
@@ -407,16 +416,29 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 
         private void Add(long bucket, string code, long count)
         {
-            for (var i = 0; i < _counts.Count; i++)
+            if (_firstCode is null)
             {
-                if (_counts[i].Bucket == bucket && string.Equals(_counts[i].Code, code, StringComparison.Ordinal))
+                (_firstBucket, _firstCode, _firstCount) = (bucket, code, count);
+                return;
+            }
+
+            if (_firstBucket == bucket && string.Equals(_firstCode, code, StringComparison.Ordinal))
+            {
+                _firstCount += count;
+                return;
+            }
+
+            var more = _moreCounts ??= [];
+            for (var i = 0; i < more.Count; i++)
+            {
+                if (more[i].Bucket == bucket && string.Equals(more[i].Code, code, StringComparison.Ordinal))
                 {
-                    _counts[i] = (bucket, code, _counts[i].Count + count);
+                    more[i] = (bucket, code, more[i].Count + count);
                     return;
                 }
             }
 
-            _counts.Add((bucket, code, count));
+            more.Add((bucket, code, count));
         }
 
         /// <summary>The hour the usage falls in, as Unix seconds (the bucket column).</summary>
