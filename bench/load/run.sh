@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Load benchmark of key verification (docs/performance.md). One run measures, on this machine:
 #   (a) baseline: a minimal Kestrel endpoint that parses the same body, hashes the key, looks it up in a dictionary
-#   (b) POST /api/v1/keys/verify with valid keys            (a and b alternate: A B A B)
+#   (b) POST /api/v1/keys/verify with valid keys            (a, b and c alternate: A B C A B C)
 #   (c) verify with invalid keys (bad checksum)             (never reaches the database)
 #   (d) verify of keys with usage credits                   (one atomic UPDATE each)
 #   (e) authenticated GET of a key by id
 #   (f) cache misses: the first verify of never-seen keys, one connection
 #   (f0) the baseline at one connection: the latency floor of this machine for (f)'s p99
+#   (g) cache misses timed one request at a time by the latency probe (no coordinated-omission
+#       correction: each first verify is one sample), and (g0) the baseline timed the same way
 # Servers run on core SERVER_CPU, wrk on WRK_CPU; each server is warmed up WARMUP seconds first.
 # Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 PRIME=20 HOT=50000 CONNECTIONS=32
 set -euo pipefail
@@ -46,7 +48,10 @@ caller=$(cat "$work/caller.txt")
 HOT=${HOT:-50000}
 half=$((N / 2 < HOT ? N / 2 : HOT))
 head -n "$half" "$work/keys.txt" > "$work/hot-keys.txt"
-tail -n +"$((half + 1))" "$work/keys.txt" > "$work/cold-keys.txt"
+# The cold keys are split again: (f) and (g) each see keys nobody has verified.
+cold=$(( (N - half) / 2 ))
+sed -n "$((half + 1)),$((half + cold))p" "$work/keys.txt" > "$work/cold-keys.txt"
+tail -n +"$((half + cold + 1))" "$work/keys.txt" > "$work/cold-probe-keys.txt"
 
 echo "== start servers (core $SERVER_CPU)"
 GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$master" Logging__LogLevel__Default=Warning \
@@ -107,12 +112,23 @@ results=()
 echo "== (f) cache misses: first verify of unseen keys, 1 connection; (f0) the baseline at 1 connection"
 results+=("$(measured f-miss "$verify_url" verify-once.lua 5 1 KEYS_FILE="$work/cold-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run f0-baseline-1c "$base_url" verify.lua 5 1 KEYS_FILE="$work/hot-keys.txt")")
+echo "== (g) cache misses timed one request at a time (latency probe), 1 connection; (g0) the baseline the same way"
+# probe <label> <url> [probe arguments…] → prints "label count p50 p90 p99 p99.9 max non-2xx" (latency in ms)
+probe() {
+  local label=$1 url=$2; shift 2
+  echo "$label $(taskset -c "$WRK_CPU" dotnet "$bench_dll" latency-probe --url "$url" --seconds 5 "$@")"
+}
+scrape g-probe-before
+probes=("$(probe g-miss "$verify_url" --keys "$work/cold-probe-keys.txt" --auth "$caller")")
+scrape g-probe-after
+probes+=("$(probe g0-baseline "$base_url" --keys "$work/hot-keys.txt" --repeat)")
 echo "== measure ${DURATION}s each, $CONNECTIONS connections"
 results+=("$(run a1-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
 results+=("$(measured b1-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run c1-invalid "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run a2-baseline "$base_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt")")
 results+=("$(measured b2-verify "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/hot-keys.txt" AUTH_KEY="$caller")")
-results+=("$(run c-invalid "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller")")
+results+=("$(run c2-invalid "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/invalid-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run d-credits "$verify_url" verify.lua "$DURATION" "$CONNECTIONS" KEYS_FILE="$work/credit-keys.txt" AUTH_KEY="$caller")")
 results+=("$(run e-get-by-id "$verify_url" get-key.lua "$DURATION" "$CONNECTIONS" IDS_FILE="$work/ids.txt" AUTH_KEY="$caller")")
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
@@ -126,7 +142,10 @@ for line in "${results[@]}"; do printf '%-14s %12s %10s %10s %8s\n' $line; done
 awk -v r="${results[*]}" 'BEGIN {
   n = split(r, f, " ");
   for (i = 1; i <= n; i += 5) v[f[i]] = f[i+1];
-  a = (v["a1-baseline"] + v["a2-baseline"]) / 2; b = (v["b1-verify"] + v["b2-verify"]) / 2;
-  printf "ratio (b)/(a) verify/baseline: %.2f   (c)/(a) invalid/baseline: %.2f\n", b / a, v["c-invalid"] / a }'
-echo "server-side p99 (bucket bound, from /metrics): (f) miss <= $(server_p99 f-miss) ms ($(cache_misses f-miss) key-cache misses), (b) run 1 <= $(server_p99 b1-verify) ms, run 2 <= $(server_p99 b2-verify) ms"
+  a = (v["a1-baseline"] + v["a2-baseline"]) / 2; b = (v["b1-verify"] + v["b2-verify"]) / 2; c = (v["c1-invalid"] + v["c2-invalid"]) / 2;
+  printf "ratio (b)/(a) verify/baseline: %.2f   (c)/(a) invalid/baseline: %.2f   (each the mean of its two runs)\n", b / a, c / a }'
+printf '%-14s %8s %8s %8s %8s %8s %8s %8s\n' probe count "p50 ms" "p90 ms" "p99 ms" "p99.9" "max ms" non-2xx
+for line in "${probes[@]}"; do printf '%-14s %8s %8s %8s %8s %8s %8s %8s\n' $line; done
+echo "(g) misses counted by the key cache: $(cache_misses g-probe)"
+echo "server-side p99 (bucket bound, from /metrics): (f) miss <= $(server_p99 f-miss) ms ($(cache_misses f-miss) key-cache misses), (g) miss <= $(server_p99 g-probe) ms, (b) run 1 <= $(server_p99 b1-verify) ms, run 2 <= $(server_p99 b2-verify) ms"
 echo "server resident memory: now $((rss_kb / 1024)) MiB, peak $((hwm_kb / 1024)) MiB"
