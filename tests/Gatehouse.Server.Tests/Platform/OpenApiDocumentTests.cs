@@ -78,6 +78,17 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
                     operation.Value.TryGetProperty("security", out var security).ShouldBeTrue(where);
                     security.ValueKind.ShouldBe(JsonValueKind.Array, where);
                     responses.TryGetProperty("401", out _).ShouldBeTrue(where);
+                    // A body that cannot be read is answered before the credential is checked and counted.
+                    foreach (var answer in responses.EnumerateObject().Where(r => r.Name is not ("400" or "413" or "415")))
+                    {
+                        var headers = answer.Value.GetProperty("headers");
+                        foreach (var header in new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset" })
+                        {
+                            headers.TryGetProperty(header, out _).ShouldBeTrue($"{where} {answer.Name} {header}");
+                        }
+                    }
+
+                    responses.GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _).ShouldBeTrue(where);
                 }
             }
         }

@@ -54,6 +54,7 @@ public static class OpenApiSetup
                     ];
                     var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid credential";
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
+                    DescribeRateLimitHeaders(operation);
                 }
 
                 if (string.Equals(context.Description.HttpMethod, "POST", StringComparison.OrdinalIgnoreCase)
@@ -86,4 +87,50 @@ public static class OpenApiSetup
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// Every route behind a credential is rate limited (API.md §1): each answer given after the
+    /// credential is counted carries the tightest window's X-RateLimit-* headers, and a 429 also
+    /// says when to retry. A body that cannot be read (400, 413, 415) is answered before that.
+    /// </summary>
+    private static void DescribeRateLimitHeaders(OpenApiOperation operation)
+    {
+        if (operation.Responses is null)
+        {
+            return;
+        }
+
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (response is not OpenApiResponse writable || AnsweredBeforeTheCredential.Contains(status))
+            {
+                continue;
+            }
+
+            writable.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            foreach (var (name, header) in RateLimitHeaders)
+            {
+                writable.Headers.TryAdd(name, header);
+            }
+
+            if (status == "429")
+            {
+                writable.Headers.TryAdd("Retry-After", RetryAfterHeader);
+            }
+        }
+    }
+
+    private static readonly (string Name, OpenApiHeader Header)[] RateLimitHeaders =
+    [
+        ("X-RateLimit-Limit", IntegerHeader("Requests allowed in the window closest to exhaustion.")),
+        ("X-RateLimit-Remaining", IntegerHeader("Requests left in that window after this one.")),
+        ("X-RateLimit-Reset", IntegerHeader("When that window resets, in Unix seconds.")),
+    ];
+
+    private static readonly string[] AnsweredBeforeTheCredential = ["400", "413", "415"];
+
+    private static readonly OpenApiHeader RetryAfterHeader = IntegerHeader("Seconds to wait before the request can succeed.");
+
+    private static OpenApiHeader IntegerHeader(string description) =>
+        new() { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
 }
