@@ -20,6 +20,90 @@ public sealed class VerifyCreditsTests
     }
 
     [Fact]
+    public async Task Concurrent_verifies_of_several_metered_keys_each_spend_only_their_own_credits()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var keys = new[] { 5L, 0L, 40L };
+        var created = new List<(string Id, string Key)>();
+        foreach (var remaining in keys)
+        {
+            created.Add(await server.CreateKeyAsync(orgId, new { name = "metered", permissions = Array.Empty<string>(), remaining }));
+        }
+
+        var verifier = await server.OrgClientAsync(orgId, "api_keys:verify");
+        var before = await CreditFiguresAsync(server);
+
+        // Interleaved, so that the spends of all three keys wait and commit together.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 90).Select(i => Task.Run(async () => (Index: i % 3, Response: await verifier.VerifyAsync(new { key = created[i % 3].Key })))));
+
+        responses.ShouldAllBe(r => r.Response.StatusCode == 200);
+        for (var k = 0; k < keys.Length; k++)
+        {
+            var valid = responses.Count(r => r.Index == k && r.Response.Code() == "VALID");
+            valid.ShouldBe((int)Math.Min(keys[k], 30), $"key {k}");
+            (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{created[k].Id}")).Data.GetProperty("remaining").GetInt64().ShouldBe(keys[k] - valid, $"key {k}");
+        }
+
+        // Every verify reached a spend (refused ones too); SQLite may have shared commits among them, PostgreSQL commits each.
+        var after = await CreditFiguresAsync(server);
+        (after.Spends - before.Spends).ShouldBe(90);
+        var commits = after.Commits - before.Commits;
+        if (server.Database.IsPostgres)
+        {
+            commits.ShouldBe(90);
+        }
+        else
+        {
+            commits.ShouldBeInRange(1, 90);
+        }
+    }
+
+    private static async Task<(long Spends, long Commits)> CreditFiguresAsync(GatehouseServer server)
+    {
+        var text = await server.Anonymous.Http.GetStringAsync("/metrics");
+        long Value(string series) => long.Parse(text.Split('\n').Single(line => line.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return (Value("gatehouse_credit_spends_total"), Value("gatehouse_credit_commits_total"));
+    }
+
+    [Fact]
+    public async Task A_spend_that_fails_fails_alone_and_the_spends_batched_with_it_still_count_once()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        if (server.Database.IsPostgres)
+        {
+            Assert.Skip("SQLite only: on PostgreSQL each spend commits on its own, and the trigger below is SQLite's");
+        }
+
+        var orgId = await server.CreateOrgAsync();
+        var (healthyId, healthy) = await server.CreateKeyAsync(orgId, new { name = "healthy", permissions = Array.Empty<string>(), remaining = 1000 });
+        var (brokenId, broken) = await server.CreateKeyAsync(orgId, new { name = "broken", permissions = Array.Empty<string>(), remaining = 1000 });
+        await ExecuteAsync(server, $"CREATE TRIGGER fail_spend BEFORE UPDATE OF remaining ON api_keys WHEN OLD.id = '{brokenId}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+        var verifier = await server.OrgClientAsync(orgId, "api_keys:verify");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 80).Select(i => Task.Run(async () => (Healthy: i % 2 == 0, Response: await verifier.VerifyAsync(new { key = i % 2 == 0 ? healthy : broken })))));
+
+        // Only the failing spends fail: the healthy key's spends, batched with them, were taken back
+        // with the batch and then committed on their own. Nothing is lost and nothing is spent twice.
+        responses.Where(r => !r.Healthy).ShouldAllBe(r => r.Response.StatusCode == 500);
+        responses.Where(r => r.Healthy).ShouldAllBe(r => r.Response.StatusCode == 200 && r.Response.Code() == "VALID");
+        responses.Where(r => r.Healthy).Select(r => r.Response.Data.GetProperty("remaining").GetInt64()).OrderBy(v => v).ShouldBe(Enumerable.Range(960, 40).Select(v => (long)v));
+        (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{healthyId}")).Data.GetProperty("remaining").GetInt64().ShouldBe(960);
+        (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{brokenId}")).Data.GetProperty("remaining").GetInt64().ShouldBe(1000);
+
+        // And the spender keeps working once the cause is gone.
+        await ExecuteAsync(server, "DROP TRIGGER fail_spend;");
+        (await verifier.VerifyAsync(new { key = broken })).Code().ShouldBe("VALID");
+    }
+
+    private static async Task ExecuteAsync(GatehouseServer server, string sql)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Gatehouse.Server.Platform.Storage.GatehouseDb>();
+        await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.ExecuteSqlRawAsync(db.Database, sql);
+    }
+
+    [Fact]
     public async Task A_daily_refill_sets_the_balance_at_midnight_UTC()
     {
         var clock = new FakeClock(new DateTimeOffset(2026, 11, 22, 22, 0, 0, TimeSpan.Zero));

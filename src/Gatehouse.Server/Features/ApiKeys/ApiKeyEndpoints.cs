@@ -12,6 +12,8 @@ public static class ApiKeyEndpoints
         services.AddSingleton<KeyRecordCache>();
         services.AddSingleton<IMetricsSource>(provider => provider.GetRequiredService<KeyRecordCache>());
         services.AddSingleton<KeyUsageRecorder>();
+        services.AddSingleton<CreditSpender>();
+        services.AddSingleton<IMetricsSource>(provider => provider.GetRequiredService<CreditSpender>());
         services.AddSingleton<KeyVerifier>();
         services.AddSingleton<VerifyEndpoint>();
         // After the root resolver: root keys are matched first, in constant time.

@@ -84,7 +84,7 @@ public readonly record struct VerifyInput(string Key, PermissionQuery? Permissio
 /// A cached key without credits costs no database round trip; credits are taken with one atomic
 /// conditional UPDATE, so concurrent verifies can never spend more than there is.
 /// </summary>
-public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateLimiter rateLimiter, KeyUsageRecorder usage, IServiceScopeFactory scopes, TimeProvider clock)
+public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateLimiter rateLimiter, KeyUsageRecorder usage, CreditSpender credits, IServiceScopeFactory scopes, TimeProvider clock)
 {
     public static readonly KeyVerdict NotFound = new() { Valid = false, Code = VerifyCodes.NotFound };
 
@@ -201,35 +201,13 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
 
     private async Task<(bool Spent, long? Remaining)> SpendCreditsAsync(CachedKey key, long cost, DateTime now, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-        await ApplyDueRefillAsync(db, key, now, cancellationToken);
-        var connection = db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+        if (KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out _))
         {
-            await using var command = connection.CreateCommand();
-            // One statement, atomic on both databases: the balance can never go below zero, and two
-            // verifies can never spend the same credit.
-            command.CommandText = "UPDATE api_keys SET remaining = remaining - @cost WHERE id = @id AND remaining >= @cost RETURNING remaining";
-            AddParameter(command, "@cost", cost);
-            AddParameter(command, "@id", key.Id);
-            var result = await command.ExecuteScalarAsync(cancellationToken);
-            if (result is not null and not DBNull)
-            {
-                return (true, Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
-            }
+            await using var scope = scopes.CreateAsyncScope();
+            await ApplyDueRefillAsync(scope.ServiceProvider.GetRequiredService<GatehouseDb>(), key, now, cancellationToken);
+        }
 
-            command.Parameters.Clear();
-            command.CommandText = "SELECT remaining FROM api_keys WHERE id = @id";
-            AddParameter(command, "@id", key.Id);
-            var current = await command.ExecuteScalarAsync(cancellationToken);
-            return (false, current is null or DBNull ? null : Convert.ToInt64(current, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        return await credits.SpendAsync(key.Id, cost, cancellationToken);
     }
 
     private async Task<long?> ReadCreditsAsync(CachedKey key, DateTime now, CancellationToken cancellationToken)
@@ -263,13 +241,5 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         await db.Set<ApiKey>().Where(k => k.Id == key.Id && (k.LastRefillAt == null || k.LastRefillAt < at))
             .ExecuteUpdateAsync(s => s.SetProperty(k => k.Remaining, amount).SetProperty(k => k.LastRefillAt, at), cancellationToken);
         key.LastRefillAt = scheduledAt;
-    }
-
-    private static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }
