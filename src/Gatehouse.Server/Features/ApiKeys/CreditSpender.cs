@@ -150,7 +150,7 @@ public sealed class CreditSpender(IServiceScopeFactory scopes, DatabaseTarget da
                 await db.Database.CloseConnectionAsync();
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception)
         {
             // Rolled back, so nothing of the batch was spent. One spend's failure must not fail the
             // others: each is tried again on its own, as if it had never been batched.
