@@ -92,7 +92,15 @@ public sealed class CreditSpender(IServiceScopeFactory scopes, DatabaseTarget da
 
         lock (_start)
         {
-            _writer ??= Task.Run(WriteLoopAsync);
+            if (_writer is null)
+            {
+                // Not with the first verify's execution context: the writer outlives that request,
+                // and must not keep its HttpContext, log scope or trace alive.
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _writer = Task.Run(WriteLoopAsync);
+                }
+            }
         }
     }
 

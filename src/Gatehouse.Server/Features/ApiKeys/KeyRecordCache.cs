@@ -142,7 +142,10 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
             RevokedAt = k.RevokedAt,
         }).FirstOrDefault());
 
-    private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new();
+    // Sized for MaxEntries from the start, so it never grows: growing rehashes every entry (new
+    // nodes included) under all of its locks, and a verify waited 60-80 ms for it when the cache
+    // passed about 65 000 keys (docs/performance.md).
+    private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new(Environment.ProcessorCount, MaxEntries);
 
     // One instance of each organization's id for all its cached records, instead of one copy per
     // key read from the database. Bounded: past MaxOrgIds, records keep their own copy.

@@ -24,7 +24,10 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     /// <summary>Keys written per transaction.</summary>
     public const int BatchSize = 250;
 
-    private readonly ConcurrentDictionary<(string OrgId, string KeyId), UsageCell> _cells = new();
+    // Sized for as many keys as the key cache holds: growing the table rehashes every cell (new
+    // nodes included) under all of its locks, a stall of tens of milliseconds for every verify
+    // once tens of thousands of keys are in use (docs/performance.md). It still grows past that.
+    private readonly ConcurrentDictionary<(string OrgId, string KeyId), UsageCell> _cells = new(Environment.ProcessorCount, KeyRecordCache.MaxEntries);
     private readonly SemaphoreSlim _flushGate = new(1, 1);
     private int _waitingReaders;
 
