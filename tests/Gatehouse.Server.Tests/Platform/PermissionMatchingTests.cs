@@ -28,6 +28,31 @@ public sealed class PermissionMatchingTests
     }
 
     [Theory]
+    [InlineData("billing.invoices.read", true)]
+    [InlineData("orgs:read", true)]
+    [InlineData("api_keys:verify", true)]
+    [InlineData("api_keys:read", true)]
+    [InlineData("vault.secrets.read", false)]
+    [InlineData("roles:write", false)]
+    public void Every_kind_of_granted_collection_gives_the_same_answer(string required, bool expected)
+    {
+        string[] granted = ["billing.*", "read", "api_keys:verify"];
+        IReadOnlyCollection<string>[] shapes =
+        [
+            granted,
+            granted.ToList(),
+            granted.ToHashSet(StringComparer.Ordinal),
+            System.Collections.Frozen.FrozenSet.ToFrozenSet(granted, StringComparer.Ordinal),
+            granted.AsReadOnly(),
+        ];
+
+        foreach (var shape in shapes)
+        {
+            Permission.Grants(shape, required).ShouldBe(expected, shape.GetType().Name);
+        }
+    }
+
+    [Theory]
     [InlineData("api_keys:read", true)]
     [InlineData("a.b-c_d:*", true)]
     [InlineData("UPPER", false)]

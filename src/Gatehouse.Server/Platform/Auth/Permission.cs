@@ -14,7 +14,49 @@ public static partial class Permission
 
     public static bool IsWellFormed(string? permission) => permission is not null && WellFormed().IsMatch(permission);
 
-    public static bool Grants(IReadOnlyCollection<string> granted, string required)
+    /// <summary>
+    /// Does any of <paramref name="granted"/> cover <paramref name="required"/>? Runs on every
+    /// authenticated request and every verify with a permission query, so the usual collections
+    /// are walked without boxing an enumerator.
+    /// </summary>
+    public static bool Grants(IReadOnlyCollection<string> granted, string required) => granted switch
+    {
+        { Count: 0 } => false, // the shared empty set of a key without permissions, among others
+        string[] array => AnyGrants(array, required),
+        List<string> list => AnyGrants(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list), required),
+        HashSet<string> set => AnyGrants(set, required),
+        _ => AnyGrants((IEnumerable<string>)granted, required),
+    };
+
+    private static bool AnyGrants(ReadOnlySpan<string> granted, string required)
+    {
+        foreach (var permission in granted)
+        {
+            if (Matches(permission, required))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Not a lambda over the collection: a closure capturing required would be allocated on
+    // every call, whichever branch runs.
+    private static bool AnyGrants(IEnumerable<string> granted, string required)
+    {
+        foreach (var permission in granted)
+        {
+            if (Matches(permission, required))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool AnyGrants(HashSet<string> granted, string required)
     {
         foreach (var permission in granted)
         {
@@ -37,7 +79,11 @@ public static partial class Permission
 
         if (granted == "read" || granted == "write")
         {
-            return PermissionCatalog.IsPlatform(required) && required.EndsWith(":" + granted, StringComparison.Ordinal);
+            // required ends with ":read" (or ":write"), compared without building that string.
+            return PermissionCatalog.IsPlatform(required)
+                && required.Length > granted.Length
+                && required[^(granted.Length + 1)] == ':'
+                && required.EndsWith(granted, StringComparison.Ordinal);
         }
 
         if (!granted.Contains('*', StringComparison.Ordinal))
