@@ -61,9 +61,8 @@ public sealed class VerifyCreditsTests
 
     private static async Task<(long Spends, long Commits)> CreditFiguresAsync(GatehouseServer server)
     {
-        var text = await server.Anonymous.Http.GetStringAsync("/metrics");
-        long Value(string series) => long.Parse(text.Split('\n').Single(line => line.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        return (Value("gatehouse_credit_spends_total"), Value("gatehouse_credit_commits_total"));
+        var values = await MetricsScrape.ReadAsync(server, "gatehouse_credit_spends_total", "gatehouse_credit_commits_total");
+        return (values[0], values[1]);
     }
 
     [Fact]

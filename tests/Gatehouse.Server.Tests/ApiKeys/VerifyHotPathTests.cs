@@ -122,9 +122,8 @@ public sealed class VerifyHotPathTests
 
     private static async Task<(long Hits, long Misses, long Entries)> CacheFiguresAsync(GatehouseServer server)
     {
-        var text = await server.Anonymous.Http.GetStringAsync("/metrics");
-        long Value(string series) => long.Parse(text.Split('\n').Single(line => line.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        return (Value("gatehouse_key_cache_lookups_total{result=\"hit\"}"), Value("gatehouse_key_cache_lookups_total{result=\"miss\"}"), Value("gatehouse_key_cache_entries"));
+        var values = await MetricsScrape.ReadAsync(server, "gatehouse_key_cache_lookups_total{result=\"hit\"}", "gatehouse_key_cache_lookups_total{result=\"miss\"}", "gatehouse_key_cache_entries");
+        return (values[0], values[1], values[2]);
     }
 
     private static Task<GatehouseServer> StartAsync(KeyLookupCounter counter) =>
