@@ -74,6 +74,12 @@ public static class ApiKeyFormat
         return expected.SequenceEqual(payload[RandomBytes..]);
     }
 
+    /// <summary>
+    /// Prefixes that name platform credentials rather than an organization's keys: <c>gkr</c> (root
+    /// keys) and <c>gks</c> (sessions). A key that looks like one could mislead a reader or a scanner.
+    /// </summary>
+    public static bool IsReservedPrefix(string? prefix) => prefix is "gkr" or "gks";
+
     public static bool IsValidPrefix(string? prefix)
     {
         if (string.IsNullOrEmpty(prefix) || prefix.Length > MaxPrefixLength)

@@ -153,7 +153,6 @@ public static class Program
         // 5. Routes.
         app.MapOpenApi(OpenApiSetup.DocumentPath);
         var api = app.MapGroup("/api/v1");
-        api.AddEndpointFilter<IdempotencyFilter>();
         app.MapHealth(api);
         api.MapOrgs();
         api.MapRoles();

@@ -7,7 +7,8 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// Organization keys call this API themselves: a key with platform permissions authenticates as
 /// a principal of its own organization. Registered after the root resolver. A key that is not
 /// ours (wrong format or unknown) is left to the next resolver; a known key that is revoked,
-/// disabled, expired or used from outside its IP allowlist is rejected as INVALID_API_KEY.
+/// disabled, expired or used from outside its IP allowlist is rejected as INVALID_API_KEY with the
+/// same message as an unknown one.
 /// Credits and the key's own rate limits are for verify; platform policies limit API calls.
 /// </summary>
 internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRecorder usage, TimeProvider clock) : ICredentialResolver
@@ -21,20 +22,13 @@ internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRec
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        if (KeyVerifier.CheckState(key, now) is { } state)
+        // One answer for revoked, disabled, expired, out-of-allowlist and unknown keys alike: a
+        // caller holding a leaked key learns nothing about it (verify's codes are the documented
+        // exception, for the organization's own callers).
+        if (KeyVerifier.CheckState(key, now) is not null
+            || (key.IpAllowlist.Count > 0 && (httpContext.Connection.RemoteIpAddress is not { } address || !IpRanges.Contains(key.IpAllowlist, address))))
         {
-            return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, state switch
-            {
-                VerifyCodes.Revoked => "The API key has been revoked.",
-                VerifyCodes.Disabled => "The API key is disabled.",
-                _ => "The API key has expired.",
-            });
-        }
-
-        if (key.IpAllowlist.Count > 0
-            && (httpContext.Connection.RemoteIpAddress is not { } address || !IpRanges.Contains(key.IpAllowlist, address)))
-        {
-            return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, "The API key may not be used from this address.");
+            return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, Authentication.InvalidApiKeyMessage);
         }
 
         usage.Record(key.OrgId, key.Id, code: null, now, used: true);

@@ -1,3 +1,4 @@
+using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -16,6 +17,18 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
         await db.Set<ApiKey>().Where(k => k.OrgId == orgId && k.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), cancellationToken);
         cache.EvictOrg(orgId);
+    }
+
+    public async Task<IReadOnlyList<IReadOnlyCollection<string>>> RevokedGrantsAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
+    {
+        // Many keys share a few permission sets: compare each distinct one once.
+        var sets = await db.Set<ApiKey>().Where(k => k.OrgId == orgId && k.RevokedAt == null)
+            .Select(k => new { k.Permissions, k.Roles }).Distinct().ToListAsync(cancellationToken);
+        var roles = await db.Set<Role>().AsNoTracking().Where(r => r.OrgId == orgId)
+            .ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
+        return [.. sets.Select(s => (IReadOnlyCollection<string>)s.Permissions
+            .Concat(s.Roles.SelectMany(name => roles.GetValueOrDefault(name) ?? []))
+            .ToHashSet(StringComparer.Ordinal))];
     }
 
     public Task AfterEraseCommittedAsync(string orgId)

@@ -32,6 +32,10 @@ internal static partial class ApiKeyRules
         {
             validation.Add("prefix", "must match [a-z0-9]{1,16}");
         }
+        else if (ApiKeyFormat.IsReservedPrefix(prefix))
+        {
+            validation.Add("prefix", $"'{prefix}' is reserved for platform credentials");
+        }
     }
 
     public static void Roles(Validation validation, IReadOnlyList<string>? roles)
@@ -202,29 +206,22 @@ internal static partial class ApiKeyRules
     }
 
     /// <summary>
-    /// A caller cannot hand out platform powers it does not hold: every platform permission that the
-    /// new key's permissions (or its roles') would grant must be granted to the caller too. Custom
-    /// permissions are the organization's own and are free. Root holds everything.
+    /// What <paramref name="key"/> (as it stands in memory, saved or not) can do: its permissions with
+    /// its roles', and its restrictions — the terms <see cref="Escalation"/> compares with the caller's.
     /// </summary>
-    public static async Task<ApiError?> EscalationAsync(
-        Principal caller, GatehouseDb db, string orgId, IReadOnlyList<string> permissions, IReadOnlyList<string> roles, CancellationToken cancellationToken)
+    public static async Task<Grant> GrantAsync(GatehouseDb db, ApiKey key, CancellationToken cancellationToken)
     {
-        if (caller.IsRoot)
+        var permissions = new HashSet<string>(key.Permissions, StringComparer.Ordinal);
+        permissions.UnionWith(await new RoleResolver(db).ExpandAsync(key.OrgId, key.Roles, cancellationToken));
+        return new Grant(permissions)
         {
-            return null;
-        }
-
-        var granted = new List<string>(permissions);
-        granted.AddRange(await new RoleResolver(db).ExpandAsync(orgId, roles, cancellationToken));
-        foreach (var platform in PermissionCatalog.All.Select(p => p.Name))
-        {
-            if (Permission.Grants(granted, platform) && !caller.Has(platform))
-            {
-                return ApiError.Forbidden(platform);
-            }
-        }
-
-        return null;
+            ExpiresAt = key.ExpiresAt,
+            IpAllowlist = [.. key.IpAllowlist.Select(IpRanges.Parse)],
+            Enabled = key.Enabled,
+            Remaining = key.Remaining,
+            Refill = key.Refill,
+            RateLimits = [.. key.Ratelimits.Select(r => (r.Name ?? "", r.Limit ?? 0, r.DurationMs ?? 0))],
+        };
     }
 
     /// <summary>Reads a PATCH field that may be absent (keep), null (clear) or a value.</summary>

@@ -76,11 +76,6 @@ public static class CreateApiKey
 
         var permissions = request.Permissions!.Distinct(StringComparer.Ordinal).ToList();
         var roles = (request.Roles ?? []).Distinct(StringComparer.Ordinal).ToList();
-        if (await ApiKeyRules.EscalationAsync(httpContext.RequirePrincipal(), db, orgId, permissions, roles, cancellationToken) is { } forbidden)
-        {
-            return forbidden;
-        }
-
         var prefix = request.Prefix;
         if (prefix is null)
         {
@@ -112,6 +107,11 @@ public static class CreateApiKey
             CreatedAt = now,
             UpdatedAt = now,
         };
+        if (Escalation.Authorize(httpContext, before: null, after: await ApiKeyRules.GrantAsync(db, key, cancellationToken), issuesSecret: true) is { } forbidden)
+        {
+            return forbidden;
+        }
+
         db.Add(key);
         audit.Record(orgId, "api_key.create", "api_key", key.Id, AuditChanges(key));
         await audit.SaveChangesAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,12 +14,18 @@ public static class RevokeApiKey
     /// key stops working on the very next request, and a second DELETE is 404.
     /// </summary>
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
-        string orgId, string keyId, GatehouseDb db, AuditLog audit, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string keyId, HttpContext httpContext, GatehouseDb db, AuditLog audit, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
         if (key is null)
         {
             return ApiError.NotFound("API key");
+        }
+
+        // Revoking is an effect on everything the key could do: the caller must hold all of it.
+        if (Escalation.Authorize(httpContext, before: await ApiKeyRules.GrantAsync(db, key, cancellationToken), after: null, targetCredentialId: key.Id) is { } forbidden)
+        {
+            return forbidden;
         }
 
         key.RevokedAt = clock.GetUtcNow().UtcDateTime;

@@ -1,6 +1,7 @@
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,7 +21,7 @@ public static class RotateApiKey
     public const long MaxGraceSeconds = 30L * 24 * 3600;
 
     public static async Task<Results<ApiOk<IssuedApiKey>, ApiError>> Handle(
-        string orgId, string keyId, RotateApiKeyRequest? request, GatehouseDb db, AuditLog audit, SecretHasher hasher,
+        string orgId, string keyId, RotateApiKeyRequest? request, HttpContext httpContext, GatehouseDb db, AuditLog audit, SecretHasher hasher,
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var grace = request?.GracePeriodSeconds ?? 0;
@@ -39,6 +40,14 @@ public static class RotateApiKey
         if (old.ExpiresAt is { } expired && expired <= now)
         {
             return ApiError.Conflict("The key has expired; an expired key cannot be rotated (create a new one).");
+        }
+
+        // The caller receives a working secret of this key: it must hold all the key holds, and the
+        // new key must not be looser than the caller (the same terms as creating it).
+        var grant = await ApiKeyRules.GrantAsync(db, old, cancellationToken);
+        if (Escalation.Authorize(httpContext, before: grant, after: grant, targetCredentialId: old.Id, issuesSecret: true) is { } forbidden)
+        {
+            return forbidden;
         }
 
         var secret = ApiKeyFormat.Generate(old.Prefix);

@@ -73,11 +73,7 @@ public static class UpdateApiKey
 
         var permissions = request.Permissions?.Distinct(StringComparer.Ordinal).ToList();
         var roles = request.Roles?.Distinct(StringComparer.Ordinal).ToList();
-        if ((permissions is not null || roles is not null)
-            && await ApiKeyRules.EscalationAsync(httpContext.RequirePrincipal(), db, orgId, permissions ?? key.Permissions, roles ?? key.Roles, cancellationToken) is { } forbidden)
-        {
-            return forbidden;
-        }
+        var before = await ApiKeyRules.GrantAsync(db, key, cancellationToken);
 
         var changed = new List<string>();
         void Set(string field, bool differs, Action apply)
@@ -114,6 +110,12 @@ public static class UpdateApiKey
         {
             // Unsaved: the tracked changes die with the request's context.
             return ApiError.Validation("remaining", "cannot be null while a refill is set (clear refill too, or set a balance)");
+        }
+
+        // Touching a key needs all it held and all it will hold; loosening its own restrictions is refused.
+        if (Escalation.Authorize(httpContext, before, await ApiKeyRules.GrantAsync(db, key, cancellationToken), targetCredentialId: key.Id) is { } forbidden)
+        {
+            return forbidden;
         }
 
         if (changed.Count > 0)

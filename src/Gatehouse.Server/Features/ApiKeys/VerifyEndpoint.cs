@@ -167,15 +167,18 @@ public sealed class VerifyEndpoint(
     /// <summary>A retry-safe verify: through the same filter as every other POST, which stores and replays the answer.</summary>
     private async Task HandleIdempotentAsync(HttpContext httpContext, VerifyApiKeyRequest request, CancellationToken cancellationToken)
     {
+        // Authorized before the stored answer is looked up, as on every other route: a replay
+        // goes only to the credential that made the request, and only while it may still make it.
+        var outcome = await Authentication.ResolveAsync(httpContext);
+        if (await Authorization.AuthorizeAsync(httpContext, VerifyApiKey.Requirement, outcome, auth, cancellationToken) is { } denied)
+        {
+            await denied.ExecuteAsync(httpContext);
+            return;
+        }
+
         var invocation = new DefaultEndpointFilterInvocationContext(httpContext, request);
         var result = await idempotency.InvokeAsync(invocation, async _ =>
         {
-            var outcome = await Authentication.ResolveAsync(httpContext);
-            if (await Authorization.AuthorizeAsync(httpContext, VerifyApiKey.Requirement, outcome, auth, cancellationToken) is { } denied)
-            {
-                return denied;
-            }
-
             if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
             {
                 return invalid;

@@ -1,4 +1,5 @@
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -14,13 +15,24 @@ public static class DeleteOrg
     /// (keys revoked and removed, data keys destroyed). The audit trail stays, for the record.
     /// </summary>
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
-        string orgId, GatehouseDb db, AuditLog audit, OrgDirectory directory, IEnumerable<IOrgDataEraser> erasers,
+        string orgId, HttpContext httpContext, GatehouseDb db, AuditLog audit, OrgDirectory directory, IEnumerable<IOrgDataEraser> erasers,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var org = await db.Set<Organization>().FirstOrDefaultAsync(o => o.Id == orgId && o.DeletedAt == null, cancellationToken);
         if (org is null)
         {
             return ApiError.NotFound("organization");
+        }
+
+        var revoked = new List<IReadOnlyCollection<string>>();
+        foreach (var eraser in erasers)
+        {
+            revoked.AddRange(await eraser.RevokedGrantsAsync(db, orgId, cancellationToken));
+        }
+
+        if (Escalation.Holds(httpContext, revoked) is { } forbidden)
+        {
+            return forbidden;
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);

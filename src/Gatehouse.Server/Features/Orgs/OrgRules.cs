@@ -19,6 +19,10 @@ internal static partial class OrgRules
         {
             validation.Add("settings.keyPrefix", "must match [a-z0-9]{1,16}");
         }
+        else if (Crypto.ApiKeyFormat.IsReservedPrefix(settings.KeyPrefix))
+        {
+            validation.Add("settings.keyPrefix", $"'{settings.KeyPrefix}' is reserved for platform credentials");
+        }
 
         if (settings.RateLimits is { } limits)
         {

@@ -1,4 +1,5 @@
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -18,7 +19,7 @@ public sealed record UpdateOrgRequest
 public static class UpdateOrg
 {
     public static async Task<Results<ApiOk<OrgView>, ApiError>> Handle(
-        string orgId, UpdateOrgRequest request, GatehouseDb db, AuditLog audit, OrgDirectory directory, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, UpdateOrgRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, OrgDirectory directory, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Slug("slug", request.Slug);
         if (request.Name is not null)
@@ -39,6 +40,11 @@ public static class UpdateOrg
         }
 
         var changed = new List<string>();
+        if (request.Settings is null || request.Settings == org.Settings)
+        {
+            Escalation.RootOnly(httpContext, []);
+        }
+
         if (request.Name is { } name && name.Trim() != org.Name)
         {
             org.Name = name.Trim();
@@ -58,6 +64,24 @@ public static class UpdateOrg
 
         if (request.Settings is { } settings && settings != org.Settings)
         {
+            // Key prefix and rate limits bind the platform, not only the organization: an org
+            // credential raising its own limits would take capacity it was never given.
+            var platformBound = new List<string>();
+            if (settings.KeyPrefix != org.Settings.KeyPrefix)
+            {
+                platformBound.Add("settings.keyPrefix");
+            }
+
+            if (settings.RateLimits != org.Settings.RateLimits)
+            {
+                platformBound.Add("settings.rateLimits");
+            }
+
+            if (Escalation.RootOnly(httpContext, platformBound) is { } forbidden)
+            {
+                return forbidden;
+            }
+
             org.Settings = settings;
             changed.Add("settings");
         }

@@ -58,3 +58,14 @@ public sealed class RoleResolver(GatehouseDb db)
         return [.. roles.SelectMany(r => r.Permissions).Distinct(StringComparer.Ordinal)];
     }
 }
+
+/// <summary>
+/// Credentials that hold roles by name (API keys; later users and service accounts). Changing,
+/// renaming or deleting a role changes what every holder can do, so the escalation check asks each
+/// kind of holder for the effective permissions of those holding a role.
+/// </summary>
+public interface IRoleHolders
+{
+    /// <summary>The effective permissions (own and every role's) of each live holder of <paramref name="roleName"/>.</summary>
+    Task<IReadOnlyList<IReadOnlyCollection<string>>> EffectivePermissionsAsync(GatehouseDb db, string orgId, string roleName, CancellationToken cancellationToken);
+}

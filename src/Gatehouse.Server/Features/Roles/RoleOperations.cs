@@ -32,7 +32,7 @@ public sealed record UpdateRoleRequest
 public static partial class RoleOperations
 {
     public static async Task<Results<ApiCreated<RoleView>, ApiError>> Create(
-        string orgId, CreateRoleRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateRoleRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("name", request.Name, 100).Optional("description", request.Description, 1000)
             .Permissions("permissions", request.Permissions, required: true);
@@ -47,6 +47,13 @@ public static partial class RoleOperations
             return ApiError.Conflict($"A role named '{request.Name}' already exists.");
         }
 
+        // Keys may still name a role of this name (it was deleted): they gain its permissions now.
+        var permissions = request.Permissions!.Distinct(StringComparer.Ordinal).ToList();
+        if (await AuthorizeAsync(httpContext, db, holders, orgId, [request.Name!], before: null, after: permissions, cancellationToken) is { } forbidden)
+        {
+            return forbidden;
+        }
+
         var now = clock.GetUtcNow().UtcDateTime;
         var role = new Role
         {
@@ -54,7 +61,7 @@ public static partial class RoleOperations
             OrgId = orgId,
             Name = request.Name!,
             Description = request.Description,
-            Permissions = [.. request.Permissions!.Distinct(StringComparer.Ordinal)],
+            Permissions = permissions,
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -84,7 +91,8 @@ public static partial class RoleOperations
     }
 
     public static async Task<Results<ApiOk<RoleView>, ApiError>> Update(
-        string orgId, string roleId, UpdateRoleRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string roleId, UpdateRoleRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Optional("description", request.Description, 1000).Permissions("permissions", request.Permissions, required: false);
         if (request.Name is not null)
@@ -102,6 +110,14 @@ public static partial class RoleOperations
         if (role is null)
         {
             return ApiError.NotFound("role");
+        }
+
+        // Holders of the old name lose the role, holders of a new name gain it; all of them change.
+        var newPermissions = request.Permissions?.Distinct(StringComparer.Ordinal).ToList();
+        string[] affectedNames = request.Name is { } newName && newName != role.Name ? [role.Name, newName] : [role.Name];
+        if (await AuthorizeAsync(httpContext, db, holders, orgId, affectedNames, role.Permissions, newPermissions ?? role.Permissions, cancellationToken) is { } forbidden)
+        {
+            return forbidden;
         }
 
         var changed = new List<string>();
@@ -122,9 +138,9 @@ public static partial class RoleOperations
             changed.Add("description");
         }
 
-        if (request.Permissions is { } permissions)
+        if (newPermissions is not null)
         {
-            role.Permissions = [.. permissions.Distinct(StringComparer.Ordinal)];
+            role.Permissions = newPermissions;
             changed.Add("permissions");
         }
 
@@ -138,7 +154,8 @@ public static partial class RoleOperations
         return new ApiOk<RoleView>(RoleView.From(role));
     }
 
-    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, string roleId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
+        string orgId, string roleId, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders, CancellationToken cancellationToken)
     {
         var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
         if (role is null)
@@ -146,10 +163,46 @@ public static partial class RoleOperations
             return ApiError.NotFound("role");
         }
 
+        if (await AuthorizeAsync(httpContext, db, holders, orgId, [role.Name], role.Permissions, after: null, cancellationToken) is { } forbidden)
+        {
+            return forbidden;
+        }
+
         db.Remove(role);
         audit.Record(orgId, "role.delete", "role", role.Id, new { role.Name });
         await audit.SaveChangesAsync(cancellationToken);
         return new ApiOk<Deleted>(new Deleted(role.Id));
+    }
+
+    /// <summary>
+    /// A role change is checked like a key change (the caller holds what the role granted and will
+    /// grant), and it changes every credential holding the role: the caller must be able to change
+    /// each of those too, so a role cannot raise — or strip — a key the caller could not.
+    /// </summary>
+    private static async Task<ApiError?> AuthorizeAsync(
+        HttpContext httpContext, GatehouseDb db, IEnumerable<IRoleHolders> holders, string orgId, IReadOnlyList<string> roleNames,
+        IReadOnlyCollection<string>? before, IReadOnlyCollection<string>? after, CancellationToken cancellationToken)
+    {
+        if (Escalation.Authorize(httpContext, before is null ? null : new Grant(before), after is null ? null : new Grant(after)) is { } forbidden)
+        {
+            return forbidden;
+        }
+
+        if (httpContext.RequirePrincipal().IsRoot)
+        {
+            return null;
+        }
+
+        var affected = new List<IReadOnlyCollection<string>>();
+        foreach (var holder in holders)
+        {
+            foreach (var name in roleNames)
+            {
+                affected.AddRange(await holder.EffectivePermissionsAsync(db, orgId, name, cancellationToken));
+            }
+        }
+
+        return Escalation.Holds(httpContext, affected);
     }
 
     private static void CheckName(Validation validation, string? name)
@@ -169,11 +222,11 @@ public static class RoleEndpoints
     public static IEndpointRouteBuilder MapRoles(this IEndpointRouteBuilder api)
     {
         var roles = api.MapGroup("/orgs/{orgId}/roles").WithTags("Roles");
-        roles.MapPost("", RoleOperations.Create).RequirePermission("roles:write").WithName("CreateRole").WithSummary("Create a role");
+        roles.MapPost("", RoleOperations.Create).RequirePermission("roles:write").GuardsEscalation().WithName("CreateRole").WithSummary("Create a role");
         roles.MapGet("", RoleOperations.List).RequirePermission("roles:read").WithName("ListRoles").WithSummary("List roles");
         roles.MapGet("/{roleId}", RoleOperations.Get).RequirePermission("roles:read").WithName("GetRole").WithSummary("Get a role");
-        roles.MapPatch("/{roleId}", RoleOperations.Update).RequirePermission("roles:write").WithName("UpdateRole").WithSummary("Update a role");
-        roles.MapDelete("/{roleId}", RoleOperations.Delete).RequirePermission("roles:write").WithName("DeleteRole").WithSummary("Delete a role");
+        roles.MapPatch("/{roleId}", RoleOperations.Update).RequirePermission("roles:write").GuardsEscalation().WithName("UpdateRole").WithSummary("Update a role");
+        roles.MapDelete("/{roleId}", RoleOperations.Delete).RequirePermission("roles:write").GuardsEscalation().WithName("DeleteRole").WithSummary("Delete a role");
         return api;
     }
 }

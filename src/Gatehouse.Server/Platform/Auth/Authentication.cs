@@ -10,6 +10,9 @@ public static class Authentication
 {
     private const string ItemKey = "gatehouse.credential";
 
+    /// <summary>The one message of every rejected API key, whatever the reason.</summary>
+    public const string InvalidApiKeyMessage = "The API key is not valid.";
+
     public static async ValueTask<CredentialOutcome> ResolveAsync(HttpContext httpContext)
     {
         if (httpContext.Items.TryGetValue(ItemKey, out var cached) && cached is CredentialOutcome known)
@@ -68,7 +71,7 @@ public static class Authentication
             }
         }
 
-        return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, "The API key is not valid.");
+        return CredentialOutcome.Failure(ErrorCodes.InvalidApiKey, InvalidApiKeyMessage);
     }
 }
 

@@ -49,6 +49,10 @@ public static class Authorization
             var failure = await AuthorizeAsync(context.HttpContext, requirement);
             return failure is null ? await next(context) : failure;
         });
+
+        // Inside the authorization filter: a stored response is replayed only to a caller that is
+        // still allowed to make the request, and only to the credential that made it.
+        builder.AddEndpointFilter<TBuilder, IdempotencyFilter>();
         return builder;
     }
 

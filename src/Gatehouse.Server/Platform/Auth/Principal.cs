@@ -1,7 +1,10 @@
 namespace Gatehouse.Server.Platform.Auth;
 
-/// <summary>Who is calling: the credential, its organization (none for root), and its permissions.</summary>
-public sealed record Principal(string CredentialType, string CredentialId, string? OrgId, IReadOnlyCollection<string> Permissions)
+/// <summary>
+/// Who is calling: the credential, its organization (none for root), its permissions and, for a
+/// restricted key, the restrictions it carries (a credential it issues may not be looser).
+/// </summary>
+public sealed record Principal(string CredentialType, string CredentialId, string? OrgId, IReadOnlyCollection<string> Permissions, CredentialRestrictions? Restrictions = null)
 {
     public const string RootType = "root_key";
     public const string ApiKeyType = "api_key";
@@ -18,6 +21,9 @@ public sealed record Principal(string CredentialType, string CredentialId, strin
     /// <summary>The audit actor of this principal.</summary>
     public (string Type, string Id) Actor => (CredentialType, CredentialId);
 }
+
+/// <summary>When a credential stops working and where it may be used from (an empty allowlist: anywhere).</summary>
+public sealed record CredentialRestrictions(DateTime? ExpiresAt, IReadOnlyList<System.Net.IPNetwork> IpAllowlist);
 
 /// <summary>What came of the credential on a request.</summary>
 public sealed record CredentialOutcome(Principal? Principal, string? FailureCode, string? FailureMessage, bool Presented)

@@ -30,8 +30,8 @@ internal sealed class IdempotencyRecordMapping : IEntityTypeConfiguration<Idempo
 }
 
 /// <summary>
-/// <c>Idempotency-Key</c> on every POST of /api/v1 (API.md §1), Stripe's semantics:
-/// the first successful (2xx) response is stored for 24 h per credential scope and key and
+/// <c>Idempotency-Key</c> on every credentialed POST of /api/v1, Stripe's semantics: the first
+/// successful (2xx) response is stored for 24 h per credential and key and
 /// replayed to a retry with the same body (<c>Idempotent-Replayed: true</c>); the same key with
 /// another body, or while the first request still runs, is 409 CONFLICT. Failed requests are not
 /// stored, so they can be retried. Stored bodies may hold a one-time secret (a new API key), so
@@ -57,14 +57,11 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
             return ApiError.Invalid($"{Header} must be 1–255 characters.", new Dictionary<string, object?> { ["header"] = Header });
         }
 
-        // The credential decides the scope; without a valid one the route's own filter answers 401.
-        var principal = (await Authentication.ResolveAsync(httpContext)).Principal;
-        if (principal is null)
-        {
-            return await next(context);
-        }
-
-        var scope = principal.OrgId ?? "root";
+        // Runs after authorization (Authorization.Require adds it), so the principal is known. Stored
+        // responses belong to the credential that caused them: another key of the same organization
+        // sending the same Idempotency-Key gets its own execution, never the first key's secret.
+        var principal = httpContext.RequirePrincipal();
+        var scope = $"{principal.CredentialType}:{principal.CredentialId}";
         var requestHash = await HashRequestAsync(httpContext.Request);
         var db = httpContext.RequestServices.GetRequiredService<GatehouseDb>();
         var now = clock.GetUtcNow().UtcDateTime;

@@ -57,6 +57,13 @@ public interface IOrgDataEraser
 
     /// <summary>After the delete committed: drop any cached state of the organization for good.</summary>
     Task AfterEraseCommittedAsync(string orgId) => Task.CompletedTask;
+
+    /// <summary>
+    /// The effective permissions of each live credential the erasure revokes: deleting the
+    /// organization is revoking them, so the caller must hold all of it (the escalation rule).
+    /// </summary>
+    Task<IReadOnlyList<IReadOnlyCollection<string>>> RevokedGrantsAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<IReadOnlyCollection<string>>>([]);
 }
 
 /// <summary>Each feature adds its counts to <c>GET /orgs/{orgId}/stats</c>.</summary>
