@@ -85,7 +85,7 @@ public static class Escalation
 
         if (issuesSecret && after is not null && caller.Restrictions is { } own && after.GrantsPlatformPermission)
         {
-            if (own.ExpiresAt is { } callerExpiry && (after.ExpiresAt is not { } issuedExpiry || issuedExpiry > callerExpiry))
+            if (own.ExpiresAt is { } callerExpiry && (after.ExpiresAt is not { } issuedExpiry || Later(issuedExpiry, callerExpiry)))
             {
                 return Refused("expiresAt", "A key that can call this API cannot outlive the credential that issues it.");
             }
@@ -161,7 +161,7 @@ public static class Escalation
             return "ipAllowlist";
         }
 
-        if (before.ExpiresAt is { } expiry && (after.ExpiresAt is not { } newExpiry || newExpiry > expiry))
+        if (before.ExpiresAt is { } expiry && (after.ExpiresAt is not { } newExpiry || Later(newExpiry, expiry)))
         {
             return "expiresAt";
         }
@@ -187,6 +187,13 @@ public static class Escalation
 
         return !before.Enabled && after.Enabled ? "enabled" : null;
     }
+
+    /// <summary>
+    /// Compared to the millisecond: PostgreSQL keeps microseconds and a request may send 100 ns
+    /// ticks, so the same instant read back from storage must not count as later than itself.
+    /// </summary>
+    private static bool Later(DateTime candidate, DateTime limit) =>
+        candidate.Ticks / TimeSpan.TicksPerMillisecond > limit.Ticks / TimeSpan.TicksPerMillisecond;
 
     /// <summary>Is every address of <paramref name="range"/> inside one of <paramref name="allowed"/>?</summary>
     private static bool Within(IPNetwork range, IReadOnlyList<IPNetwork> allowed) =>
