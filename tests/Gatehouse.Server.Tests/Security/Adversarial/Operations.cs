@@ -1,0 +1,62 @@
+using Gatehouse.Server.Platform.Auth;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Server.Tests.Security.Adversarial;
+
+/// <summary>One mapped operation of the running server: a method on a route pattern, with what it demands.</summary>
+public sealed record Operation(string Method, string Pattern, string? Name, AccessRequirement? Requirement, bool GuardsEscalation)
+{
+    public IReadOnlyList<string> Parameters { get; } =
+        [.. Pattern.Split('/').Where(s => s.StartsWith('{')).Select(s => s.Trim('{', '}'))];
+
+    public bool HasBody => Method is "POST" or "PATCH" or "PUT";
+
+    public bool IsMutating => Method is "POST" or "PATCH" or "PUT" or "DELETE";
+
+    /// <summary>The path with each <c>{parameter}</c> replaced by what <paramref name="value"/> gives for it.</summary>
+    public string Path(Func<string, string> value) =>
+        "/" + string.Join('/', Pattern.Split('/', StringSplitOptions.RemoveEmptyEntries)
+            .Select(s => s.StartsWith('{') ? Uri.EscapeDataString(value(s.Trim('{', '}'))) : s));
+
+    public override string ToString() => $"{Method} {Pattern}";
+
+    /// <summary>Every /api/v1 operation the server has mapped, read from its route table.</summary>
+    public static IReadOnlyList<Operation> Of(GatehouseServer server) =>
+        [.. server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Select(e => (Endpoint: e, Pattern: "/" + (e.RoutePattern.RawText ?? "").TrimStart('/')))
+            .Where(e => e.Pattern.StartsWith("/api/v1", StringComparison.Ordinal))
+            .SelectMany(e => (e.Endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(method => new Operation(
+                method,
+                e.Pattern,
+                e.Endpoint.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName,
+                e.Endpoint.Metadata.GetMetadata<AccessRequirement>(),
+                e.Endpoint.Metadata.GetMetadata<EscalationGuardMetadata>() is not null)))
+            .OrderBy(o => o.Pattern, StringComparer.Ordinal).ThenBy(o => o.Method, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// A well-formed body for each operation that takes one, by operation name. A new operation
+    /// with a body fails the suites until it is given one here: that is how it gets covered.
+    /// </summary>
+    public static object? SampleBody(Operation operation, World world) => (operation.Name ?? operation.Pattern) switch
+    {
+        "CreateOrg" => new { name = "Adversarial org" },
+        "UpdateOrg" => new { name = "Renamed" },
+        "CreateApiKey" => new { name = "sample", permissions = new[] { "deploy:write" } },
+        "UpdateApiKey" => new { name = "renamed" },
+        "RotateApiKey" => new { gracePeriodSeconds = 0 },
+        "ValidateApiKey" => new { key = world.SampleSecret },
+        "/api/v1/keys/verify" => new { key = world.SampleSecret },
+        "CreateRole" => new { name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:write" } },
+        "UpdateRole" => new { description = "changed" },
+        "CreateWebhook" => new { url = "http://127.0.0.1:9/hook", events = new[] { "api_key.created" } },
+        "UpdateWebhook" => new { description = "changed" },
+        "RotateWebhookSecret" => new { gracePeriodSeconds = 0 },
+        "TestWebhook" or "RedeliverWebhook" or "RotateDataKeys" => new { },
+        "CreateCredential" => new { integrationId = "sample", authType = "api_key", name = "sample-" + Guid.NewGuid().ToString("N")[..8], data = new { apiKey = "sk_sample" } },
+        "UpdateCredential" => new { name = "renamed-" + Guid.NewGuid().ToString("N")[..8] },
+        "SetRateLimitOverride" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
+        "StandaloneRateLimit" or "RateLimit" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
+        _ when !operation.HasBody => null,
+        _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
+    };
+}

@@ -1,0 +1,85 @@
+using Gatehouse.Server.Tests.ApiKeys;
+
+namespace Gatehouse.Server.Tests.Security.Adversarial;
+
+/// <summary>The ids of one organization's resources, by route parameter name.</summary>
+public sealed record OrgResources(string OrgId, IReadOnlyDictionary<string, string> Ids)
+{
+    public string this[string parameter] => parameter == "orgId" ? OrgId : Ids[parameter];
+
+    public bool Has(string parameter) => parameter == "orgId" || Ids.ContainsKey(parameter);
+}
+
+/// <summary>
+/// Two organizations, each holding one of every resource a route parameter can name (key, role,
+/// webhook and delivery, credential), and a third set of ids whose resources were deleted.
+/// </summary>
+public sealed class World
+{
+    private World(OrgResources a, OrgResources b, OrgResources deleted, string sampleSecret, string adminKeyA)
+    {
+        A = a;
+        B = b;
+        Deleted = deleted;
+        SampleSecret = sampleSecret;
+        AdminKeyA = adminKeyA;
+    }
+
+    public OrgResources A { get; }
+    public OrgResources B { get; }
+
+    /// <summary>Resources of <see cref="A"/> that existed and were deleted (a deleted org id among them).</summary>
+    public OrgResources Deleted { get; }
+
+    /// <summary>A working key of A with only a custom permission.</summary>
+    public string SampleSecret { get; }
+
+    /// <summary>A key of A holding <c>*</c>.</summary>
+    public string AdminKeyA { get; }
+
+    public static async Task<World> CreateAsync(GatehouseServer server)
+    {
+        var a = await PopulateAsync(server, "World A");
+        var b = await PopulateAsync(server, "World B");
+        var deleted = await PopulateAsync(server, "World deleted");
+        var root = server.Root;
+        var org = deleted.OrgId;
+        // Delete each resource on its own first, then the organization: both kinds of "gone" are named.
+        await root.DeleteAsync($"/api/v1/orgs/{org}/api-keys/{deleted["keyId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/roles/{deleted["roleId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/credentials/{deleted["integrationId"]}/{deleted["credentialId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/webhooks/{deleted["webhookId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}");
+        var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
+        var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
+        return new World(a, b, deleted, sample, admin);
+    }
+
+    private static async Task<OrgResources> PopulateAsync(GatehouseServer server, string name)
+    {
+        var root = server.Root;
+        var orgId = await server.CreateOrgAsync(name);
+        var ids = new Dictionary<string, string>();
+        ids["keyId"] = (await server.CreateKeyAsync(orgId, new { name = "resident", permissions = new[] { "deploy:read" } })).Id;
+        ids["roleId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "resident", permissions = new[] { "deploy:read" } })).Str("id");
+        var webhook = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/resident", events = new[] { "role.created" } }));
+        ids["webhookId"] = webhook.Str("id");
+        var delivery = await root.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{ids["webhookId"]}/test", new { });
+        ids["deliveryId"] = delivery.StatusCode is >= 200 and < 300 ? delivery.Str("id") : "wdl_none";
+        // Integration ids are names chosen by the org: unique here, so another org's cannot match by accident.
+        var integrationId = "resident-" + Guid.NewGuid().ToString("N")[..8];
+        var credential = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new
+        {
+            integrationId,
+            authType = "api_key",
+            name = "resident",
+            data = new { apiKey = "sk_resident_" + Guid.NewGuid().ToString("N") },
+        }));
+        ids["integrationId"] = integrationId;
+        ids["credentialId"] = credential.Str("id");
+        return new OrgResources(orgId, ids);
+    }
+
+    private static ApiResponse Created(ApiResponse response) =>
+        response.StatusCode is 200 or 201 ? response : throw new InvalidOperationException($"Setting up the world failed: {response}");
+}
