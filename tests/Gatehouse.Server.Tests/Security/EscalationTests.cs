@@ -205,6 +205,26 @@ public sealed class EscalationTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task A_webhook_carries_only_events_its_creator_may_read()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var hooks = await _server.OrgClientAsync(orgId, "webhooks:write", "webhooks:read", "api_keys:read");
+
+        var everything = await hooks.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/all", events = new[] { "*" } });
+        everything.StatusCode.ShouldBe(403, everything.Text);
+        var vault = await hooks.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/vault", events = new[] { "credential.*" } });
+        vault.StatusCode.ShouldBe(403, vault.Text);
+        vault.Body.GetProperty("error").GetProperty("details").GetProperty("required").GetString().ShouldBe("credentials:read");
+        (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks")).Data.GetArrayLength().ShouldBe(0);
+
+        var keys = await hooks.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/keys", events = new[] { "api_key.*" } });
+        keys.StatusCode.ShouldBe(201, keys.Text);
+        var widened = await hooks.PatchAsync($"/api/v1/orgs/{orgId}/webhooks/{keys.Str("id")}", new { events = new[] { "api_key.*", "role.created" } });
+        widened.StatusCode.ShouldBe(403, widened.Text);
+        (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{keys.Str("id")}")).Data.GetProperty("events").Strings().ShouldBe(["api_key.*"]);
+    }
+
+    [Fact]
     public async Task Deleting_an_organization_needs_everything_its_keys_hold()
     {
         var orgId = await _server.CreateOrgAsync();

@@ -60,6 +60,30 @@ public static class WebhookEventCatalog
 
     public static bool IsKnown(string type) => Types.Contains(type);
 
+    // Events describe resources; receiving them is reading them.
+    private static readonly Dictionary<string, string> ReadPermissionByResource = new(StringComparer.Ordinal)
+    {
+        ["org"] = "orgs:read",
+        ["role"] = "roles:read",
+        ["api_key"] = "api_keys:read",
+        ["credential"] = "credentials:read",
+        ["oauth_client"] = "oauth_clients:read",
+        ["ratelimit_override"] = "ratelimit:read",
+        ["webhook"] = "webhooks:read",
+    };
+
+    /// <summary>
+    /// The read permissions a subscriber must hold to receive what <paramref name="subscriptions"/>
+    /// match: a webhook is a way of reading, so it carries no more than its creator may read.
+    /// </summary>
+    public static IReadOnlyCollection<string> ReadPermissionsFor(IEnumerable<string> subscriptions)
+    {
+        var list = subscriptions.ToList();
+        return [.. All.Where(e => e.Type != TestEvent && Matches(list, e.Type))
+            .Select(e => ReadPermissionByResource.GetValueOrDefault(e.Type[..e.Type.IndexOf('.', StringComparison.Ordinal)], Platform.Auth.Permission.AdminAll))
+            .Distinct(StringComparer.Ordinal)];
+    }
+
     /// <summary>A subscription entry: an event type, <c>resource.*</c>, or <c>*</c>.</summary>
     public static bool IsValidSubscription(string entry) =>
         entry == "*" || Types.Contains(entry) || (entry.EndsWith(".*", StringComparison.Ordinal) && All.Any(e => e.Type.StartsWith(entry[..^1], StringComparison.Ordinal)));

@@ -47,7 +47,7 @@ public static class WebhookOperations
     private const int MaxEvents = 100;
 
     public static async Task<Results<ApiCreated<WebhookWithSecretView>, ApiError>> Create(
-        string orgId, CreateWebhookRequest request, GatehouseDb db, AuditLog audit, WebhookSecrets secrets, WebhookUrlPolicy policy,
+        string orgId, CreateWebhookRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, WebhookSecrets secrets, WebhookUrlPolicy policy,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("url", request.Url, WebhookUrlPolicy.MaxUrlLength).Optional("description", request.Description, 1000);
@@ -60,6 +60,11 @@ public static class WebhookOperations
         if (!validation.IsValid)
         {
             return validation.ToError();
+        }
+
+        if (Escalation.Holds(httpContext, [WebhookEventCatalog.ReadPermissionsFor(request.Events!)]) is { } forbidden)
+        {
+            return forbidden;
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -109,7 +114,7 @@ public static class WebhookOperations
     }
 
     public static async Task<Results<ApiOk<WebhookView>, ApiError>> Update(
-        string orgId, string webhookId, UpdateWebhookRequest request, GatehouseDb db, AuditLog audit, WebhookUrlPolicy policy,
+        string orgId, string webhookId, UpdateWebhookRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, WebhookUrlPolicy policy,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Optional("description", request.Description, 1000);
@@ -133,6 +138,11 @@ public static class WebhookOperations
         if (endpoint is null)
         {
             return ApiError.NotFound("webhook");
+        }
+
+        if (Escalation.Holds(httpContext, [WebhookEventCatalog.ReadPermissionsFor(request.Events ?? [])]) is { } forbidden)
+        {
+            return forbidden;
         }
 
         var changed = new List<string>();
@@ -368,10 +378,10 @@ public static class WebhookEndpoints
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder api)
     {
         var hooks = api.MapGroup("/orgs/{orgId}/webhooks").WithTags("Webhooks");
-        hooks.MapPost("", WebhookOperations.Create).RequirePermission("webhooks:write").WithName("CreateWebhook").WithSummary("Register a webhook endpoint (the secret is shown once)");
+        hooks.MapPost("", WebhookOperations.Create).RequirePermission("webhooks:write").GuardsEscalation().WithName("CreateWebhook").WithSummary("Register a webhook endpoint (the secret is shown once)");
         hooks.MapGet("", WebhookOperations.List).RequirePermission("webhooks:read").WithName("ListWebhooks").WithSummary("List webhook endpoints");
         hooks.MapGet("/{webhookId}", WebhookOperations.Get).RequirePermission("webhooks:read").WithName("GetWebhook").WithSummary("Get a webhook endpoint");
-        hooks.MapPatch("/{webhookId}", WebhookOperations.Update).RequirePermission("webhooks:write").WithName("UpdateWebhook").WithSummary("Update a webhook endpoint");
+        hooks.MapPatch("/{webhookId}", WebhookOperations.Update).RequirePermission("webhooks:write").GuardsEscalation().WithName("UpdateWebhook").WithSummary("Update a webhook endpoint");
         hooks.MapDelete("/{webhookId}", WebhookOperations.Delete).RequirePermission("webhooks:write").WithName("DeleteWebhook").WithSummary("Delete a webhook endpoint");
         hooks.MapPost("/{webhookId}/rotate-secret", WebhookOperations.RotateSecret).RequirePermission("webhooks:write").WithName("RotateWebhookSecret").WithSummary("Rotate the signing secret, with an optional grace period");
         hooks.MapPost("/{webhookId}/test", WebhookOperations.Test).RequirePermission("webhooks:write").WithName("TestWebhook").WithSummary("Send a webhook.test event to this endpoint");

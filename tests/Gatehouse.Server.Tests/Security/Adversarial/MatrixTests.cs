@@ -85,7 +85,7 @@ public sealed class MatrixTests : IAsyncLifetime
     {
         var server = _server!;
         var guarded = Operation.Of(server).Where(o => o.GuardsEscalation).ToList();
-        guarded.Count.ShouldBeGreaterThanOrEqualTo(9);
+        guarded.Count.ShouldBeGreaterThanOrEqualTo(11);
         var wrong = new List<string>();
 
         foreach (var operation in guarded)
@@ -97,7 +97,8 @@ public sealed class MatrixTests : IAsyncLifetime
             await server.CreateKeyAsync(orgId, new { name = "role holder", permissions = new[] { "deploy:write" }, roles = new[] { "powers" } });
             var permission = operation.Requirement?.Permission ?? throw new InvalidOperationException($"{operation} is guarded but names no permission");
             var caller = await server.OrgClientAsync(orgId, permission);
-            var ids = new Dictionary<string, string> { ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id") };
+            var webhook = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/target", events = new[] { "role.created" } });
+            var ids = new Dictionary<string, string> { ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id") };
             var attempt = EscalatingBody(operation);
             var before = await SnapshotAsync(server, orgId);
 
@@ -127,6 +128,8 @@ public sealed class MatrixTests : IAsyncLifetime
         "CreateRole" => new { name = "escalated", permissions = new[] { "*" } },
         "UpdateRole" => new { permissions = new[] { "orgs:write", "api_keys:write" } },
         "UpdateOrg" => new { settings = new { rateLimits = new { perMinute = 1_000_000 } } },
+        "CreateWebhook" => new { url = "http://127.0.0.1:9/escalated", events = new[] { "credential.*" } },
+        "UpdateWebhook" => new { events = new[] { "*" } },
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 
