@@ -1,8 +1,8 @@
 using System.Net;
-using IPNetwork = System.Net.IPNetwork;
 using Gatehouse.Server.Platform.Hosting;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Primitives;
+using IPNetwork = System.Net.IPNetwork;
 
 namespace Gatehouse.Server.Platform.Http;
 
