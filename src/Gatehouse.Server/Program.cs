@@ -65,6 +65,7 @@ public static class Program
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         builder.Services.AddSingleton<IExternalScopeProvider, RequestLogScopeProvider>();
         customize?.Invoke(builder);
+        KnownSettings.Check(builder.Configuration);
         var options = builder.Configuration.GetSection("Gatehouse").Get<GatehouseOptions>() ?? new GatehouseOptions();
 
         // 2. Key material and storage: data dir, master key, database (migrated), pepper, root key.
@@ -136,7 +137,9 @@ public static class Program
         var app = builder.Build();
         LoadRootKeys(app);
 
-        // 4. Middleware, outermost first.
+        // 4. Middleware, outermost first. The client address is settled before anything reads it.
+        app.UseTrustedProxies();
+        app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<ApiPipeline>();
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<IdempotencyBodyBuffering>();

@@ -8,9 +8,9 @@ public sealed class RateLimitPolicyTests : IAsyncLifetime
 {
     private static readonly Dictionary<string, string?> Defaults = new()
     {
-        ["Gatehouse:RateLimits:StandardPerMinute"] = "100",
-        ["Gatehouse:RateLimits:StandardPerFiveMinutes"] = "1000",
-        ["Gatehouse:RateLimits:StandardPerDay"] = "10000",
+        ["Gatehouse:RateLimits:PerMinute"] = "100",
+        ["Gatehouse:RateLimits:PerFiveMinutes"] = "1000",
+        ["Gatehouse:RateLimits:PerDay"] = "10000",
         ["Gatehouse:RateLimits:AdminPerMinute"] = "500",
         ["Gatehouse:RateLimits:UnauthenticatedPerMinute"] = "50",
         ["Gatehouse:RateLimits:VerifyPerMinute"] = "100000",

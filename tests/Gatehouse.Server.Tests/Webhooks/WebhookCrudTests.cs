@@ -28,7 +28,7 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
         list.Data.GetArrayLength().ShouldBe(1);
         list.Text.ShouldNotContain(secret[6..]);
         var audit = await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=webhook.create");
-        audit.Data[0].GetProperty("changes").GetProperty("url").GetString().ShouldBe("https://example.test/hook");
+        audit.Data[0].GetProperty("changes").GetProperty("url").GetString().ShouldBe("https://example.test/hook?***");
         audit.Text.ShouldNotContain("token=abc");
     }
 

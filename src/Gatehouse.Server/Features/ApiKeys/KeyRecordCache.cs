@@ -95,18 +95,32 @@ public sealed class CachedKey
     private static readonly IReadOnlyCollection<string> NoPermissions = System.Collections.Frozen.FrozenSet<string>.Empty;
 }
 
+/// <summary>How many records the key cache holds; tests shrink them to reach the bounds quickly.</summary>
+/// <param name="MaxEntries">Known keys.</param>
+/// <param name="MaxUnknownPerOwner">Unknown hashes remembered for one organization (or for all anonymous and root lookups together).</param>
+/// <param name="MaxUnknown">Unknown hashes remembered in all.</param>
+public sealed record KeyCacheLimits(int MaxEntries = KeyRecordCache.MaxEntries, int MaxUnknownPerOwner = 1_000, int MaxUnknown = 50_000);
+
 /// <summary>
 /// Key records in memory, keyed by the hash of the secret, so a verify or an authenticated request
 /// with a cached key costs no database round trip. Filled on a miss (unknown hashes are cached too:
-/// a checksum-valid guess cannot reach the database twice). Every change to a key evicts it here,
+/// a checksum-valid guess cannot reach the database twice). Unknown hashes are held apart from
+/// known keys, and each organization's — or the anonymous callers' — within a bound of their own:
+/// a tenant sending garbage only pushes out its own earlier garbage, never another tenant's hot
+/// keys nor its remembered guesses. Every change to a key evicts it here,
 /// synchronously, after its transaction commits; a generation counter stops a load that read the
 /// row before the commit from putting the old record back. Role changes and organization deletes
 /// evict before and again after their commit. Entries also expire after <see cref="Lifetime"/>,
 /// which bounds how long another node's change can go unseen until cross-node invalidation exists.
 /// </summary>
-public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database) : IMetricsSource
+public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database, KeyCacheLimits? limits = null) : IMetricsSource
 {
     public const int MaxEntries = 100_000;
+
+    /// <summary>The owner of unknown hashes looked up without an organization: API authentication and root verifies.</summary>
+    private const string AnonymousOwner = "";
+
+    private readonly KeyCacheLimits _limits = limits ?? new KeyCacheLimits();
 
     /// <summary>
     /// How long an entry is trusted. On SQLite there is one node and every change evicts here, so
@@ -146,7 +160,14 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     // Sized for MaxEntries from the start, so it never grows: growing rehashes every entry (new
     // nodes included) under all of its locks, and a verify waited 60-80 ms for it when the cache
     // passed about 65 000 keys (docs/performance.md).
-    private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new(Environment.ProcessorCount, MaxEntries);
+    private readonly ConcurrentDictionary<SecretDigest, Entry> _entries = new(Environment.ProcessorCount, (limits ?? new KeyCacheLimits()).MaxEntries);
+
+    // Unknown hashes, with a queue per owner in arrival order: an owner over its bound drops its
+    // own oldest. A queue may hold digests already gone (evicted, or re-remembered by another
+    // owner); they are skipped when dequeued, and only make the owner's bound tighter.
+    private readonly ConcurrentDictionary<SecretDigest, Unknown> _unknown = new();
+    private readonly ConcurrentDictionary<string, UnknownQueue> _unknownByOwner = new(StringComparer.Ordinal);
+    private int _unknownCount;
 
     // One instance of each organization's id for all its cached records, instead of one copy per
     // key read from the database. Bounded: past MaxOrgIds, records keep their own copy.
@@ -156,7 +177,8 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     private long _hits;
     private long _misses;
 
-    public int Count => _entries.Count;
+    /// <summary>Known keys and unknown hashes held.</summary>
+    public int Count => _entries.Count + Volatile.Read(ref _unknownCount);
 
     /// <summary>Lookups answered from memory (an unknown hash remembered as unknown counts too).</summary>
     public long Hits => Interlocked.Read(ref _hits);
@@ -164,20 +186,32 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     /// <summary>Lookups that read the database.</summary>
     public long Misses => Interlocked.Read(ref _misses);
 
-    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, CancellationToken cancellationToken)
+    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, CancellationToken cancellationToken) => FindAsync(digest, null, cancellationToken);
+
+    /// <summary>
+    /// The record of <paramref name="digest"/>, or null when no key has it. <paramref name="ownerOrgId"/>
+    /// is the organization asking (verify), null when unknown; an unknown hash counts against its bound.
+    /// </summary>
+    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, string? ownerOrgId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         if (_entries.TryGetValue(digest, out var entry) && entry.ExpiresAt > now)
         {
             Interlocked.Increment(ref _hits);
-            return ValueTask.FromResult(entry.Key);
+            return ValueTask.FromResult<CachedKey?>(entry.Key);
+        }
+
+        if (_unknown.TryGetValue(digest, out var unknown) && unknown.ExpiresAt > now)
+        {
+            Interlocked.Increment(ref _hits);
+            return ValueTask.FromResult<CachedKey?>(null);
         }
 
         Interlocked.Increment(ref _misses);
-        return LoadAsync(digest, now, cancellationToken);
+        return LoadAsync(digest, ownerOrgId ?? AnonymousOwner, now, cancellationToken);
     }
 
-    private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, DateTime now, CancellationToken cancellationToken)
+    private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, string owner, DateTime now, CancellationToken cancellationToken)
     {
         var hash = digest.ToHex();
         var generation = Interlocked.Read(ref _generation);
@@ -193,15 +227,62 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
 
         if (Interlocked.Read(ref _generation) == generation)
         {
-            if (_entries.Count >= MaxEntries)
+            if (loaded is null)
             {
-                Shrink();
+                RememberUnknown(digest, owner, now + Lifetime);
             }
+            else
+            {
+                if (_entries.Count >= _limits.MaxEntries)
+                {
+                    Shrink();
+                }
 
-            _entries[digest] = new Entry(loaded, now + Lifetime);
+                _entries[digest] = new Entry(loaded, now + Lifetime);
+            }
         }
 
         return loaded;
+    }
+
+    private void RememberUnknown(SecretDigest digest, string owner, DateTime expiresAt)
+    {
+        // Owners are organizations that authenticated (verify) and the anonymous one, so this map
+        // grows with the number of organizations only.
+        var queue = _unknownByOwner.GetOrAdd(owner, static _ => new UnknownQueue());
+        while (Volatile.Read(ref queue.Length) >= _limits.MaxUnknownPerOwner
+            || (Volatile.Read(ref _unknownCount) >= _limits.MaxUnknown && Volatile.Read(ref queue.Length) > 0))
+        {
+            if (!queue.Digests.TryDequeue(out var oldest))
+            {
+                break;
+            }
+
+            Interlocked.Decrement(ref queue.Length);
+            if (_unknown.TryGetValue(oldest, out var held) && string.Equals(held.Owner, owner, StringComparison.Ordinal) && _unknown.TryRemove(KeyValuePair.Create(oldest, held)))
+            {
+                Interlocked.Decrement(ref _unknownCount);
+            }
+        }
+
+        if (Volatile.Read(ref _unknownCount) >= _limits.MaxUnknown)
+        {
+            return; // Full with other owners' guesses, and this owner has none to give up: not remembered.
+        }
+
+        var entry = new Unknown(owner, expiresAt);
+        if (_unknown.TryAdd(digest, entry))
+        {
+            Interlocked.Increment(ref _unknownCount);
+        }
+        else
+        {
+            // Already remembered (expired, or by another owner): it moves to this owner's queue.
+            _unknown[digest] = entry;
+        }
+
+        queue.Digests.Enqueue(digest);
+        Interlocked.Increment(ref queue.Length);
     }
 
     private string SharedOrgId(string orgId)
@@ -239,7 +320,12 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     public void Evict(string hash)
     {
         Interlocked.Increment(ref _generation);
-        _entries.TryRemove(SecretDigest.FromHex(hash), out _);
+        var digest = SecretDigest.FromHex(hash);
+        _entries.TryRemove(digest, out _);
+        if (_unknown.TryRemove(digest, out _))
+        {
+            Interlocked.Decrement(ref _unknownCount);
+        }
     }
 
     /// <summary>Forgets every key of an organization (roles changed, organization deleted).</summary>
@@ -248,7 +334,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
         Interlocked.Increment(ref _generation);
         foreach (var (hash, entry) in _entries)
         {
-            if (entry.Key?.OrgId == orgId)
+            if (entry.Key.OrgId == orgId)
             {
                 _entries.TryRemove(hash, out _);
             }
@@ -259,7 +345,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     {
         // Bounded memory: drop about a tenth, expired entries first. Any entry may go; it is reloaded on demand.
         var now = clock.GetUtcNow().UtcDateTime;
-        var budget = MaxEntries / 10;
+        var budget = _limits.MaxEntries / 10;
         foreach (var (hash, entry) in _entries)
         {
             if (entry.ExpiresAt <= now && _entries.TryRemove(hash, out _))
@@ -279,7 +365,15 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
         }
     }
 
-    private sealed record Entry(CachedKey? Key, DateTime ExpiresAt);
+    private sealed record Entry(CachedKey Key, DateTime ExpiresAt);
+
+    private sealed record Unknown(string Owner, DateTime ExpiresAt);
+
+    private sealed class UnknownQueue
+    {
+        public readonly ConcurrentQueue<SecretDigest> Digests = new();
+        public int Length;
+    }
 }
 
 /// <summary>

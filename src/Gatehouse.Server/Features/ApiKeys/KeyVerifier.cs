@@ -92,6 +92,10 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
     public ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken) =>
         ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(hasher.Digest(key), cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
 
+    /// <summary>The same, on behalf of an organization: an unknown key counts against that organization's share of the cache.</summary>
+    public ValueTask<CachedKey?> FindAsync(string key, string? callerOrgId, CancellationToken cancellationToken) =>
+        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(hasher.Digest(key), callerOrgId, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
+
     /// <summary>The same, for a credential whose digest the caller already has.</summary>
     public ValueTask<CachedKey?> FindAsync(string key, SecretDigest digest, CancellationToken cancellationToken) =>
         ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(digest, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
@@ -100,7 +104,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
     public async ValueTask<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var key = await FindAsync(input.Key, cancellationToken);
+        var key = await FindAsync(input.Key, callerOrgId, cancellationToken);
         if (key is null || (callerOrgId is not null && key.OrgId != callerOrgId))
         {
             // Another organization's key is answered exactly like a random string, and counted for the caller only.

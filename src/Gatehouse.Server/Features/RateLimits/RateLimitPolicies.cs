@@ -13,9 +13,16 @@ public sealed class RateLimitOptions
     /// <summary>Off switch for benchmarks of raw throughput; never for production.</summary>
     public bool Enabled { get; set; } = true;
 
-    public int StandardPerMinute { get; set; } = 100;
-    public int StandardPerFiveMinutes { get; set; } = 1000;
-    public int StandardPerDay { get; set; } = 10_000;
+    // The older names of the three standard windows, still accepted. Declared before the documented
+    // names, which the binder sets after them, so PerMinute wins when both are given.
+    public int StandardPerMinute { get => PerMinute; set => PerMinute = value; }
+    public int StandardPerFiveMinutes { get => PerFiveMinutes; set => PerFiveMinutes = value; }
+    public int StandardPerDay { get => PerDay; set => PerDay = value; }
+
+    /// <summary><c>Gatehouse:RateLimits:PerMinute</c>, the standard per-credential window of one minute (docs/rate-limits.md).</summary>
+    public int PerMinute { get; set; } = 100;
+    public int PerFiveMinutes { get; set; } = 1000;
+    public int PerDay { get; set; } = 10_000;
     public int AdminPerMinute { get; set; } = 500;
     public int UnauthenticatedPerMinute { get; set; } = 50;
     public int VerifyPerMinute { get; set; } = 100_000;
@@ -104,9 +111,9 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
 
     private RateLimitRule[] StandardRules(OrgRateLimitSettings? settings) =>
     [
-        new("per_minute", settings?.PerMinute ?? _defaults.StandardPerMinute, TimeSpan.FromMinutes(1)),
-        new("per_five_minutes", settings?.PerFiveMinutes ?? _defaults.StandardPerFiveMinutes, TimeSpan.FromMinutes(5)),
-        new("per_day", settings?.PerDay ?? _defaults.StandardPerDay, TimeSpan.FromDays(1)),
+        new("per_minute", settings?.PerMinute ?? _defaults.PerMinute, TimeSpan.FromMinutes(1)),
+        new("per_five_minutes", settings?.PerFiveMinutes ?? _defaults.PerFiveMinutes, TimeSpan.FromMinutes(5)),
+        new("per_day", settings?.PerDay ?? _defaults.PerDay, TimeSpan.FromDays(1)),
     ];
 
     private static bool IsVerify(HttpContext httpContext)

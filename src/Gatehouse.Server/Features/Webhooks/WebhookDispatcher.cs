@@ -141,6 +141,9 @@ public sealed class WebhookDispatcher(
         }
 
         var outcome = await SendAsync(services, endpoint, delivery, cancellationToken);
+        // Scheme and host only: the path and query of a webhook URL often carry the receiver's token.
+        logger.Log(outcome.Succeeded ? LogLevel.Debug : LogLevel.Information, "Webhook delivery {DeliveryId} to {Target}: status {StatusCode}, {Outcome}",
+            delivery.Id, WebhookUrlPolicy.ForLog(endpoint.Url), outcome.StatusCode, outcome.Error ?? (outcome.Succeeded ? "delivered" : "not delivered"));
         var attemptedAt = clock.GetUtcNow().UtcDateTime;
         delivery.Attempts++;
         delivery.LastAttemptAt = attemptedAt;

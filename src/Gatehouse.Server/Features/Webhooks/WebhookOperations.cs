@@ -368,9 +368,8 @@ public static class WebhookOperations
         }
     }
 
-    /// <summary>The audit trail keeps scheme, host and path: query strings often carry tokens.</summary>
-    public static string RedactUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "";
+    /// <summary>The URL as the audit trail keeps it (see <see cref="WebhookUrlPolicy.Redact"/>).</summary>
+    public static string RedactUrl(string url) => WebhookUrlPolicy.Redact(url);
 }
 
 public static class WebhookEndpoints

@@ -28,7 +28,10 @@ public static class WebhookServices
         services.AddSingleton<IOrgDataEraser, WebhookOrgData>();
         services.AddSingleton<IOrgStatsContributor, WebhookOrgData>();
         services.AddHostedService<WebhookDispatcher>();
+        // The factory's own request logging writes the full URL, whose path and query often hold
+        // the receiver's token: the dispatcher logs scheme and host instead.
         services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp.GetRequiredService<WebhookUrlPolicy>()));
         return services;
     }

@@ -41,6 +41,8 @@ public sealed class GatehouseOptions
         ["GATEHOUSE_ROOT_KEY"] = "Gatehouse:RootKey",
         ["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "Gatehouse:WebhooksAllowInsecure",
         ["GATEHOUSE_MAX_REQUEST_BODY_BYTES"] = "Gatehouse:MaxRequestBodyBytes",
+        ["GATEHOUSE_TRUSTED_PROXIES"] = "Gatehouse:TrustedProxies",
+        ["GATEHOUSE_TRUSTED_PROXY_HEADER"] = "Gatehouse:TrustedProxyHeader",
     };
 }
 

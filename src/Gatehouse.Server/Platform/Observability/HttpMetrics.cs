@@ -43,9 +43,30 @@ public sealed class HttpMetrics : IDisposable
         }
     }
 
+    /// <summary>
+    /// Most series kept: methods are the standard nine (or <see cref="Other"/>) and routes the
+    /// templates of this server, so ordinary traffic stays far below; past it every new
+    /// combination counts under <c>method="OTHER",route="OTHER"</c> with its status.
+    /// </summary>
+    public const int MaxSeries = 1000;
+
+    /// <summary>The label of a method outside the standard set, and the route of the overflow series.</summary>
+    public const string Other = "OTHER";
+
+    /// <summary>The route label of a request that matched no route: one constant, never the raw path.</summary>
+    public const string Unmatched = "unmatched";
+
+    private int _seriesCount;
+
     public void Record(string method, string route, int status, double seconds)
     {
-        var series = _series.GetOrAdd((method, route, status), static key => new Series(key.Method, key.Route, key.Status));
+        // The method is chosen by the client: any other verb would be a new series per request.
+        var key = (Method: StandardMethod(method), Route: route, Status: status is >= 100 and <= 599 ? status : 0);
+        if (!_series.TryGetValue(key, out var series))
+        {
+            series = AddSeries(key);
+        }
+
         series.Observe(seconds);
 
         // The tags are built once per series: a TagList per request boxed the status and cost an
@@ -59,6 +80,44 @@ public sealed class HttpMetrics : IDisposable
         {
             _duration.Record(seconds, series.Tags);
         }
+    }
+
+    /// <summary>The method's own constant when it is one of the standard nine, otherwise <see cref="Other"/>.</summary>
+    public static string StandardMethod(string method) => method switch
+    {
+        "GET" => HttpMethods.Get,
+        "HEAD" => HttpMethods.Head,
+        "POST" => HttpMethods.Post,
+        "PUT" => HttpMethods.Put,
+        "PATCH" => HttpMethods.Patch,
+        "DELETE" => HttpMethods.Delete,
+        "OPTIONS" => HttpMethods.Options,
+        "TRACE" => HttpMethods.Trace,
+        "CONNECT" => HttpMethods.Connect,
+        _ => Other,
+    };
+
+    private Series AddSeries((string Method, string Route, int Status) key)
+    {
+        // Counted, not read from the dictionary (whose Count takes every lock); a race may let a few
+        // series past the cap, never an unbounded number.
+        if (Volatile.Read(ref _seriesCount) >= MaxSeries)
+        {
+            key = (Other, Other, key.Status);
+            if (_series.TryGetValue(key, out var overflow))
+            {
+                return overflow;
+            }
+        }
+
+        var created = new Series(key.Method, key.Route, key.Status);
+        var series = _series.GetOrAdd(key, created);
+        if (ReferenceEquals(series, created))
+        {
+            Interlocked.Increment(ref _seriesCount);
+        }
+
+        return series;
     }
 
     public string ToPrometheusText()
@@ -155,7 +214,7 @@ public sealed class HttpMetricsMiddleware(RequestDelegate next, HttpMetrics metr
         }
         finally
         {
-            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? HttpMetrics.Unmatched;
             metrics.Record(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
