@@ -136,7 +136,9 @@ public sealed class WebhookCrudTests(Audit.KeyedServer keyed) : IClassFixture<Au
             await reader.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{id}/test"),
         };
         denied.ShouldAllBe(r => r.StatusCode == 403);
-        (await (await keyed.ClientAsync(orgId, "webhooks:write")).PostAsync($"/api/v1/orgs/{orgId}/webhooks", body)).StatusCode.ShouldBe(201);
+        // Subscribing to every event is reading every resource: the writer needs the read permissions too.
+        (await (await keyed.ClientAsync(orgId, "webhooks:write")).PostAsync($"/api/v1/orgs/{orgId}/webhooks", body)).StatusCode.ShouldBe(403);
+        (await (await keyed.ClientAsync(orgId, "webhooks:write", "read")).PostAsync($"/api/v1/orgs/{orgId}/webhooks", body)).StatusCode.ShouldBe(201);
         (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{id}")).Data.GetProperty("enabled").GetBoolean().ShouldBeTrue();
     }
 
