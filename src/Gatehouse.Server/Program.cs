@@ -135,6 +135,7 @@ public static class Program
         overrideServices?.Invoke(services);
         var app = builder.Build();
         LoadRootKeys(app);
+        app.Services.GetRequiredService<AuditChain>();
 
         // 4. Middleware, outermost first.
         app.UseMiddleware<ApiPipeline>();
