@@ -37,6 +37,7 @@ public static class VerifyAuditChain
         long expectedSeq = 1;
         var prevHash = "";
         long checkedCount = 0;
+        var seenKeyed = false;
         while (true)
         {
             var afterSeq = expectedSeq - 1;
@@ -50,9 +51,19 @@ public static class VerifyAuditChain
                     return Broken(checkedCount, e.Id, AuditVerification.BrokenLink, head);
                 }
 
-                var matches = e.Seq <= eitherUpTo
-                    ? chain.HashMatches(e, keyed: true) || chain.HashMatches(e, keyed: false)
-                    : chain.HashMatches(e, keyed: e.Seq >= keyedFrom);
+                bool matches;
+                if (e.Seq <= eitherUpTo)
+                {
+                    // Keyed hashing, once begun, never goes back to plain: a plain event after a keyed one is a forgery.
+                    var keyed = chain.HashMatches(e, keyed: true);
+                    matches = keyed || (!seenKeyed && chain.HashMatches(e, keyed: false));
+                    seenKeyed |= keyed;
+                }
+                else
+                {
+                    matches = chain.HashMatches(e, keyed: e.Seq >= keyedFrom);
+                }
+
                 if (!matches)
                 {
                     return Broken(checkedCount, e.Id, AuditVerification.HashMismatch, head);
