@@ -68,6 +68,10 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, AuditChain chai
             }
 
             await db.SaveChangesAsync(cancellationToken);
+
+            // A tracked head would shadow the row on the next append of this scope (identity
+            // resolution keeps the in-memory values): every append reads the head afresh.
+            DetachHeads();
             if (transaction is not null)
             {
                 await transaction.CommitAsync(cancellationToken);
@@ -90,10 +94,7 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, AuditChain chai
             }
 
             // The heads moved for these events did not commit either: the next save reads them again.
-            foreach (var head in db.ChangeTracker.Entries<AuditChainHead>().ToList())
-            {
-                head.State = EntityState.Detached;
-            }
+            DetachHeads();
 
             _pending.Clear();
             throw;
@@ -109,6 +110,14 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, AuditChain chai
         var committed = _savedInOuterTransaction.ToList();
         _savedInOuterTransaction.Clear();
         await RunAfterCommitHooksAsync(committed);
+    }
+
+    private void DetachHeads()
+    {
+        foreach (var head in db.ChangeTracker.Entries<AuditChainHead>().ToList())
+        {
+            head.State = EntityState.Detached;
+        }
     }
 
     private async Task RunAfterCommitHooksAsync(IReadOnlyList<AuditEvent> committed)
