@@ -136,6 +136,7 @@ public static class Program
         overrideServices?.Invoke(services);
         var app = builder.Build();
         LoadRootKeys(app);
+        app.Services.GetRequiredService<AuditChain>();
 
         // 4. Middleware, outermost first. The client address is settled before anything reads it.
         app.UseTrustedProxies();

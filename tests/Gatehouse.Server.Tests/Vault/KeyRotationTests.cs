@@ -24,9 +24,9 @@ public sealed class KeyRotationTests
         var job = server.Services.GetRequiredService<DataKeyReencryption>();
 
         // A run stopped after 3 batches (a crash) leaves the rest on v1; the next run finishes them.
-        var firstRun = await job.RunAsync(3, CancellationToken.None);
+        var firstRun = (await job.RunAsync(3, CancellationToken.None)).Moved;
         var midway = await Keyring(server, orgId);
-        var rest = await job.RunAsync(int.MaxValue, CancellationToken.None);
+        var rest = (await job.RunAsync(int.MaxValue, CancellationToken.None)).Moved;
 
         midway[1].ShouldBe(1000 - firstRun);
         (firstRun + rest).ShouldBe(1000);

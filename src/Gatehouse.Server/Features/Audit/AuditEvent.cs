@@ -5,8 +5,9 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Gatehouse.Server.Features.Audit;
 
 /// <summary>
-/// One audit event. Rows are hash-chained per organization: <c>Hash</c> covers every field and
-/// <c>PrevHash</c>, and <c>Seq</c> is unique per organization, so two writers cannot fork the chain.
+/// One audit event. Rows are hash-chained per organization: <c>Hash</c> (HMAC-SHA-256 under the
+/// audit key, see <see cref="AuditChain"/>) covers every field and <c>PrevHash</c>, and <c>Seq</c> is
+/// unique per organization, so two writers cannot fork the chain; <see cref="AuditChainHead"/> marks its end.
 /// Platform events with no organization use the chain <see cref="PlatformChain"/>.
 /// </summary>
 public sealed class AuditEvent : ICreatedEntity

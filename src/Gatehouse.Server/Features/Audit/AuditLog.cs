@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
@@ -14,7 +12,7 @@ namespace Gatehouse.Server.Features.Audit;
 /// <see cref="SaveChangesAsync"/> writes the change and its audit events in one transaction.
 /// If the audit write fails, nothing is committed.
 /// </summary>
-public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAuditCommitHook> hooks)
+public sealed class AuditLog(GatehouseDb db, TimeProvider clock, AuditChain chainKey, IEnumerable<IAuditCommitHook> hooks)
 {
     private static readonly JsonSerializerOptions ChangesJson = JsonDefaults.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
     private readonly List<AuditEvent> _pending = [];
@@ -70,6 +68,10 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAu
             }
 
             await db.SaveChangesAsync(cancellationToken);
+
+            // A tracked head would shadow the row on the next append of this scope (identity
+            // resolution keeps the in-memory values): every append reads the head afresh.
+            DetachHeads();
             if (transaction is not null)
             {
                 await transaction.CommitAsync(cancellationToken);
@@ -91,6 +93,9 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAu
                 db.Entry(auditEvent).State = EntityState.Detached;
             }
 
+            // The heads moved for these events did not commit either: the next save reads them again.
+            DetachHeads();
+
             _pending.Clear();
             throw;
         }
@@ -107,6 +112,14 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAu
         await RunAfterCommitHooksAsync(committed);
     }
 
+    private void DetachHeads()
+    {
+        foreach (var head in db.ChangeTracker.Entries<AuditChainHead>().ToList())
+        {
+            head.State = EntityState.Detached;
+        }
+    }
+
     private async Task RunAfterCommitHooksAsync(IReadOnlyList<AuditEvent> committed)
     {
         foreach (var hook in hooks)
@@ -116,6 +129,12 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAu
         }
     }
 
+    /// <summary>
+    /// Appends after the chain's head and moves the head, both in the caller's transaction: a
+    /// failed commit leaves events and head as they were. A head that is missing or whose seal is
+    /// wrong is never trusted or silently replaced: the chain goes on from its newest event and the
+    /// new head records where the loss was found (<see cref="AuditChainHead.LostAtSeq"/>).
+    /// </summary>
     private async Task AppendToChainAsync(string orgId, IEnumerable<AuditEvent> events, CancellationToken cancellationToken)
     {
         if (db.IsPostgres)
@@ -124,28 +143,39 @@ public sealed class AuditLog(GatehouseDb db, TimeProvider clock, IEnumerable<IAu
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + orgId}))", cancellationToken);
         }
 
-        var head = await db.Set<AuditEvent>().Where(e => e.OrgId == orgId).OrderByDescending(e => e.Seq)
-            .Select(e => new { e.Seq, e.Hash }).FirstOrDefaultAsync(cancellationToken);
-        var seq = head?.Seq ?? 0;
-        var prevHash = head?.Hash ?? "";
+        var head = await db.Set<AuditChainHead>().FirstOrDefaultAsync(h => h.OrgId == orgId, cancellationToken);
+        if (head is null || !chainKey.IsSealed(head))
+        {
+            var newest = await db.Set<AuditEvent>().Where(e => e.OrgId == orgId).OrderByDescending(e => e.Seq)
+                .Select(e => new { e.Seq, e.Hash }).FirstOrDefaultAsync(cancellationToken);
+            var lostAt = newest is null && head is null ? (long?)null : newest?.Seq ?? 0;
+            if (head is null)
+            {
+                head = new AuditChainHead { OrgId = orgId, LastHash = "" };
+                db.Add(head);
+            }
+
+            head.LastSeq = newest?.Seq ?? 0;
+            head.LastHash = newest?.Hash ?? "";
+            head.KeyedFromSeq = head.LastSeq + 1;
+            head.LostAtSeq = lostAt;
+        }
+
+        var seq = head.LastSeq;
+        var prevHash = head.LastHash;
         foreach (var auditEvent in events)
         {
             auditEvent.Seq = ++seq;
             auditEvent.PrevHash = prevHash;
-            auditEvent.Hash = ComputeHash(auditEvent);
+            auditEvent.Hash = chainKey.Hash(auditEvent);
             prevHash = auditEvent.Hash;
             db.Add(auditEvent);
         }
-    }
 
-    /// <summary>SHA-256 over every field in a fixed order; the order must never change.</summary>
-    public static string ComputeHash(AuditEvent e)
-    {
-        var canonical = string.Join('\n',
-            e.PrevHash, e.Id, e.OrgId, e.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Action,
-            e.ActorType, e.ActorId, e.TargetType ?? "", e.TargetId ?? "", e.Ip ?? "", e.UserAgent ?? "", e.RequestId ?? "",
-            e.OccurredAt.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"), e.Changes ?? "");
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+        head.LastSeq = seq;
+        head.LastHash = prevHash;
+        head.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        head.Seal = chainKey.SealOf(head);
     }
 
     private static string? Truncate(string? value, int max) =>

@@ -22,6 +22,9 @@ public sealed record ComponentHealth(string Status, double? LatencyMs = null, IR
     public const string Healthy = "healthy";
     public const string Unhealthy = "unhealthy";
 
+    /// <summary>Working, with something an operator must look at (the server still answers 200).</summary>
+    public const string Degraded = "degraded";
+
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsHealthy => Status == Healthy;
 }
@@ -67,8 +70,9 @@ public static class HealthEndpoints
                     report[component.Name] = await component.CheckAsync(cancellationToken);
                 }
 
-                var healthy = report.Values.All(c => c.IsHealthy);
-                var body = new AdminHealth(healthy ? ComponentHealth.Healthy : ComponentHealth.Unhealthy, Version, UptimeSeconds, report);
+                var healthy = report.Values.All(c => c.Status != ComponentHealth.Unhealthy);
+                var status = !healthy ? ComponentHealth.Unhealthy : report.Values.All(c => c.IsHealthy) ? ComponentHealth.Healthy : ComponentHealth.Degraded;
+                var body = new AdminHealth(status, Version, UptimeSeconds, report);
                 return healthy
                     ? new ApiOk<AdminHealth>(body)
                     : new ApiError(ErrorCodes.ServiceUnavailable, "A component is unhealthy.", new Dictionary<string, object?> { ["health"] = body });
@@ -119,13 +123,24 @@ public sealed class ClusterHealth(DatabaseTarget target) : IHealthComponent
         }));
 }
 
-/// <summary>The master key is loaded and the server secrets it protects open with it.</summary>
-public sealed class KeyringHealth(Platform.Hosting.ServerKeys keys) : IHealthComponent
+/// <summary>
+/// The master key is loaded and the server secrets it protects open with it. Degraded while the
+/// data-key re-encryption job on this node found records it cannot open (their ids, never contents).
+/// </summary>
+public sealed class KeyringHealth(Platform.Hosting.ServerKeys keys, Vault.DataKeyReencryption reencryption) : IHealthComponent
 {
     public string Name => "keyring";
 
-    public Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new ComponentHealth(ComponentHealth.Healthy, null, new Dictionary<string, object?> { ["masterKeyFingerprint"] = keys.MasterKey.Fingerprint }));
+    public Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken)
+    {
+        var unreadable = reencryption.Unreadable;
+        return Task.FromResult(new ComponentHealth(unreadable.Count == 0 ? ComponentHealth.Healthy : ComponentHealth.Degraded, null, new Dictionary<string, object?>
+        {
+            ["masterKeyFingerprint"] = keys.MasterKey.Fingerprint,
+            ["unreadableRecords"] = unreadable.Count,
+            ["unreadableSample"] = unreadable.Take(20).ToList(),
+        }));
+    }
 }
 
 /// <summary>Background jobs report here; each registers itself with <see cref="JobRegistry"/>.</summary>

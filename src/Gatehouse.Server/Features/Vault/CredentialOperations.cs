@@ -106,11 +106,20 @@ public static partial class CredentialOperations
             CreatedAt = now,
             UpdatedAt = now,
         };
-        var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
-        db.Add(credential);
-        db.Add(SealVersion(ring, credential, 1, request.Data!, now));
-        audit.Record(orgId, "credential.create", "credential", credential.Id, new { credential.IntegrationId, credential.AuthType, credential.Name, dataFields = request.Data!.Keys.Order(StringComparer.Ordinal) });
-        await audit.SaveChangesAsync(cancellationToken);
+        // Sealed and committed under the org's key lock: the key version sealed under cannot be
+        // retired between loading the keyring and the record becoming visible to the retire step.
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
+            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+            db.Add(credential);
+            db.Add(SealVersion(ring, credential, 1, request.Data!, now));
+            audit.Record(orgId, "credential.create", "credential", credential.Id, new { credential.IntegrationId, credential.AuthType, credential.Name, dataFields = request.Data!.Keys.Order(StringComparer.Ordinal) });
+            await audit.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await audit.AfterOuterCommitAsync();
         return new ApiCreated<CredentialView>(View(credential, now, null));
     }
 
@@ -153,26 +162,41 @@ public static partial class CredentialOperations
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
         var revealed = new List<RevealedCredential>();
-        foreach (var credential in credentials)
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            var view = View(credential, now, null);
-            if (view.Expired)
+            // The records are read first and the keyring after, under the key lock: no version a
+            // record was read under can be retired in between, and the keyring holds every live one.
+            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
+            var sealedVersions = new List<(Credential Credential, CredentialView View, CredentialVersion? Version)>();
+            foreach (var credential in credentials)
             {
-                // Reported as expired, never silently handed out.
-                revealed.Add(new RevealedCredential(view, null));
-                continue;
+                var view = View(credential, now, null);
+                // An expired credential is reported as expired, never silently handed out.
+                var version = view.Expired ? null : await db.Set<CredentialVersion>().AsNoTracking()
+                    .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, cancellationToken);
+                sealedVersions.Add((credential, view, version));
             }
 
-            var version = await db.Set<CredentialVersion>().AsNoTracking()
-                .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, cancellationToken);
-            var plaintext = ring.Open(version.Ciphertext, AssociatedData.ForCredential(orgId, credential.Id, version.Version));
-            revealed.Add(new RevealedCredential(view, JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(plaintext)));
-            audit.Record(orgId, "credential.reveal", "credential", credential.Id, new { credential.IntegrationId, version = version.Version });
+            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+            foreach (var (credential, view, version) in sealedVersions)
+            {
+                if (version is null)
+                {
+                    revealed.Add(new RevealedCredential(view, null));
+                    continue;
+                }
+
+                var plaintext = ring.Open(version.Ciphertext, AssociatedData.ForCredential(orgId, credential.Id, version.Version));
+                revealed.Add(new RevealedCredential(view, JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(plaintext)));
+                audit.Record(orgId, "credential.reveal", "credential", credential.Id, new { credential.IntegrationId, version = version.Version });
+            }
+
+            await audit.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
-        await audit.SaveChangesAsync(cancellationToken);
+        await audit.AfterOuterCommitAsync();
         return new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
     }
 
@@ -205,6 +229,8 @@ public static partial class CredentialOperations
             validation.Required("name", request.Name, 200);
         }
 
+        // New data is sealed and committed under the org's key lock (see Create).
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
         if (credential is null)
         {
@@ -243,6 +269,7 @@ public static partial class CredentialOperations
 
         if (request.Data is not null)
         {
+            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
             var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
             credential.CurrentVersion++;
             db.Add(SealVersion(ring, credential, credential.CurrentVersion, request.Data, now));
@@ -254,6 +281,8 @@ public static partial class CredentialOperations
             credential.UpdatedAt = now;
             audit.Record(orgId, "credential.update", "credential", credential.Id, new { fields = changed, version = credential.CurrentVersion });
             await audit.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            await audit.AfterOuterCommitAsync();
         }
 
         return new ApiOk<CredentialView>(View(credential, now, null));

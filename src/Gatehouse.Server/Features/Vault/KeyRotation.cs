@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Http;
@@ -38,7 +39,8 @@ public static class KeyRotation
         }
         else
         {
-            targets = await db.Set<Organization>().Where(o => o.DeletedAt == null).Select(o => o.Id).ToListAsync(cancellationToken);
+            // One order for every caller, so two rotations of all organizations never lock crosswise.
+            targets = await db.Set<Organization>().Where(o => o.DeletedAt == null).OrderBy(o => o.Id).Select(o => o.Id).ToListAsync(cancellationToken);
         }
 
         // The new key versions and their audit events commit together, or not at all.
@@ -47,6 +49,9 @@ public static class KeyRotation
         {
             foreach (var target in targets)
             {
+                // Exclusive: concurrent rotations of one org cannot pick the same next version, and a
+                // reveal holding the shared side never meets a version added after its keyring loaded.
+                await DataKeyLock.ForRetiringAsync(db, target, cancellationToken);
                 var version = await keyring.RotateAsync(db, target, cancellationToken);
                 audit.Record(target, "dek.rotate", "data_key", $"{target}/v{version}", new { version });
                 rotated.Add(new RotatedDataKey(target, version));
@@ -79,18 +84,30 @@ public static class KeyRotation
     }
 }
 
+/// <summary>What one run of the re-encryption job did.</summary>
+/// <param name="Moved">Records re-encrypted under their organization's current data key.</param>
+/// <param name="Skipped">Records that could not be opened (<c>credentialId/version</c>): left as they are, their key kept.</param>
+/// <param name="Complete">Every organization was gone through (not stopped by the batch limit or a failure).</param>
+public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, bool Complete);
+
 /// <summary>
 /// Re-encrypts credential versions still sealed under an older data key, in batches, and retires
 /// an old key (destroys its wrapped bytes) once nothing uses it. Its progress is the data itself —
 /// records still on an old version — so a crash halfway loses nothing: the next run continues.
+/// A record that cannot be opened is skipped and reported (log, run result, admin health); it
+/// keeps its key version alive, and neither stops the run nor the other records and organizations.
 /// </summary>
 public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, IConfiguration configuration, ILogger<DataKeyReencryption> logger) : BackgroundService
 {
     public const string JobName = "dek-reencrypt";
     public const int BatchSize = 100;
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<string>> _unreadable = new(StringComparer.Ordinal);
 
     public void Wake() => _wake.Release();
+
+    /// <summary>Records (<c>credentialId/version</c>) the last complete pass over their organization could not open; they keep their old key.</summary>
+    public IReadOnlyList<string> Unreadable => [.. _unreadable.OrderBy(o => o.Key, StringComparer.Ordinal).SelectMany(o => o.Value)];
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -98,70 +115,194 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Re-encrypts at most <paramref name="maxBatches"/> batches; returns how many records moved.</summary>
-    public async Task<int> RunAsync(int maxBatches, CancellationToken cancellationToken)
+    /// <summary>Re-encrypts at most <paramref name="maxBatches"/> batches, then retires unused keys if every organization was gone through.</summary>
+    public async Task<ReencryptionRun> RunAsync(int maxBatches, CancellationToken cancellationToken)
     {
-        var moved = 0;
-        for (var batch = 0; batch < maxBatches; batch++)
+        List<(string OrgId, int Current)> orgs;
+        await using (var scope = scopes.CreateAsyncScope())
         {
-            await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-            var currents = await db.Set<DataKey>().Where(k => k.WrappedKey != null).GroupBy(k => k.OrgId)
-                .Select(g => new { OrgId = g.Key, Current = g.Max(k => k.Version) }).ToListAsync(cancellationToken);
-            var stale = new List<CredentialVersion>();
-            foreach (var org in currents)
+            orgs = [.. (await db.Set<DataKey>().Where(k => k.WrappedKey != null).GroupBy(k => k.OrgId)
+                .Select(g => new { OrgId = g.Key, Current = g.Max(k => k.Version) }).OrderBy(o => o.OrgId).ToListAsync(cancellationToken))
+                .Select(o => (o.OrgId, o.Current))];
+        }
+
+        var moved = 0;
+        var batches = 0;
+        var skipped = new List<string>();
+        var completed = new List<string>();
+        var complete = true;
+        var failed = false;
+        foreach (var (orgId, current) in orgs)
+        {
+            var skippedBefore = skipped.Count;
+            var orgComplete = true;
+            // Each run passes over an org's stale records once, in key order: a skipped record is
+            // behind the cursor, so it cannot fill every batch and starve the records after it.
+            (string CredentialId, int Version)? cursor = null;
+            while (true)
             {
-                stale.AddRange(await db.Set<CredentialVersion>().Where(v => v.OrgId == org.OrgId && v.KeyVersion < org.Current)
-                    .Take(BatchSize - stale.Count).ToListAsync(cancellationToken));
-                if (stale.Count >= BatchSize)
+                if (batches >= maxBatches)
+                {
+                    orgComplete = false;
+                    break;
+                }
+
+                Batch batch;
+                try
+                {
+                    batch = await ReencryptBatchAsync(orgId, current, cursor, skipped, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // One organization's failure (a credential deleted under the batch, a lost
+                    // connection) waits for the next run; the other organizations go on now.
+                    logger.LogWarning(ex, "Data-key re-encryption of organization {OrgId} failed; it resumes on the next run", orgId);
+                    failed = true;
+                    orgComplete = false;
+                    break;
+                }
+
+                if (batch.Read == 0)
+                {
+                    break;
+                }
+
+                batches++;
+                moved += batch.Moved;
+                cursor = batch.Cursor;
+                if (batch.Read < BatchSize)
                 {
                     break;
                 }
             }
 
-            if (stale.Count == 0)
+            if (!orgComplete)
             {
-                await RetireUnusedAsync(db, cancellationToken);
-                break;
-            }
-
-            foreach (var group in stale.GroupBy(v => v.OrgId))
-            {
-                var ring = await keyring.ForOrgAsync(db, group.Key, cancellationToken);
-                foreach (var version in group)
+                complete = false;
+                if (batches >= maxBatches)
                 {
-                    var aad = AssociatedData.ForCredential(version.OrgId, version.CredentialId, version.Version);
-                    version.Ciphertext = ring.Seal(ring.Open(version.Ciphertext, aad), aad);
-                    version.KeyVersion = (int)ring.CurrentVersion;
+                    break;
                 }
+
+                continue;
             }
 
-            await db.SaveChangesAsync(cancellationToken);
-            moved += stale.Count;
+            completed.Add(orgId);
+            if (skipped.Count > skippedBefore)
+            {
+                _unreadable[orgId] = skipped[skippedBefore..];
+            }
+            else
+            {
+                _unreadable.TryRemove(orgId, out _);
+            }
         }
 
-        jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime);
-        return moved;
+        foreach (var gone in _unreadable.Keys.Where(o => !orgs.Any(x => x.OrgId == o)))
+        {
+            _unreadable.TryRemove(gone, out _);
+        }
+
+        // Only organizations gone through to the end: elsewhere a record may still be on an old key.
+        await RetireUnusedAsync(completed, cancellationToken);
+        jobs.ReportRun(JobName, succeeded: !failed, clock.GetUtcNow().UtcDateTime, queueDepth: _unreadable.Values.Sum(v => v.Count));
+        return new ReencryptionRun(moved, skipped, complete);
     }
 
-    private async Task RetireUnusedAsync(GatehouseDb db, CancellationToken cancellationToken)
+    private sealed record Batch(int Read, int Moved, (string CredentialId, int Version)? Cursor);
+
+    private async Task<Batch> ReencryptBatchAsync(string orgId, int current, (string CredentialId, int Version)? cursor, List<string> skipped, CancellationToken cancellationToken)
     {
-        var keys = await db.Set<DataKey>().Where(k => k.WrappedKey != null).ToListAsync(cancellationToken);
-        foreach (var org in keys.GroupBy(k => k.OrgId))
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Sealing under the keyring loaded here: no version of it may be retired before this commits.
+        await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
+        var query = db.Set<CredentialVersion>().Where(v => v.OrgId == orgId && v.KeyVersion < current);
+        if (cursor is var (afterId, afterVersion))
         {
-            var current = org.Max(k => k.Version);
-            foreach (var old in org.Where(k => k.Version < current))
+            query = query.Where(v => string.Compare(v.CredentialId, afterId) > 0 || (v.CredentialId == afterId && v.Version > afterVersion));
+        }
+
+        var stale = await query.OrderBy(v => v.CredentialId).ThenBy(v => v.Version).Take(BatchSize).ToListAsync(cancellationToken);
+        if (stale.Count == 0)
+        {
+            return new Batch(0, 0, cursor);
+        }
+
+        var ring = await keyring.LoadAsync(db, orgId, cancellationToken);
+        var moved = 0;
+        foreach (var version in stale)
+        {
+            var aad = AssociatedData.ForCredential(version.OrgId, version.CredentialId, version.Version);
+            byte[]? plaintext = null;
+            try
             {
-                var used = await db.Set<CredentialVersion>().AnyAsync(v => v.OrgId == old.OrgId && v.KeyVersion == old.Version, cancellationToken);
+                plaintext = ring?.Open(version.Ciphertext, aad);
+            }
+            catch (CryptographicException)
+            {
+                // Reported below.
+            }
+
+            if (ring is null || plaintext is null)
+            {
+                // Never the contents: the record's identity is all an operator needs to find it.
+                logger.LogError("Credential {CredentialId} version {Version} of organization {OrgId} cannot be opened; it is skipped and its data key {KeyVersion} kept",
+                    version.CredentialId, version.Version, orgId, version.KeyVersion);
+                skipped.Add($"{version.CredentialId}/{version.Version}");
+                continue;
+            }
+
+            try
+            {
+                version.Ciphertext = ring.Seal(plaintext, aad);
+                version.KeyVersion = (int)ring.CurrentVersion;
+                moved++;
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        var last = stale[^1];
+        return new Batch(stale.Count, moved, (last.CredentialId, last.Version));
+    }
+
+    /// <summary>Per organization, under the exclusive side of its key lock: no writer is between loading a key and committing.</summary>
+    private async Task RetireUnusedAsync(IReadOnlyList<string> orgIds, CancellationToken cancellationToken)
+    {
+        foreach (var orgId in orgIds)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await DataKeyLock.ForRetiringAsync(db, orgId, cancellationToken);
+            var keys = await db.Set<DataKey>().Where(k => k.OrgId == orgId && k.WrappedKey != null).ToListAsync(cancellationToken);
+            var current = keys.Max(k => (int?)k.Version) ?? 0;
+            if (keys.Count < 2)
+            {
+                continue;
+            }
+
+            foreach (var old in keys.Where(k => k.Version < current))
+            {
+                // A record still on the version — a skipped one included — keeps it alive.
+                var used = await db.Set<CredentialVersion>().AnyAsync(v => v.OrgId == orgId && v.KeyVersion == old.Version, cancellationToken);
                 if (!used)
                 {
                     old.WrappedKey = null;
                     old.RetiredAt = clock.GetUtcNow().UtcDateTime;
                 }
             }
-        }
 
-        await db.SaveChangesAsync(cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -177,10 +318,8 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             try
             {
                 await _wake.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken);
-                while (await RunAsync(10, stoppingToken) > 0)
-                {
-                    // Keep going while there is work; each round is 10 batches.
-                }
+                // Batches are small transactions of their own; one run goes through every organization.
+                await RunAsync(int.MaxValue, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

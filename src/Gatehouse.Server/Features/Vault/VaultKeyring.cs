@@ -18,26 +18,31 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
     /// <summary>The org's keyring with every live version; creates version 1 on first use (in the caller's transaction).</summary>
     public async Task<OrgKeyring> ForOrgAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
+        if (await LoadAsync(db, orgId, cancellationToken) is { } ring)
+        {
+            return ring;
+        }
+
+        // Another request may create version 1 at the same moment: then its row stays and is used.
+        await AddVersionAsync(db, orgId, 1, cancellationToken);
+        return await LoadAsync(db, orgId, cancellationToken)
+            ?? throw new InvalidOperationException($"The data key of {orgId} was neither created nor found.");
+    }
+
+    /// <summary>The org's keyring with every live version, or null when it has none (never used, or deleted).</summary>
+    public async Task<OrgKeyring?> LoadAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
+    {
         var keys = await db.Set<DataKey>().AsNoTracking().Where(k => k.OrgId == orgId && k.WrappedKey != null).ToListAsync(cancellationToken);
         if (keys.Count == 0)
         {
-            try
-            {
-                keys = [await AddVersionAsync(db, orgId, 1, cancellationToken)];
-            }
-            catch (DbUpdateException)
-            {
-                // Another request created version 1 at the same moment: use that one.
-                db.ChangeTracker.Clear();
-                keys = await db.Set<DataKey>().AsNoTracking().Where(k => k.OrgId == orgId && k.WrappedKey != null).ToListAsync(cancellationToken);
-            }
+            return null;
         }
 
         var unwrapped = keys.ToDictionary(k => (uint)k.Version, k => Unwrap(orgId, k));
         return new OrgKeyring(orgId, unwrapped, (uint)keys.Max(k => k.Version));
     }
 
-    /// <summary>Adds the next data-key version; new writes use it at once.</summary>
+    /// <summary>Adds the next data-key version; new writes use it at once. Call under <see cref="DataKeyLock.ForRetiringAsync"/>.</summary>
     public async Task<int> RotateAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
         var current = await db.Set<DataKey>().Where(k => k.OrgId == orgId).MaxAsync(k => (int?)k.Version, cancellationToken) ?? 0;
@@ -66,15 +71,66 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
             WrappedKey = masterKey.Wrap(dataKey, AssociatedData.ForDataKey(orgId, (uint)version)),
             CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
         db.Add(row);
-        await db.SaveChangesAsync(cancellationToken);
-        db.Entry(row).State = EntityState.Detached;
-        _unwrapped[(orgId, version)] = dataKey;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (version == 1)
+        {
+            // Version 1 created by a concurrent first use; EF rolled back to its savepoint, so the
+            // caller's transaction goes on. Later versions are added under the org's key lock.
+        }
+        finally
+        {
+            db.Entry(row).State = EntityState.Detached;
+        }
+
+        // Not cached here: the caller's transaction may still roll back, and a cached key that never
+        // reached the database would seal data under a key nobody can unwrap. Unwrap caches on load.
         return row;
     }
 
     private byte[] Unwrap(string orgId, DataKey key) =>
         _unwrapped.GetOrAdd((orgId, key.Version), _ => masterKey.Unwrap(key.WrappedKey!, AssociatedData.ForDataKey(orgId, (uint)key.Version)));
+}
+
+/// <summary>
+/// Serializes what seals under an org's data keys with what retires them. A writer (or the
+/// re-encryption job) holds the shared side from loading the keyring until its transaction commits,
+/// so the key version it sealed under cannot be retired before its record is visible; retiring and
+/// rotating hold the exclusive side. PostgreSQL: a transaction-scoped advisory lock, shared by every
+/// node on the database. SQLite: the transaction's write lock (begun IMMEDIATE) already excludes them.
+/// </summary>
+public static class DataKeyLock
+{
+    public static Task ForSealingAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) => TakeAsync(db, orgId, shared: true, cancellationToken);
+
+    public static Task ForRetiringAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) => TakeAsync(db, orgId, shared: false, cancellationToken);
+
+    private static async Task TakeAsync(GatehouseDb db, string orgId, bool shared, CancellationToken cancellationToken)
+    {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("The data-key lock lives as long as a transaction; begin one first.");
+        }
+
+        if (!db.IsPostgres)
+        {
+            return;
+        }
+
+        var key = "vault:" + orgId;
+        if (shared)
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock_shared(hashtext({key}))", cancellationToken);
+        }
+        else
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({key}))", cancellationToken);
+        }
+    }
 }
 
 /// <summary>Deleting an organization destroys its data keys: its ciphertext is unrecoverable, even with the master key.</summary>
