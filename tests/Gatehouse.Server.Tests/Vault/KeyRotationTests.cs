@@ -123,6 +123,39 @@ public sealed class KeyRotationTests
         (await onlyNew.Root.GetAsync($"/api/v1/orgs/{orgId}/credentials/kept")).Data[0].GetProperty("data").GetProperty("apiKey").GetString().ShouldBe("survives-rotation");
     }
 
+    [Fact]
+    public async Task A_master_key_rotation_keeps_webhook_secrets_signing_and_idempotent_responses_replayable()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", "mk-" + Guid.NewGuid().ToString("N"));
+        await using var database = await TestDatabase.CreateAsync();
+        await using var receiver = await Gatehouse.Server.Tests.Webhooks.WebhookReceiver.StartAsync();
+        var oldKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var newKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var idempotency = new Dictionary<string, string> { ["Idempotency-Key"] = "before-rotation" };
+        var roleBody = new { name = "made-once", permissions = new[] { "deploy:write" } };
+        string orgId, secret, firstRole;
+        await using (var first = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = oldKey } }, database))
+        {
+            orgId = await first.CreateOrgAsync();
+            secret = (await first.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = receiver.Url(), events = new[] { "role.created" } })).Str("secret");
+            firstRole = (await first.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", roleBody, idempotency)).Str("id");
+        }
+
+        await using (await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = newKey, ["Gatehouse:MasterKeyPrevious"] = oldKey } }, database))
+        {
+        }
+
+        await using var onlyNew = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:MasterKey"] = newKey } }, database);
+        var replay = await onlyNew.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", roleBody, idempotency);
+        replay.StatusCode.ShouldBe(201, replay.Text);
+        replay.Header("Idempotent-Replayed").ShouldBe("true");
+        replay.Str("id").ShouldBe(firstRole);
+
+        (await onlyNew.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "after-rotation", permissions = new[] { "x" } })).StatusCode.ShouldBe(201);
+        var delivered = await receiver.WaitForAsync(r => r.Type == "role.created" && r.Body.Contains("after-rotation", StringComparison.Ordinal));
+        Gatehouse.Server.Tests.Webhooks.StandardWebhooksVerifier.Verify(secret, delivered[0], DateTimeOffset.UtcNow).ShouldBeTrue();
+    }
+
     private static async Task<Dictionary<int, int>> Keyring(GatehouseServer server, string orgId)
     {
         var response = await server.Root.GetAsync($"/api/v1/admin/keyring?orgId={orgId}");

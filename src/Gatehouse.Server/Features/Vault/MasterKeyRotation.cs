@@ -1,6 +1,9 @@
 using System.Data.Common;
 using System.Security.Cryptography;
+using System.Text;
 using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Webhooks;
+using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 
 namespace Gatehouse.Server.Features.Vault;
@@ -47,8 +50,69 @@ public static class MasterKeyRotation
             }
         }
 
+        // Values sealed directly under a master-key subkey: webhook signing secrets (current and
+        // the one still in its grace period) and stored idempotent responses. Left alone they would
+        // no longer open: deliveries could not be signed and a retry would meet a 500.
+        foreach (var (id, sealedValue) in Read(connection, transaction, "SELECT id, sealed_secret FROM webhook_endpoints"))
+        {
+            if (TryReseal(current, previous, WebhookSecrets.Purpose, sealedValue, Encoding.UTF8.GetBytes(id)) is { } fresh)
+            {
+                Update(connection, transaction, "UPDATE webhook_endpoints SET sealed_secret = @v WHERE id = @k", fresh, id);
+                rewrapped++;
+            }
+        }
+
+        foreach (var (id, sealedValue) in Read(connection, transaction, "SELECT id, previous_sealed_secret FROM webhook_endpoints WHERE previous_sealed_secret IS NOT NULL"))
+        {
+            if (TryReseal(current, previous, WebhookSecrets.Purpose, sealedValue, Encoding.UTF8.GetBytes(id)) is { } fresh)
+            {
+                Update(connection, transaction, "UPDATE webhook_endpoints SET previous_sealed_secret = @v WHERE id = @k", fresh, id);
+                rewrapped++;
+            }
+        }
+
+        // Scope and key joined by a newline, which neither can hold (a credential id; a header value).
+        foreach (var (scopeAndKey, sealedValue) in Read(connection, transaction, "SELECT scope || '\n' || key, sealed_body FROM idempotency_records WHERE sealed_body IS NOT NULL"))
+        {
+            var newline = scopeAndKey.IndexOf('\n', StringComparison.Ordinal);
+            var (scope, key) = (scopeAndKey[..newline], scopeAndKey[(newline + 1)..]);
+            if (TryReseal(current, previous, IdempotencyFilter.Purpose, sealedValue, IdempotencyFilter.Aad(scope, key)) is { } fresh)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "UPDATE idempotency_records SET sealed_body = @v WHERE scope = @s AND key = @k";
+                DatabaseLock.AddParameter(command, "@v", fresh);
+                DatabaseLock.AddParameter(command, "@s", scope);
+                DatabaseLock.AddParameter(command, "@k", key);
+                command.ExecuteNonQuery();
+                rewrapped++;
+            }
+        }
+
         transaction.Commit();
         return rewrapped;
+    }
+
+    /// <summary>Like <see cref="TryRewrap"/>, for a value sealed under a purpose's subkey of the master key.</summary>
+    private static byte[]? TryReseal(MasterKey current, MasterKey previous, string purpose, byte[] sealedValue, byte[] aad)
+    {
+        try
+        {
+            current.Open(purpose, sealedValue, aad);
+            return null;
+        }
+        catch (CryptographicException)
+        {
+            var plaintext = previous.Open(purpose, sealedValue, aad);
+            try
+            {
+                return current.Seal(purpose, plaintext, aad);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+        }
     }
 
     /// <summary>Null when the row already opens with the current key; throws when neither key opens it.</summary>

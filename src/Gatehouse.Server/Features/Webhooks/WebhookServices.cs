@@ -10,7 +10,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// <summary>Seals signing secrets with the master key, bound to their endpoint id.</summary>
 public sealed class WebhookSecrets(MasterKey masterKey)
 {
-    private const string Purpose = "webhook-secret";
+    public const string Purpose = "webhook-secret";
 
     public byte[] Seal(string endpointId, ReadOnlySpan<byte> secret) => masterKey.Seal(Purpose, secret, Encoding.UTF8.GetBytes(endpointId));
 

@@ -41,7 +41,7 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
 {
     public const string Header = "Idempotency-Key";
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
-    private const string Purpose = "idempotency";
+    public const string Purpose = "idempotency";
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -170,7 +170,7 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
 
     private static ApiError Conflict(string message) => ApiError.Conflict(message);
 
-    private static byte[] Aad(string scope, string key) => Encoding.UTF8.GetBytes($"idempotency\n{scope}\n{key}");
+    public static byte[] Aad(string scope, string key) => Encoding.UTF8.GetBytes($"idempotency\n{scope}\n{key}");
 
     private static async Task<string> HashRequestAsync(HttpRequest request)
     {
