@@ -151,8 +151,9 @@ public static class Program
         }));
 
         // 5. Routes.
-        app.MapOpenApi(OpenApiSetup.DocumentPath);
+        app.MapOpenApi(OpenApiSetup.DocumentPath).RejectUnknownQueryParameters();
         var api = app.MapGroup("/api/v1");
+        api.RejectUnknownQueryParameters();
         api.AddEndpointFilter<IdempotencyFilter>();
         app.MapHealth(api);
         api.MapOrgs();

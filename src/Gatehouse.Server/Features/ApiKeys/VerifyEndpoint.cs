@@ -95,6 +95,12 @@ public sealed class VerifyEndpoint(
             return;
         }
 
+        if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
+        {
+            await rejected.ExecuteAsync(httpContext);
+            return;
+        }
+
         if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
         {
             await invalid.ExecuteAsync(httpContext);
@@ -157,6 +163,12 @@ public sealed class VerifyEndpoint(
         return JsonSerializer.Deserialize(ref reader, _requestType);
     }
 
+    /// <summary>The route takes no query parameters: any is rejected by name, as the /api/v1 group's filter does (which does not wrap this handler).</summary>
+    private static ApiError? UnknownQuery(HttpContext httpContext) =>
+        QueryParameters.Unknown(httpContext.Request.Query, NoQuery) is { } unknown ? ApiPipeline.RejectedFields(unknown) : null;
+
+    private static readonly HashSet<string> NoQuery = [];
+
     private static ApiError BodyRequired => ApiError.Invalid("A JSON request body is required.");
 
     /// <summary>The common spellings, compared without parsing; anything else goes to the framework's own check.</summary>
@@ -174,6 +186,11 @@ public sealed class VerifyEndpoint(
             if (await Authorization.AuthorizeAsync(httpContext, VerifyApiKey.Requirement, outcome, auth, cancellationToken) is { } denied)
             {
                 return denied;
+            }
+
+            if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
+            {
+                return rejected;
             }
 
             if (VerifyApiKey.TryParse(request, out var input) is { } invalid)

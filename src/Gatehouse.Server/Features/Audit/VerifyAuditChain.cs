@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,11 +18,8 @@ public static class VerifyAuditChain
         new(await VerifyAsync(db, orgId, cancellationToken));
 
     /// <summary>Root: any chain, including <c>platform</c> (events with no organization, such as auth.failure).</summary>
-    public static async Task<Results<ApiOk<AuditVerification>, ApiError>> ForAdmin(HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
-    {
-        var orgId = httpContext.Request.Query["orgId"].ToString();
-        return new ApiOk<AuditVerification>(await VerifyAsync(db, orgId.Length > 0 ? orgId : AuditEvent.PlatformChain, cancellationToken));
-    }
+    public static async Task<Results<ApiOk<AuditVerification>, ApiError>> ForAdmin([FromQuery] string? orgId, GatehouseDb db, CancellationToken cancellationToken) =>
+        new ApiOk<AuditVerification>(await VerifyAsync(db, orgId is { Length: > 0 } ? orgId : AuditEvent.PlatformChain, cancellationToken));
 
     public static async Task<AuditVerification> VerifyAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Http;
@@ -61,13 +62,12 @@ public static class KeyRotation
         return new ApiOk<IReadOnlyList<RotatedDataKey>>(rotated);
     }
 
-    public static async Task<Results<ApiOk<IReadOnlyList<KeyringEntry>>, ApiError>> List(HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<IReadOnlyList<KeyringEntry>>, ApiError>> List([FromQuery] string? orgId, GatehouseDb db, CancellationToken cancellationToken)
     {
         var query = db.Set<DataKey>().AsNoTracking();
-        if (httpContext.Request.Query.TryGetValue("orgId", out var orgFilter))
+        if (orgId is not null)
         {
-            var value = orgFilter.ToString();
-            query = query.Where(k => k.OrgId == value);
+            query = query.Where(k => k.OrgId == orgId);
         }
 
         var keys = await query.OrderBy(k => k.OrgId).ThenBy(k => k.Version).ToListAsync(cancellationToken);

@@ -95,6 +95,11 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
 
     private static ApiError MalformedJson(JsonException ex)
     {
+        if (JsonDefaults.RejectedMember(ex) is { } rejected)
+        {
+            return RejectedFields([rejected]);
+        }
+
         var where = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : $" at {ex.Path}";
         var what = ex.Message.Contains("could not be converted", StringComparison.Ordinal) ? "has the wrong type" : "is not valid JSON";
         var message = what == "has the wrong type" ? $"The field{where} has the wrong type." : $"The request body{where} is not valid JSON.";
@@ -111,6 +116,15 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
         }
 
         return ApiError.Invalid(message, details);
+    }
+
+    /// <summary>400 for members or query parameters the route does not accept (<c>unknown</c>) or got twice (<c>duplicate</c>).</summary>
+    public static ApiError RejectedFields(IReadOnlyList<FieldError> fields)
+    {
+        var first = fields[0];
+        var what = first.Reason == "duplicate" ? "is given more than once" : "is not accepted by this route";
+        var message = fields.Count == 1 ? $"'{first.Field}' {what}." : $"{fields.Count} fields are not accepted: {string.Join(", ", fields.Select(f => $"'{f.Field}' ({f.Reason})"))}.";
+        return ApiError.Invalid(message, new Dictionary<string, object?> { ["fields"] = fields });
     }
 
     private static bool IsDatabaseUnavailable(Exception ex)
