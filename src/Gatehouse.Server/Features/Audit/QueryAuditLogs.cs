@@ -1,10 +1,10 @@
-using Microsoft.AspNetCore.Mvc;
 using System.Reflection;
 using System.Text.Json;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Audit;

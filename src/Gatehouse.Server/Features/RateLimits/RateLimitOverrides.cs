@@ -1,9 +1,9 @@
-using Microsoft.AspNetCore.Mvc;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.RateLimits;

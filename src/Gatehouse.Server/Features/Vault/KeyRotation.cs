@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Http;
@@ -6,6 +5,7 @@ using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Vault;

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 using System.Text.Json.Nodes;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Audit;
@@ -7,6 +6,7 @@ using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Webhooks;
