@@ -93,10 +93,14 @@ public sealed class StrictInputTests(SharedServer shared)
 
         var field = await _server.Root.SendRawAsync(HttpMethod.Post, "/api/v1/keys/verify", $"{{\"key\":\"{key}\",\"permisions\":\"docs:read\"}}");
         var query = await _server.Root.SendRawAsync(HttpMethod.Post, "/api/v1/keys/verify?debug=1", $"{{\"key\":\"{key}\"}}");
+        var twice = await _server.Root.SendRawAsync(HttpMethod.Post, "/api/v1/keys/verify", $"{{\"key\":\"{key}\",\"cost\":0,\"key\":\"gh_other\"}}");
+        var twiceInTags = await _server.Root.SendRawAsync(HttpMethod.Post, "/api/v1/keys/verify", $"{{\"key\":\"{key}\",\"tags\":{{\"a\":1,\"a\":2}}}}");
         var fine = await _server.Root.VerifyAsync(new { key });
 
         ShouldName(field, "permisions", "unknown");
         ShouldName(query, "debug", "unknown");
+        ShouldName(twice, "key", "duplicate");
+        ShouldName(twiceInTags, "tags.a", "duplicate");
         fine.StatusCode.ShouldBe(200, fine.Text);
         fine.Data.GetProperty("valid").GetBoolean().ShouldBeTrue();
     }
