@@ -185,6 +185,10 @@ public sealed class StrictInputTests(SharedServer shared)
         parameters["limit"].GetProperty("maximum").GetInt32().ShouldBe(200);
         parameters["enabled"].GetProperty("type").ToString().ShouldContain("boolean");
         parameters["start"].GetProperty("format").GetString().ShouldBe("date-time");
+        foreach (var (path, method) in new[] { ("/api/v1/orgs/{orgId}/roles/{roleId}", "delete"), ("/api/v1/orgs/{orgId}/webhooks/{webhookId}", "patch"), ("/api/v1/orgs/{orgId}/api-keys/{keyId}", "delete") })
+        {
+            document.Body.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty("409", out _).ShouldBeTrue($"{method} {path} declares the concurrent-change 409");
+        }
     }
 
     private static void ShouldName(ApiResponse response, string field, string reason)

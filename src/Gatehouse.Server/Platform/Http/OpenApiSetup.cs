@@ -44,6 +44,13 @@ public static class OpenApiSetup
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                if (context.Description.HttpMethod is { } method && !HttpMethods.IsGet(method)
+                    && operation.Responses is { } responses && !responses.ContainsKey("409") && responses.TryGetValue("400", out var invalid))
+                {
+                    // Any change can lose a race with a concurrent change of the same resource (docs/errors.md).
+                    responses["409"] = new OpenApiResponse { Description = "Conflict: a duplicate, or changed or deleted by a concurrent request", Content = invalid.Content };
+                }
+
                 var requirement = context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessRequirement>().LastOrDefault();
                 if (requirement is not null)
                 {
