@@ -155,8 +155,9 @@ public static class Program
         }));
 
         // 5. Routes.
-        app.MapOpenApi(OpenApiSetup.DocumentPath);
+        app.MapOpenApi(OpenApiSetup.DocumentPath).RejectUnknownQueryParameters();
         var api = app.MapGroup("/api/v1");
+        api.RejectUnknownQueryParameters();
         app.MapHealth(api);
         api.MapOrgs();
         api.MapRoles();

@@ -26,11 +26,13 @@ public sealed class MalformedRequestTests(SharedServer shared)
     }
 
     [Fact]
-    public async Task Unknown_fields_are_ignored()
+    public async Task Unknown_fields_are_rejected_by_name()
     {
         var response = await _server.Root.SendRawAsync(HttpMethod.Post, "/api/v1/orgs", "{\"name\":\"Extra\",\"color\":\"blue\"}");
 
-        response.StatusCode.ShouldBe(201, response.Text);
+        response.StatusCode.ShouldBe(400, response.Text);
+        response.ErrorCode.ShouldBe("INVALID_REQUEST");
+        response.Body.GetProperty("error").GetProperty("details").GetProperty("fields")[0].GetProperty("field").GetString().ShouldBe("color");
     }
 
     [Fact]

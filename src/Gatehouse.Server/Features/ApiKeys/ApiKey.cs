@@ -10,8 +10,11 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// An organization's API key. The secret itself is never stored: only its HMAC (<see cref="Hash"/>)
 /// and the displayable <see cref="Start"/>. A revoked key keeps its row for the audit trail.
 /// </summary>
-public sealed class ApiKey : ICreatedEntity
+public sealed class ApiKey : ICreatedEntity, IVersioned
 {
+    /// <inheritdoc />
+    public long Version { get; set; }
+
     public required string Id { get; init; }
     public required string OrgId { get; init; }
     public required string Name { get; set; }

@@ -244,6 +244,10 @@ internal static partial class ApiKeyRules
             patch = new Patch<T>(true, element.Deserialize<T>(JsonDefaults.Options));
             return true;
         }
+        catch (JsonException ex) when (JsonDefaults.RejectedMember(ex) is { } rejected)
+        {
+            throw JsonDefaults.Nest(field, ex, rejected); // 400 naming field.member, as a typed body would
+        }
         catch (JsonException)
         {
             validation.Add(field, $"must be {Describe(typeof(T))} or null");

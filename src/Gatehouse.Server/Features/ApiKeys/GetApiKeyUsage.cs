@@ -1,6 +1,7 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -20,16 +21,15 @@ public static class GetApiKeyUsage
     /// Buckets are aligned to UTC hours/days, every bucket of the window is listed (zeros included).
     /// </summary>
     public static async Task<Results<ApiOk<ApiKeyUsageView>, ApiError>> Handle(
-        string orgId, string keyId, HttpContext httpContext, GatehouseDb db, KeyUsageRecorder usage, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string keyId, [FromQuery(Name = "granularity")] string? granularityText, [FromQuery(Name = "start")] string? startText, [FromQuery(Name = "end")] string? endText, GatehouseDb db, KeyUsageRecorder usage, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var query = httpContext.Request.Query;
-        var granularity = query.TryGetValue("granularity", out var g) ? g.ToString() : "hour";
+        var granularity = granularityText ?? "hour";
         if (granularity is not ("hour" or "day"))
         {
             return PageQuery.Bad("granularity", "must be hour or day");
         }
 
-        if (!PageQuery.TryParseTime(query, "start", out var start, out var error) || !PageQuery.TryParseTime(query, "end", out var end, out error))
+        if (!PageQuery.TryParseTime("start", startText, out var start, out var error) || !PageQuery.TryParseTime("end", endText, out var end, out error))
         {
             return error!;
         }

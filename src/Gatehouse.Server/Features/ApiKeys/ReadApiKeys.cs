@@ -1,6 +1,7 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -11,12 +12,13 @@ public static class ListApiKeys
     /// Keys of the organization, newest first, with the common paging and creation-time filters and
     /// <c>ownerId</c>, <c>enabled</c>, <c>q</c> (substring of the name), <c>includeRevoked</c> (default false).
     /// </summary>
-    public static async Task<Results<ApiPage<ApiKeyView>, ApiError>> Handle(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<ApiKeyView>, ApiError>> Handle(
+        string orgId, [AsParameters] PageParameters paging, [FromQuery] string? ownerId, [FromQuery(Name = "enabled")] string? enabledText, [FromQuery] string? q,
+        [FromQuery(Name = "includeRevoked")] string? includeRevokedText, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var queryString = httpContext.Request.Query;
-        if (!PageQuery.TryParse(queryString, out var page, out var error)
-            || !PageQuery.TryParseBool(queryString, "enabled", out var enabled, out error)
-            || !PageQuery.TryParseBool(queryString, "includeRevoked", out var includeRevoked, out error))
+        if (!paging.TryParse(out var page, out var error)
+            || !PageQuery.TryParseBool("enabled", enabledText, out var enabled, out error)
+            || !PageQuery.TryParseBool("includeRevoked", includeRevokedText, out var includeRevoked, out error))
         {
             return error!;
         }
@@ -27,10 +29,9 @@ public static class ListApiKeys
             query = query.Where(k => k.RevokedAt == null);
         }
 
-        if (queryString.TryGetValue("ownerId", out var ownerId))
+        if (ownerId is not null)
         {
-            var owner = ownerId.ToString();
-            query = query.Where(k => k.OwnerId == owner);
+            query = query.Where(k => k.OwnerId == ownerId);
         }
 
         if (enabled is { } isEnabled)
@@ -38,7 +39,7 @@ public static class ListApiKeys
             query = query.Where(k => k.Enabled == isEnabled);
         }
 
-        if (queryString.TryGetValue("q", out var q) && q.ToString() is { Length: > 0 } text)
+        if (q is { Length: > 0 } text)
         {
             if (text.Length > 200)
             {

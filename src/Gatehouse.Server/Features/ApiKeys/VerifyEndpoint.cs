@@ -23,6 +23,10 @@ public sealed class VerifyEndpoint(
 {
     private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds);
     private readonly JsonTypeInfo<VerifyApiKeyRequest> _requestType = (JsonTypeInfo<VerifyApiKeyRequest>)json.Value.SerializerOptions.GetTypeInfo(typeof(VerifyApiKeyRequest));
+
+    /// <summary>The same reader without the serializer's check for repeated members, for bodies already checked by <see cref="NeedsStrictRead"/>.</summary>
+    private readonly JsonTypeInfo<VerifyApiKeyRequest> _checkedRequestType = (JsonTypeInfo<VerifyApiKeyRequest>)new JsonSerializerOptions(json.Value.SerializerOptions) { AllowDuplicateProperties = true }
+        .GetTypeInfo(typeof(VerifyApiKeyRequest));
     private readonly VerdictWriter _writer = new(json.Value.SerializerOptions, clock);
 
     /// <summary>Maps the route with the metadata the OpenAPI document and the rate-limit policy read.</summary>
@@ -95,6 +99,12 @@ public sealed class VerifyEndpoint(
             return;
         }
 
+        if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
+        {
+            await rejected.ExecuteAsync(httpContext);
+            return;
+        }
+
         if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
         {
             await invalid.ExecuteAsync(httpContext);
@@ -153,9 +163,57 @@ public sealed class VerifyEndpoint(
 
     private VerifyApiKeyRequest? Parse(ReadOnlySequence<byte> buffer)
     {
+        // Repeated members are refused here as on every route, but the serializer's own check
+        // allocates on every request; the usual body is checked allocation-free first.
+        var type = NeedsStrictRead(buffer) ? _requestType : _checkedRequestType;
         var reader = new Utf8JsonReader(buffer, new JsonReaderOptions { MaxDepth = JsonDefaults.MaxDepth });
-        return JsonSerializer.Deserialize(ref reader, _requestType);
+        return JsonSerializer.Deserialize(ref reader, type);
     }
+
+    /// <summary>
+    /// False for an object of distinct scalar members key, permissions, cost and ip (spelt so),
+    /// the body of nearly every verify; anything else (ratelimits, tags, another spelling or
+    /// member, a repeat, broken JSON) is read by the strict reader, which names what is wrong.
+    /// </summary>
+    private static bool NeedsStrictRead(ReadOnlySequence<byte> buffer)
+    {
+        var reader = new Utf8JsonReader(buffer, new JsonReaderOptions { MaxDepth = JsonDefaults.MaxDepth });
+        var seen = 0;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return true;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var member = reader.ValueTextEquals("key"u8) ? 1
+                    : reader.ValueTextEquals("permissions"u8) ? 2
+                    : reader.ValueTextEquals("cost"u8) ? 4
+                    : reader.ValueTextEquals("ip"u8) ? 8
+                    : 0;
+                if (member == 0 || (seen & member) != 0 || !reader.Read() || reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    return true;
+                }
+
+                seen |= member;
+            }
+
+            return reader.TokenType != JsonTokenType.EndObject;
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>The route takes no query parameters: any is rejected by name, as the /api/v1 group's filter does (which does not wrap this handler).</summary>
+    private static ApiError? UnknownQuery(HttpContext httpContext) =>
+        QueryParameters.Unknown(httpContext.Request.Query, NoQuery) is { } unknown ? ApiPipeline.RejectedFields(unknown) : null;
+
+    private static readonly HashSet<string> NoQuery = [];
 
     private static ApiError BodyRequired => ApiError.Invalid("A JSON request body is required.");
 
@@ -179,6 +237,11 @@ public sealed class VerifyEndpoint(
         var invocation = new DefaultEndpointFilterInvocationContext(httpContext, request);
         var result = await idempotency.InvokeAsync(invocation, async _ =>
         {
+            if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
+            {
+                return rejected;
+            }
+
             if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
             {
                 return invalid;

@@ -4,6 +4,7 @@ using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Audit;
@@ -19,21 +20,17 @@ public static class QueryAuditLogs
     public const string NdjsonType = "application/x-ndjson";
 
     public static Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> ForOrg(
-        string orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken) =>
-        HandleAsync(orgId, httpContext, db, cancellationToken);
+        string orgId, [AsParameters] PageParameters paging, [AsParameters] AuditFilters filters, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken) =>
+        HandleAsync(orgId, paging, filters, httpContext, db, cancellationToken);
 
     public static Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> ForAdmin(
-        HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
-    {
-        var orgId = httpContext.Request.Query["orgId"].ToString();
-        return HandleAsync(orgId.Length > 0 ? orgId : null, httpContext, db, cancellationToken);
-    }
+        [AsParameters] PageParameters paging, [AsParameters] AuditFilters filters, [FromQuery] string? orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken) =>
+        HandleAsync(orgId is { Length: > 0 } ? orgId : null, paging, filters, httpContext, db, cancellationToken);
 
     private static async Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> HandleAsync(
-        string? orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+        string? orgId, PageParameters paging, AuditFilters filters, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
     {
-        var queryString = httpContext.Request.Query;
-        if (!PageQuery.TryParse(queryString, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }
@@ -44,7 +41,7 @@ public static class QueryAuditLogs
             query = query.Where(e => e.OrgId == orgId);
         }
 
-        var action = queryString["action"].ToString();
+        var action = filters.Action ?? "";
         if (action.Length > 0)
         {
             if (action.Length > 128)
@@ -63,17 +60,17 @@ public static class QueryAuditLogs
             }
         }
 
-        if (queryString["actorId"].ToString() is { Length: > 0 } actorId)
+        if (filters.ActorId is { Length: > 0 } actorId)
         {
             query = query.Where(e => e.ActorId == actorId);
         }
 
-        if (queryString["targetId"].ToString() is { Length: > 0 } targetId)
+        if (filters.TargetId is { Length: > 0 } targetId)
         {
             query = query.Where(e => e.TargetId == targetId);
         }
 
-        if (queryString["requestId"].ToString() is { Length: > 0 } requestId)
+        if (filters.RequestId is { Length: > 0 } requestId)
         {
             query = query.Where(e => e.RequestId == requestId);
         }
@@ -103,6 +100,22 @@ public static class QueryAuditLogs
 
     private static bool WantsNdjson(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => string.Equals(a.MediaType.Value, NdjsonType, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>The audit trail's filters, beside the paging parameters (whose start and end apply to the time of the event).</summary>
+public sealed class AuditFilters
+{
+    [FromQuery(Name = "action")]
+    public string? Action { get; set; }
+
+    [FromQuery(Name = "actorId")]
+    public string? ActorId { get; set; }
+
+    [FromQuery(Name = "targetId")]
+    public string? TargetId { get; set; }
+
+    [FromQuery(Name = "requestId")]
+    public string? RequestId { get; set; }
 }
 
 /// <summary>Streams audit events as NDJSON, flushing as it goes; memory stays constant whatever the count.</summary>

@@ -1,6 +1,7 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Audit;
@@ -19,11 +20,8 @@ public static class VerifyAuditChain
         new(await VerifyAsync(db, chain, orgId, cancellationToken));
 
     /// <summary>Root: any chain, including <c>platform</c> (events with no organization, such as auth.failure) and deleted organizations.</summary>
-    public static async Task<Results<ApiOk<AuditVerification>, ApiError>> ForAdmin(HttpContext httpContext, GatehouseDb db, AuditChain chain, CancellationToken cancellationToken)
-    {
-        var orgId = httpContext.Request.Query["orgId"].ToString();
-        return new ApiOk<AuditVerification>(await VerifyAsync(db, chain, orgId.Length > 0 ? orgId : AuditEvent.PlatformChain, cancellationToken));
-    }
+    public static async Task<Results<ApiOk<AuditVerification>, ApiError>> ForAdmin([FromQuery] string? orgId, GatehouseDb db, AuditChain chain, CancellationToken cancellationToken) =>
+        new ApiOk<AuditVerification>(await VerifyAsync(db, chain, orgId is { Length: > 0 } ? orgId : AuditEvent.PlatformChain, cancellationToken));
 
     public static async Task<AuditVerification> VerifyAsync(GatehouseDb db, AuditChain chain, string orgId, CancellationToken cancellationToken)
     {

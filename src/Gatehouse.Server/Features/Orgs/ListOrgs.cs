@@ -3,6 +3,7 @@ using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Orgs;
@@ -10,9 +11,10 @@ namespace Gatehouse.Server.Features.Orgs;
 public static class ListOrgs
 {
     /// <summary>Root sees every organization; any other credential sees only its own.</summary>
-    public static async Task<Results<ApiPage<OrgView>, ApiError>> Handle(HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<OrgView>, ApiError>> Handle(
+        [AsParameters] PageParameters paging, [FromQuery] string? q, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }
@@ -24,7 +26,7 @@ public static class ListOrgs
             query = query.Where(o => o.Id == principal.OrgId);
         }
 
-        if (httpContext.Request.Query.TryGetValue("q", out var q) && q.ToString() is { Length: > 0 } text)
+        if (q is { Length: > 0 } text)
         {
             query = query.Where(o => o.Name.Contains(text) || (o.Slug != null && o.Slug.Contains(text)));
         }

@@ -3,6 +3,7 @@ using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.RateLimits;
@@ -18,24 +19,23 @@ public sealed record SetRateLimitOverrideRequest
 
 public static class RateLimitOverrides
 {
-    public static async Task<Results<ApiPage<RateLimitOverrideView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<RateLimitOverrideView>, ApiError>> List(
+        string orgId, [AsParameters] PageParameters paging, [FromQuery(Name = "namespace")] string? ns, [FromQuery] string? identifier, GatehouseDb db, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }
 
         var query = db.Set<RateLimitOverride>().Where(o => o.OrgId == orgId);
-        if (httpContext.Request.Query.TryGetValue("namespace", out var ns))
+        if (ns is not null)
         {
-            var value = ns.ToString();
-            query = query.Where(o => o.Namespace == value);
+            query = query.Where(o => o.Namespace == ns);
         }
 
-        if (httpContext.Request.Query.TryGetValue("identifier", out var id))
+        if (identifier is not null)
         {
-            var value = id.ToString();
-            query = query.Where(o => o.Identifier == value);
+            query = query.Where(o => o.Identifier == identifier);
         }
 
         query = query.ApplyWindow(page);
@@ -80,10 +80,10 @@ public static class RateLimitOverrides
     }
 
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
-        string orgId, HttpContext httpContext, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+        string orgId, [FromQuery(Name = "namespace")] string? ns, [FromQuery] string? identifier, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
     {
-        var ns = httpContext.Request.Query["namespace"].ToString();
-        var identifier = httpContext.Request.Query["identifier"].ToString();
+        ns ??= "";
+        identifier ??= "";
         if (ns.Length == 0 || identifier.Length == 0)
         {
             return ApiError.Invalid("Query parameters 'namespace' and 'identifier' are required.", new Dictionary<string, object?> { ["parameter"] = ns.Length == 0 ? "namespace" : "identifier" });

@@ -7,8 +7,11 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Gatehouse.Server.Features.Roles;
 
 /// <summary>A named set of permissions in one organization; API keys reference roles by name.</summary>
-public sealed class Role : ICreatedEntity
+public sealed class Role : ICreatedEntity, IVersioned
 {
+    /// <inheritdoc />
+    public long Version { get; set; }
+
     public required string Id { get; init; }
     public required string OrgId { get; init; }
     public required string Name { get; set; }

@@ -71,9 +71,9 @@ public static partial class RoleOperations
         return new ApiCreated<RoleView>(RoleView.From(role));
     }
 
-    public static async Task<Results<ApiPage<RoleView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<RoleView>, ApiError>> List(string orgId, [AsParameters] PageParameters paging, GatehouseDb db, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }

@@ -6,6 +6,7 @@ using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Vault;
@@ -123,24 +124,23 @@ public static partial class CredentialOperations
         return new ApiCreated<CredentialView>(View(credential, now, null));
     }
 
-    public static async Task<Results<ApiPage<CredentialView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<CredentialView>, ApiError>> List(
+        string orgId, [AsParameters] PageParameters paging, [FromQuery] string? integrationId, [FromQuery] string? authType, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }
 
         var query = db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId);
-        if (httpContext.Request.Query.TryGetValue("integrationId", out var integration))
+        if (integrationId is not null)
         {
-            var value = integration.ToString();
-            query = query.Where(c => c.IntegrationId == value);
+            query = query.Where(c => c.IntegrationId == integrationId);
         }
 
-        if (httpContext.Request.Query.TryGetValue("authType", out var authType))
+        if (authType is not null)
         {
-            var value = authType.ToString();
-            query = query.Where(c => c.AuthType == value);
+            query = query.Where(c => c.AuthType == authType);
         }
 
         query = query.ApplyWindow(page);

@@ -6,6 +6,7 @@ using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Vault;
@@ -66,13 +67,12 @@ public static class KeyRotation
         return new ApiOk<IReadOnlyList<RotatedDataKey>>(rotated);
     }
 
-    public static async Task<Results<ApiOk<IReadOnlyList<KeyringEntry>>, ApiError>> List(HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<IReadOnlyList<KeyringEntry>>, ApiError>> List([FromQuery] string? orgId, GatehouseDb db, CancellationToken cancellationToken)
     {
         var query = db.Set<DataKey>().AsNoTracking();
-        if (httpContext.Request.Query.TryGetValue("orgId", out var orgFilter))
+        if (orgId is not null)
         {
-            var value = orgFilter.ToString();
-            query = query.Where(k => k.OrgId == value);
+            query = query.Where(k => k.OrgId == orgId);
         }
 
         var keys = await query.OrderBy(k => k.OrgId).ThenBy(k => k.Version).ToListAsync(cancellationToken);

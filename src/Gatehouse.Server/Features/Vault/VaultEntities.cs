@@ -17,8 +17,11 @@ public sealed class DataKey
 }
 
 /// <summary>A stored credential of an integration: metadata in clear, secret data only in its versions' ciphertext.</summary>
-public sealed class Credential : ICreatedEntity
+public sealed class Credential : ICreatedEntity, IVersioned
 {
+    /// <inheritdoc />
+    public long Version { get; set; }
+
     public required string Id { get; init; }
     public required string OrgId { get; init; }
     public required string IntegrationId { get; init; }

@@ -10,8 +10,11 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// so it is sealed with the master key (bound to the endpoint id), never hashed; during a
 /// rotation's grace period the previous secret signs too.
 /// </summary>
-public sealed class WebhookEndpoint : ICreatedEntity
+public sealed class WebhookEndpoint : ICreatedEntity, IVersioned
 {
+    /// <inheritdoc />
+    public long Version { get; set; }
+
     public required string Id { get; init; }
     public required string OrgId { get; init; }
     public required string Url { get; set; }

@@ -6,6 +6,7 @@ using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Webhooks;
@@ -88,9 +89,10 @@ public static class WebhookOperations
         return new ApiCreated<WebhookWithSecretView>(WebhookWithSecretView.From(endpoint, now, WebhookSignature.FormatSecret(secret)));
     }
 
-    public static async Task<Results<ApiPage<WebhookView>, ApiError>> List(string orgId, HttpContext httpContext, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<ApiPage<WebhookView>, ApiError>> List(
+        string orgId, [AsParameters] PageParameters paging, [FromQuery(Name = "enabled")] string? enabledText, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error) || !PageQuery.TryParseBool(httpContext.Request.Query, "enabled", out var enabled, out error))
+        if (!paging.TryParse(out var page, out var error) || !PageQuery.TryParseBool("enabled", enabledText, out var enabled, out error))
         {
             return error!;
         }
@@ -267,14 +269,14 @@ public static class WebhookOperations
     }
 
     public static async Task<Results<ApiPage<WebhookDeliveryView>, ApiError>> ListDeliveries(
-        string orgId, string webhookId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+        string orgId, string webhookId, [AsParameters] PageParameters paging, [FromQuery(Name = "status")] string? statusText, GatehouseDb db, CancellationToken cancellationToken)
     {
-        if (!PageQuery.TryParse(httpContext.Request.Query, out var page, out var error))
+        if (!paging.TryParse(out var page, out var error))
         {
             return error!;
         }
 
-        var status = httpContext.Request.Query["status"].ToString();
+        var status = statusText ?? "";
         if (status.Length > 0 && status is not (WebhookDelivery.Pending or WebhookDelivery.Succeeded or WebhookDelivery.Failed or WebhookDelivery.Canceled))
         {
             return PageQuery.Bad("status", "must be pending, succeeded, failed or canceled");

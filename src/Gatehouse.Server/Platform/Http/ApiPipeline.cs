@@ -53,6 +53,12 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
         {
             // The client went away; there is nobody to answer.
         }
+        catch (Exception ex) when (IsConcurrentChange(ex) is { } conflict)
+        {
+            // Expected under concurrency (two requests changing one row): a retry sees the winner's result.
+            logger.LogInformation("A concurrent change was answered 409: {Reason}", ex.GetType().Name);
+            await WriteIfPossible(context, conflict);
+        }
         catch (Exception ex) when (IsDatabaseUnavailable(ex))
         {
             logger.LogError(ex, "The database is unavailable");
@@ -95,6 +101,11 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
 
     private static ApiError MalformedJson(JsonException ex)
     {
+        if (JsonDefaults.RejectedMember(ex) is { } rejected)
+        {
+            return RejectedFields([rejected]);
+        }
+
         var where = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : $" at {ex.Path}";
         var what = ex.Message.Contains("could not be converted", StringComparison.Ordinal) ? "has the wrong type" : "is not valid JSON";
         var message = what == "has the wrong type" ? $"The field{where} has the wrong type." : $"The request body{where} is not valid JSON.";
@@ -111,6 +122,45 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
         }
 
         return ApiError.Invalid(message, details);
+    }
+
+    /// <summary>400 for members or query parameters the route does not accept (<c>unknown</c>) or got twice (<c>duplicate</c>).</summary>
+    public static ApiError RejectedFields(IReadOnlyList<FieldError> fields)
+    {
+        var first = fields[0];
+        var what = first.Reason == "duplicate" ? "is given more than once" : "is not accepted by this route";
+        var message = fields.Count == 1 ? $"'{first.Field}' {what}." : $"{fields.Count} fields are not accepted: {string.Join(", ", fields.Select(f => $"'{f.Field}' ({f.Reason})"))}.";
+        return ApiError.Invalid(message, new Dictionary<string, object?> { ["fields"] = fields });
+    }
+
+    /// <summary>
+    /// The one answer to losing a race, whichever route lost it: a row changed or deleted since it
+    /// was read (a version check or an update of a vanished row), or a unique key or reference
+    /// taken or removed by a concurrent request. 409, with no database text.
+    /// </summary>
+    internal static ApiError? IsConcurrentChange(Exception ex)
+    {
+        if (ex is DbUpdateConcurrencyException)
+        {
+            return ApiError.Conflict("The resource was changed or deleted by a concurrent request; read it again and retry.");
+        }
+
+        for (var current = ex.InnerException; ex is DbUpdateException && current is not null; current = current.InnerException)
+        {
+            var violated = current switch
+            {
+                // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _FOREIGNKEY.
+                Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1555 or 787,
+                Npgsql.PostgresException postgres => postgres.SqlState is Npgsql.PostgresErrorCodes.UniqueViolation or Npgsql.PostgresErrorCodes.ForeignKeyViolation,
+                _ => false,
+            };
+            if (violated)
+            {
+                return ApiError.Conflict("The request conflicts with a concurrent change (a name or key already taken, or a resource removed); read again and retry.");
+            }
+        }
+
+        return null;
     }
 
     private static bool IsDatabaseUnavailable(Exception ex)

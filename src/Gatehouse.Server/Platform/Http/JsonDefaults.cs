@@ -4,7 +4,11 @@ using System.Text.Json.Serialization;
 
 namespace Gatehouse.Server.Platform.Http;
 
-/// <summary>The one set of JSON rules: camelCase, ISO-8601 UTC, string enums, bounded depth.</summary>
+/// <summary>
+/// The one set of JSON rules: camelCase, ISO-8601 UTC, string enums, bounded depth, and strict
+/// reading — an unknown member or a member given twice is an error, so a misspelt field is never
+/// silently dropped (free-form maps such as <c>meta</c> are dictionaries and take any key).
+/// </summary>
 public static class JsonDefaults
 {
     public const int MaxDepth = 32;
@@ -19,6 +23,8 @@ public static class JsonDefaults
         options.NumberHandling = JsonNumberHandling.Strict;
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        options.AllowDuplicateProperties = false;
         if (!options.Converters.OfType<UtcDateTimeConverter>().Any())
         {
             options.Converters.Add(new UtcDateTimeConverter());
@@ -26,6 +32,43 @@ public static class JsonDefaults
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// The field a strict-reading failure names, as a dotted path from the body's root
+    /// (<c>refill.amont</c>, <c>ratelimits[1].name</c>), with the reason <c>unknown</c> or
+    /// <c>duplicate</c>; null when <paramref name="ex"/> is another kind of JSON error.
+    /// </summary>
+    public static FieldError? RejectedMember(JsonException ex)
+    {
+        // The serializer's messages are the only thing telling these failures apart; its path names the member.
+        var reason = ex.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) ? "unknown"
+            : ex.Message.StartsWith("Duplicate propert", StringComparison.Ordinal) ? "duplicate"
+            : null;
+        if (reason is null)
+        {
+            return null;
+        }
+
+        var field = ex.Path is { Length: > 1 } path && path[0] == '$' ? path[1..].TrimStart('.') : "";
+        // A duplicate inside a JsonElement is reported at the element; the member is only in the message.
+        if (reason == "duplicate" && QuotedName(ex.Message) is { } name && field != name && !field.EndsWith($".{name}", StringComparison.Ordinal))
+        {
+            field = field.Length == 0 ? name : $"{field}.{name}";
+        }
+
+        return new FieldError(field, reason);
+    }
+
+    /// <summary>The same failure, as if it had happened under <paramref name="prefix"/> (for a member deserialized on its own).</summary>
+    public static JsonException Nest(string prefix, JsonException ex, FieldError rejected) =>
+        new(ex.Message, rejected.Field.Length == 0 ? $"$.{prefix}" : $"$.{prefix}.{rejected.Field}", ex.LineNumber, ex.BytePositionInLine, ex);
+
+    private static string? QuotedName(string message)
+    {
+        var start = message.IndexOf('\'');
+        var end = start < 0 ? -1 : message.IndexOf('\'', start + 1);
+        return end > start + 1 ? message[(start + 1)..end] : null;
     }
 
     /// <summary>Writes every DateTime as <c>yyyy-MM-ddTHH:mm:ss(.fff)Z</c> and reads any ISO-8601 into UTC.</summary>

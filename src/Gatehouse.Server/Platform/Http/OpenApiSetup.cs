@@ -44,6 +44,13 @@ public static class OpenApiSetup
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                if (context.Description.HttpMethod is { } method && !HttpMethods.IsGet(method)
+                    && operation.Responses is { } responses && !responses.ContainsKey("409") && responses.TryGetValue("400", out var invalid))
+                {
+                    // Any change can lose a race with a concurrent change of the same resource (docs/errors.md).
+                    responses["409"] = new OpenApiResponse { Description = "Conflict: a duplicate, or changed or deleted by a concurrent request", Content = invalid.Content };
+                }
+
                 var requirement = context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessRequirement>().LastOrDefault();
                 if (requirement is not null)
                 {
@@ -56,6 +63,8 @@ public static class OpenApiSetup
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
                     DescribeRateLimitHeaders(operation);
                 }
+
+                DescribeQueryParameters(operation);
 
                 if (string.Equals(context.Description.HttpMethod, "POST", StringComparison.OrdinalIgnoreCase)
                     && context.Description.RelativePath?.StartsWith("api/v1", StringComparison.Ordinal) == true)
@@ -87,6 +96,35 @@ public static class OpenApiSetup
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// Query parameters are bound as text, so that a bad value is answered by the route's own rule
+    /// after the credential; the document gives the types those rules accept.
+    /// </summary>
+    private static void DescribeQueryParameters(OpenApiOperation operation)
+    {
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            if (parameter.In == ParameterLocation.Query && parameter.Name is { } name && QueryTypes.TryGetValue(name, out var schema))
+            {
+                parameter.Schema = schema();
+            }
+        }
+    }
+
+    private static readonly Dictionary<string, Func<OpenApiSchema>> QueryTypes = new(StringComparer.Ordinal)
+    {
+        ["limit"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = PageQuery.MaxLimit.ToString(System.Globalization.CultureInfo.InvariantCulture), Default = PageQuery.DefaultLimit },
+        ["offset"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0", Default = 0 },
+        ["page"] = () => new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1" },
+        ["start"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+        ["end"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
+        ["sort"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = ["createdAt", "-createdAt"], Default = "-createdAt" },
+        ["enabled"] = () => new OpenApiSchema { Type = JsonSchemaType.Boolean },
+        ["includeRevoked"] = () => new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = false },
+        ["granularity"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = ["hour", "day"], Default = "hour" },
+        ["status"] = () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = ["pending", "succeeded", "failed", "canceled"] },
+    };
 
     /// <summary>
     /// Every route behind a credential is rate limited (API.md §1): each answer given after the

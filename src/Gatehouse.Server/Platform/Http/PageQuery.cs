@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+
 namespace Gatehouse.Server.Platform.Http;
 
 /// <summary>
@@ -14,25 +16,29 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
 
     public Pagination Paginate(long total) => new(total, Limit, Offset, Page, Offset + Limit < total);
 
-    public static bool TryParse(IQueryCollection query, out PageQuery page, out ApiError? error)
+    public static bool TryParse(IQueryCollection query, out PageQuery page, out ApiError? error) =>
+        TryParse(query["limit"], query["offset"], query["page"], query["start"], query["end"], query["sort"], out page, out error);
+
+    /// <summary>The rules on the parameters' text, null meaning absent (several values of one parameter arrive joined with commas, and fail).</summary>
+    public static bool TryParse(string? limitText, string? offsetText, string? pageText, string? startText, string? endText, string? sort, out PageQuery page, out ApiError? error)
     {
         page = new PageQuery(DefaultLimit, 0, null, null, Descending: true);
         error = null;
         var limit = DefaultLimit;
-        if (query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, out limit) || limit is < 1 or > MaxLimit))
+        if (limitText is not null && (!int.TryParse(limitText, out limit) || limit is < 1 or > MaxLimit))
         {
             error = Bad("limit", $"must be an integer from 1 to {MaxLimit}");
             return false;
         }
 
         var offset = 0;
-        if (query.TryGetValue("offset", out var offsetText) && (!int.TryParse(offsetText, out offset) || offset < 0))
+        if (offsetText is not null && (!int.TryParse(offsetText, out offset) || offset < 0))
         {
             error = Bad("offset", "must be an integer ≥ 0");
             return false;
         }
 
-        if (query.TryGetValue("page", out var pageText))
+        if (pageText is not null)
         {
             if (!int.TryParse(pageText, out var pageNumber) || pageNumber < 1 || (long)(pageNumber - 1) * limit > int.MaxValue)
             {
@@ -40,7 +46,7 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
                 return false;
             }
 
-            if (query.ContainsKey("offset"))
+            if (offsetText is not null)
             {
                 error = Bad("page", "cannot be combined with offset");
                 return false;
@@ -49,7 +55,7 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
             offset = (pageNumber - 1) * limit;
         }
 
-        if (!TryParseTime(query, "start", out var start, out error) || !TryParseTime(query, "end", out var end, out error))
+        if (!TryParseTime("start", startText, out var start, out error) || !TryParseTime("end", endText, out var end, out error))
         {
             return false;
         }
@@ -61,9 +67,9 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
         }
 
         var descending = true;
-        if (query.TryGetValue("sort", out var sort))
+        if (sort is not null)
         {
-            switch (sort.ToString())
+            switch (sort)
             {
                 case "createdAt":
                     descending = false;
@@ -80,11 +86,11 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
         return true;
     }
 
-    public static bool TryParseTime(IQueryCollection query, string name, out DateTime? value, out ApiError? error)
+    public static bool TryParseTime(string name, string? text, out DateTime? value, out ApiError? error)
     {
         value = null;
         error = null;
-        if (!query.TryGetValue(name, out var text))
+        if (text is null)
         {
             return true;
         }
@@ -99,11 +105,11 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
         return true;
     }
 
-    public static bool TryParseBool(IQueryCollection query, string name, out bool? value, out ApiError? error)
+    public static bool TryParseBool(string name, string? text, out bool? value, out ApiError? error)
     {
         value = null;
         error = null;
-        if (!query.TryGetValue(name, out var text))
+        if (text is null)
         {
             return true;
         }
@@ -120,6 +126,34 @@ public sealed record PageQuery(int Limit, int Offset, DateTime? Start, DateTime?
 
     public static ApiError Bad(string parameter, string rule) =>
         ApiError.Invalid($"Query parameter '{parameter}' {rule}.", new Dictionary<string, object?> { ["parameter"] = parameter });
+}
+
+/// <summary>
+/// The paging parameters as every list binds them (<c>[AsParameters]</c>): declared, so the OpenAPI
+/// document lists them and the unknown-parameter check lets them through; bound as text, so a bad
+/// value gets the rule's own 400 from <see cref="PageQuery"/>, after the credential is checked.
+/// </summary>
+public sealed class PageParameters
+{
+    [FromQuery(Name = "limit")]
+    public string? Limit { get; set; }
+
+    [FromQuery(Name = "offset")]
+    public string? Offset { get; set; }
+
+    [FromQuery(Name = "page")]
+    public string? Page { get; set; }
+
+    [FromQuery(Name = "start")]
+    public string? Start { get; set; }
+
+    [FromQuery(Name = "end")]
+    public string? End { get; set; }
+
+    [FromQuery(Name = "sort")]
+    public string? Sort { get; set; }
+
+    public bool TryParse(out PageQuery page, out ApiError? error) => PageQuery.TryParse(Limit, Offset, Page, Start, End, Sort, out page, out error);
 }
 
 public static class PageQueryExtensions

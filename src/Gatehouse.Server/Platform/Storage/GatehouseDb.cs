@@ -19,7 +19,40 @@ public sealed class GatehouseDb(DbContextOptions<GatehouseDb> options) : DbConte
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(GatehouseDb).Assembly);
+        foreach (var entity in modelBuilder.Model.GetEntityTypes().Where(e => typeof(IVersioned).IsAssignableFrom(e.ClrType)))
+        {
+            entity.FindProperty(nameof(IVersioned.Version))!.IsConcurrencyToken = true;
+        }
+
         ApplySnakeCaseNames(modelBuilder);
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        AdvanceVersions();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        AdvanceVersions();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    /// <summary>
+    /// The update is then <c>WHERE id = … AND version = (as read)</c>: a row changed or deleted
+    /// since it was read updates nothing, and EF throws DbUpdateConcurrencyException (409).
+    /// </summary>
+    private void AdvanceVersions()
+    {
+        foreach (var entry in ChangeTracker.Entries<IVersioned>())
+        {
+            if (entry.State == EntityState.Modified)
+            {
+                var original = (long)entry.OriginalValues[nameof(IVersioned.Version)]!;
+                entry.Entity.Version = original + 1;
+            }
+        }
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

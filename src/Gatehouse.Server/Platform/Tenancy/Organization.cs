@@ -6,8 +6,11 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Gatehouse.Server.Platform.Tenancy;
 
 /// <summary>The tenant. Deletion tombstones the row (DeletedAt) and erases the data of every feature.</summary>
-public sealed class Organization : ICreatedEntity
+public sealed class Organization : ICreatedEntity, IVersioned
 {
+    /// <inheritdoc />
+    public long Version { get; set; }
+
     public required string Id { get; init; }
     public required string Name { get; set; }
     public string? Slug { get; set; }
