@@ -124,13 +124,18 @@ public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logge
         return ApiError.Invalid(message, details);
     }
 
-    /// <summary>400 for members or query parameters the route does not accept (<c>unknown</c>) or got twice (<c>duplicate</c>).</summary>
+    /// <summary>400 for members or query parameters the route does not accept (<c>unknown</c>), got twice (<c>duplicate</c>) or cannot store (<c>invalid</c>: a NUL character).</summary>
     public static ApiError RejectedFields(IReadOnlyList<FieldError> fields)
     {
         var first = fields[0];
-        var what = first.Reason == "duplicate" ? "is given more than once" : "is not accepted by this route";
+        var what = first.Reason switch
+        {
+            "duplicate" => "is given more than once",
+            "invalid" => "must not contain the NUL character (U+0000)",
+            _ => "is not accepted by this route",
+        };
         var message = fields.Count == 1 ? $"'{first.Field}' {what}." : $"{fields.Count} fields are not accepted: {string.Join(", ", fields.Select(f => $"'{f.Field}' ({f.Reason})"))}.";
-        return ApiError.Invalid(message, new Dictionary<string, object?> { ["fields"] = fields });
+        return ApiError.Invalid(message, new Dictionary<string, object?> { ["field"] = first.Field, ["fields"] = fields });
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ public static class JsonDefaults
 {
     public const int MaxDepth = 32;
 
+    private const string NulMessage = "A string must not contain the NUL character (U+0000).";
+
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
@@ -28,6 +30,7 @@ public static class JsonDefaults
         if (!options.Converters.OfType<UtcDateTimeConverter>().Any())
         {
             options.Converters.Add(new UtcDateTimeConverter());
+            options.Converters.Add(new NulFreeStringConverter());
             options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         }
 
@@ -44,6 +47,7 @@ public static class JsonDefaults
         // The serializer's messages are the only thing telling these failures apart; its path names the member.
         var reason = ex.Message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) ? "unknown"
             : ex.Message.StartsWith("Duplicate propert", StringComparison.Ordinal) ? "duplicate"
+            : ex.Message == NulMessage ? "invalid"
             : null;
         if (reason is null)
         {
@@ -69,6 +73,26 @@ public static class JsonDefaults
         var start = message.IndexOf('\'');
         var end = start < 0 ? -1 : message.IndexOf('\'', start + 1);
         return end > start + 1 ? message[(start + 1)..end] : null;
+    }
+
+    /// <summary>
+    /// Refuses strings holding U+0000: PostgreSQL text cannot store it, so such a name would fail at
+    /// the database as a 500 on one provider and be stored on the other. Free-form JSON values
+    /// (<c>meta</c>, credential <c>data</c>) are kept as escaped JSON text and are not affected.
+    /// </summary>
+    private sealed class NulFreeStringConverter : JsonConverter<string>
+    {
+        public override bool HandleNull => false;
+
+        public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var value = reader.GetString()!;
+            return value.Contains('\0', StringComparison.Ordinal)
+                ? throw new JsonException(NulMessage)
+                : value;
+        }
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
     }
 
     /// <summary>Writes every DateTime as <c>yyyy-MM-ddTHH:mm:ss(.fff)Z</c> and reads any ISO-8601 into UTC.</summary>

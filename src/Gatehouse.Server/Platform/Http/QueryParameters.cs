@@ -86,7 +86,10 @@ public static class QueryParameters
         return names;
     }
 
-    /// <summary>The parameters of <paramref name="query"/> outside <paramref name="allowed"/>, in the order sent; null when there are none.</summary>
+    /// <summary>
+    /// The parameters of <paramref name="query"/> outside <paramref name="allowed"/> (reason
+    /// <c>unknown</c>), or holding a NUL character (<c>invalid</c>), in the order sent; null when there are none.
+    /// </summary>
     public static List<FieldError>? Unknown(IQueryCollection query, HashSet<string> allowed)
     {
         List<FieldError>? unknown = null;
@@ -95,11 +98,16 @@ public static class QueryParameters
             return null;
         }
 
-        foreach (var (name, _) in query)
+        foreach (var (name, values) in query)
         {
             if (!allowed.Contains(name))
             {
                 (unknown ??= []).Add(new FieldError(name, "unknown"));
+            }
+            else if (values.Any(value => value?.Contains('\0', StringComparison.Ordinal) == true))
+            {
+                // No text column of PostgreSQL can hold U+0000: refused here, it never reaches a query.
+                (unknown ??= []).Add(new FieldError(name, "invalid"));
             }
         }
 

@@ -29,7 +29,7 @@ public sealed class BadInputCampaignTests : IAsyncLifetime
          "orgId", "integrationId", "authType", "includeRevoked", "namespace", "identifier", "status", "limt", "__proto__", "a[b]", ""];
 
     private static readonly string[] OddValues =
-        ["", "-1", "0", "999999999999999999999", "1e400", "NaN", "null", "true", "[]", "{}", "%00", "\u202e", "😀", "' OR 1=1 --",
+        ["", "-1", "0", "999999999999999999999", "1e400", "NaN", "null", "true", "[]", "{}", "%00", "\u0000", "a\u0000b", "\u202e", "😀", "' OR 1=1 --",
          "../../etc/passwd", "2026-13-45T99:99:99Z", "createdAt", "-createdAt", "hour", "day", new string('x', 1500)];
 
     private GatehouseServer? _server;
