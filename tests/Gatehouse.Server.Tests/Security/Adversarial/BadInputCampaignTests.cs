@@ -13,7 +13,7 @@ namespace Gatehouse.Server.Tests.Security.Adversarial;
 /// internal detail leaks. Seeded and reproducible: GATEHOUSE_ADVERSARIAL_SEED picks the seed,
 /// GATEHOUSE_ADVERSARIAL_REQUESTS the count (20 000 by default; the long mode sends more).
 /// </summary>
-public sealed class BadInputCampaignTests : IAsyncLifetime
+public sealed class BadInputCampaignTests(WorldServer fixture) : IClassFixture<WorldServer>
 {
     private static readonly string[] LeakMarkers =
         ["Exception", "   at ", "System.", "Microsoft.", "Npgsql", "SQLite", "Sqlite", "stack", "StackTrace", "\\n   at"];
@@ -32,28 +32,14 @@ public sealed class BadInputCampaignTests : IAsyncLifetime
         ["", "-1", "0", "999999999999999999999", "1e400", "NaN", "null", "true", "[]", "{}", "%00", "\u0000", "a\u0000b", "\u202e", "😀", "' OR 1=1 --",
          "../../etc/passwd", "2026-13-45T99:99:99Z", "createdAt", "-createdAt", "hour", "day", new string('x', 1500)];
 
-    private GatehouseServer? _server;
-    private World? _world;
-
-    public async ValueTask InitializeAsync()
-    {
-        _server = await GatehouseServer.StartAsync();
-        _world = await World.CreateAsync(_server);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
+    private readonly GatehouseServer _server = fixture.Server;
+    private readonly World _world = fixture.World;
 
     [Fact]
     public async Task No_mutated_request_gets_a_5xx_a_bare_body_or_an_internal_detail()
     {
-        var server = _server!;
-        var world = _world!;
+        var server = _server;
+        var world = _world;
         var operations = Operation.Of(server);
         operations.Count.ShouldBeGreaterThan(30);
         var seed = int.TryParse(Environment.GetEnvironmentVariable("GATEHOUSE_ADVERSARIAL_SEED"), out var s) ? s : 20261130;

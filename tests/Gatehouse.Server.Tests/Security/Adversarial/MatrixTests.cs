@@ -10,30 +10,16 @@ namespace Gatehouse.Server.Tests.Security.Adversarial;
 /// route guarded by the escalation rule is tried by a caller holding exactly the route's
 /// permission but less than its target (→ 403, nothing changed).
 /// </summary>
-public sealed class MatrixTests : IAsyncLifetime
+public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer>
 {
-    private GatehouseServer? _server;
-    private World? _world;
-
-    public async ValueTask InitializeAsync()
-    {
-        _server = await GatehouseServer.StartAsync();
-        _world = await World.CreateAsync(_server);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
+    private readonly GatehouseServer _server = fixture.Server;
+    private readonly World _world = fixture.World;
 
     [Fact]
     public async Task Every_org_route_answers_404_for_another_orgs_deleted_and_random_ids_and_changes_nothing()
     {
-        var server = _server!;
-        var world = _world!;
+        var server = _server;
+        var world = _world;
         var operations = Operation.Of(server).Where(o => o.Parameters.Contains("orgId")).ToList();
         operations.Count.ShouldBeGreaterThan(20);
         var callerA = server.CreateClient(world.AdminKeyA);
@@ -83,7 +69,7 @@ public sealed class MatrixTests : IAsyncLifetime
     [Fact]
     public async Task Every_guarded_route_refuses_a_caller_holding_less_than_its_target_and_changes_nothing()
     {
-        var server = _server!;
+        var server = _server;
         var guarded = Operation.Of(server).Where(o => o.GuardsEscalation).ToList();
         guarded.Count.ShouldBeGreaterThanOrEqualTo(11);
         var wrong = new List<string>();

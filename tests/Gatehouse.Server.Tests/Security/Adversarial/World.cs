@@ -83,3 +83,28 @@ public sealed class World
     private static ApiResponse Created(ApiResponse response) =>
         response.StatusCode is 200 or 201 ? response : throw new InvalidOperationException($"Setting up the world failed: {response}");
 }
+
+/// <summary>A server of its own with a <see cref="World"/> in it, shared by the tests of one class.</summary>
+public sealed class WorldServer : IAsyncLifetime
+{
+    private GatehouseServer? _server;
+    private World? _world;
+
+    public GatehouseServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
+
+    public World World => _world ?? throw new InvalidOperationException("The world has not been made.");
+
+    public async ValueTask InitializeAsync()
+    {
+        _server = await GatehouseServer.StartAsync();
+        _world = await World.CreateAsync(_server);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
