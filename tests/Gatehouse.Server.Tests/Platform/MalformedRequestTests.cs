@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
-
 namespace Gatehouse.Server.Tests.Platform;
 
 /// <summary>No request, however malformed, gets a 500 or a stack trace: each gets its envelope.</summary>
@@ -53,7 +50,7 @@ public sealed class MalformedRequestTests(SharedServer shared)
         // Raw socket: the server answers as soon as it sees the length, before the body is sent,
         // which an HttpClient upload would report as a broken pipe instead of reading the answer.
         const int length = 1024 * 1024 + 10;
-        var reply = await SendRawAsync(
+        var reply = await _server.SendRawTcpAsync(
             $"POST /api/v1/orgs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {GatehouseServer.RootKey}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{{\"name\":\"");
 
         reply.ShouldStartWith("HTTP/1.1 413");
@@ -114,7 +111,7 @@ public sealed class MalformedRequestTests(SharedServer shared)
     [Fact]
     public async Task A_raw_request_with_a_path_traversal_is_404()
     {
-        var reply = await SendRawAsync($"GET /api/v1/orgs/../../../../etc/passwd HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {GatehouseServer.RootKey}\r\nConnection: close\r\n\r\n");
+        var reply = await _server.SendRawTcpAsync($"GET /api/v1/orgs/../../../../etc/passwd HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {GatehouseServer.RootKey}\r\nConnection: close\r\n\r\n");
 
         reply.ShouldStartWith("HTTP/1.1 404");
         reply.ShouldNotContain("root:");
@@ -126,33 +123,9 @@ public sealed class MalformedRequestTests(SharedServer shared)
     [InlineData("X-Request-Id: \u00fcnicode")]
     public async Task Non_ASCII_header_bytes_never_produce_a_server_error(string header)
     {
-        var reply = await SendRawAsync($"GET /api/v1/orgs HTTP/1.1\r\nHost: localhost\r\n{header}\r\nConnection: close\r\n\r\n");
+        var reply = await _server.SendRawTcpAsync($"GET /api/v1/orgs HTTP/1.1\r\nHost: localhost\r\n{header}\r\nConnection: close\r\n\r\n");
 
         reply.ShouldMatch("^HTTP/1.1 4\\d\\d ");
         reply.ShouldNotContain("   at ");
-    }
-
-    private async Task<string> SendRawAsync(string request)
-    {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(_server.BaseAddress.Host, _server.BaseAddress.Port);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(request));
-        var reply = new StringBuilder();
-        var buffer = new byte[8192];
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
-            {
-                reply.Append(Encoding.Latin1.GetString(buffer, 0, read));
-            }
-        }
-        catch (IOException) when (reply.Length > 0)
-        {
-            // The server closed the connection after answering (e.g. a rejected body).
-        }
-
-        return reply.ToString();
     }
 }

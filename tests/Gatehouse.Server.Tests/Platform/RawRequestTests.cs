@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
-
 namespace Gatehouse.Server.Tests.Platform;
 
 /// <summary>
@@ -57,26 +54,7 @@ public sealed class RawRequestTests(SharedServer shared)
 
     private async Task<(string Head, string Body)> SendRawAsync(string request)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(_server.BaseAddress.Host, _server.BaseAddress.Port);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(request));
-        var reply = new StringBuilder();
-        var buffer = new byte[8192];
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
-            {
-                reply.Append(Encoding.Latin1.GetString(buffer, 0, read));
-            }
-        }
-        catch (IOException) when (reply.Length > 0)
-        {
-            // The server closed the connection after answering.
-        }
-
-        var text = reply.ToString();
+        var text = await _server.SendRawTcpAsync(request);
         var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
         split.ShouldBeGreaterThan(0, text);
         return (text[..split], text[(split + 4)..]);
