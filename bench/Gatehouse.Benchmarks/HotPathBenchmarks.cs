@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.RateLimiting;
 
 namespace Gatehouse.Benchmarks;
 

@@ -7,11 +7,13 @@ using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
+using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Observability;
+using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -22,6 +24,27 @@ namespace Gatehouse.Server;
 
 public static class Program
 {
+    /// <summary>The features of this server, one line each (see docs/adding-a-feature.md).</summary>
+    public static readonly IReadOnlyList<Feature> Features =
+    [
+        new HealthFeature(),
+        new OrgsFeature(),
+        new RolesFeature(),
+        new PermissionsFeature(),
+        new ApiKeysFeature(),
+        new RateLimitsFeature(),
+        new AuditFeature(),
+        new WebhooksFeature(),
+        new VaultFeature(),
+    ];
+
+    /// <summary>
+    /// Permission checks are pure functions on the hot path; the catalog they consult is installed
+    /// from the feature list when the assembly loads, before any code can check a permission.
+    /// </summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void InstallPermissionCatalog() => PermissionCatalog.Install(Features);
+
     public static int Main(string[] args)
     {
         try
@@ -65,16 +88,28 @@ public static class Program
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         builder.Services.AddSingleton<IExternalScopeProvider, RequestLogScopeProvider>();
         customize?.Invoke(builder);
-        KnownSettings.Check(builder.Configuration);
         var options = builder.Configuration.GetSection("Gatehouse").Get<GatehouseOptions>() ?? new GatehouseOptions();
 
-        // 2. Key material and storage: data dir, master key, database (migrated), pepper, root key.
+        // 2. Features: their services and options, bound and validated before anything is touched on disk.
+        // The root key is matched first, in constant time, before any feature's credential shape.
+        builder.Services.AddSingleton<ICredentialResolver, RootKeyResolver>();
+        builder.Services.AddSingleton(new FeatureCatalog(Features));
+        var optionSections = new OptionSections();
+        var featureServices = new FeatureServices(builder.Services, builder.Configuration, optionSections);
+        foreach (var feature in Features)
+        {
+            feature.AddServices(featureServices);
+        }
+
+        KnownSettings.Check(builder.Configuration, optionSections);
+
+        // 3. Key material and storage: data dir, master key, database (migrated), pepper, root key.
         var dataDir = ServerKeys.PrepareDataDir(options.DataDir);
         var masterKey = ServerKeys.LoadMasterKey(options.MasterKey, dataDir);
         var database = DescribeDatabase(options, dataDir);
         var secretHasher = PrepareDatabase(database, masterKey, options.RootKey, options.MasterKeyPrevious);
 
-        // 3. Services.
+        // 4. Platform services.
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(database);
@@ -113,32 +148,17 @@ public static class Program
 
         services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
         services.AddSingleton<RateLimiter>();
-        services.AddRateLimits(builder.Configuration);
         services.AddSingleton<RootKeyStore>();
         services.AddSingleton<AuthenticationServices>();
-        services.AddSingleton<ICredentialResolver, RootKeyResolver>();
         services.AddSingleton<OrgDirectory>();
-        services.AddScoped<AuditLog>();
-        services.AddAuditTrail();
-        services.AddWebhooks();
-        services.AddScoped<RoleResolver>();
-        services.AddSingleton<IOrgDataEraser, RoleOrgData>();
-        services.AddSingleton<IOrgStatsContributor, RoleOrgData>();
-        services.AddSingleton<DatabaseHealth>();
-        services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<DatabaseHealth>());
-        services.AddSingleton<IHealthComponent, KeyringHealth>();
-        services.AddSingleton<IHealthComponent, JobsHealth>();
-        services.AddSingleton<IHealthComponent, ClusterHealth>();
-        services.AddApiKeys();
-        services.AddVault();
-
+        services.AddScoped<ChangeSet>();
         // Tests replace the clock or inject failures here, after every default is registered.
         overrideServices?.Invoke(services);
         var app = builder.Build();
         LoadRootKeys(app);
         app.Services.GetRequiredService<AuditChain>();
 
-        // 4. Middleware, outermost first. The client address is settled before anything reads it.
+        // 5. Middleware, outermost first. The client address is settled before anything reads it.
         app.UseTrustedProxies();
         app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<ApiPipeline>();
@@ -154,20 +174,15 @@ public static class Program
             ui.SwaggerEndpoint(OpenApiSetup.DocumentPath, "Gatehouse v1");
         }));
 
-        // 5. Routes.
+        // 6. Routes.
         app.MapOpenApi(OpenApiSetup.DocumentPath).RejectUnknownQueryParameters();
         var api = app.MapGroup("/api/v1");
         api.RejectUnknownQueryParameters();
-        app.MapHealth(api);
-        api.MapOrgs();
-        api.MapRoles();
-        api.MapPermissions();
-        api.MapApiKeys();
-        VerifyEndpoint.Map(app);
-        api.MapRateLimits();
-        api.MapVault();
-        api.MapAuditLogs();
-        api.MapWebhooks();
+        var routes = new FeatureRoutes(app, api);
+        foreach (var feature in Features)
+        {
+            feature.MapRoutes(routes);
+        }
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

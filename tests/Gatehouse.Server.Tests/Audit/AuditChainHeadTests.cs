@@ -116,7 +116,7 @@ public sealed class AuditChainHeadTests(SharedServer shared)
     public async Task A_failed_commit_leaves_the_head_where_it_was_and_the_chain_goes_on_from_there()
     {
         var store = new FailingAuditStore();
-        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Services = s => s.AddSingleton<IAuditCommitHook>(store) });
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Services = s => s.AddSingleton<IChangeSetParticipant>(store) });
         var (orgId, ids) = await OrgWithHistoryAsync(server);
         var before = await HeadAsync(server, orgId);
         store.Failing = true;
@@ -267,11 +267,11 @@ public sealed class AuditChainHeadTests(SharedServer shared)
         return response.Data;
     }
 
-    private sealed class FailingAuditStore : IAuditCommitHook
+    private sealed class FailingAuditStore : IChangeSetParticipant
     {
         public volatile bool Failing;
 
-        public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken) =>
             Failing ? throw new DatabaseUnavailableException("audit store down (test)") : Task.CompletedTask;
     }
 }

@@ -1,4 +1,3 @@
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 
@@ -7,11 +6,11 @@ namespace Gatehouse.Server.Tests.Audit;
 /// <summary>With the audit store failing, every mutation answers 503 and nothing is committed.</summary>
 public sealed class AuditFailureTests
 {
-    private sealed class FailingAuditStore : IAuditCommitHook
+    private sealed class FailingAuditStore : IChangeSetParticipant
     {
         public volatile bool Failing;
 
-        public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken) =>
+        public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken) =>
             Failing ? throw new DatabaseUnavailableException("audit store down (test)") : Task.CompletedTask;
     }
 
@@ -19,7 +18,7 @@ public sealed class AuditFailureTests
     public async Task Mutations_answer_503_and_change_nothing_when_the_audit_write_fails()
     {
         var store = new FailingAuditStore();
-        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Services = s => s.AddSingleton<IAuditCommitHook>(store) });
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Services = s => s.AddSingleton<IChangeSetParticipant>(store) });
         var orgId = await server.CreateOrgAsync("Before");
         var roleId = (await server.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "keep", permissions = new[] { "a:b" } })).Str("id");
         var webhook = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/x", events = new[] { "*" } });

@@ -75,7 +75,7 @@ public sealed class GatehouseServer : IAsyncDisposable
             ["Gatehouse:DataDir"] = dataDir,
             ["Gatehouse:RootKey"] = RootKey,
             ["Gatehouse:DatabaseUrl"] = database.Url,
-            ["Gatehouse:WebhooksAllowInsecure"] = "true",
+            ["Gatehouse:Webhooks:AllowInsecure"] = "true",
         };
 
         // The suite sends far more than the production defaults allow from one credential and IP;

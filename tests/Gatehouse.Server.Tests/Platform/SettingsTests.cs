@@ -18,6 +18,28 @@ public sealed class SettingsTests
         ex.Message.ShouldNotContain("\n");
     }
 
+    [Theory]
+    [InlineData("Gatehouse:WebhooksAllowInsecure", "Gatehouse:Webhooks:AllowInsecure")]
+    [InlineData("Gatehouse:WebhookDeliveryEnabled", "Gatehouse:Webhooks:DeliveryEnabled")]
+    [InlineData("Gatehouse:UsageFlushSeconds", "Gatehouse:ApiKeys:UsageFlushSeconds")]
+    public async Task A_key_that_moved_into_its_feature_section_stops_the_server_naming_the_new_key(string oldKey, string newKey)
+    {
+        var ex = await Should.ThrowAsync<StartupException>(() => GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { [oldKey] = "true" } }));
+
+        ex.Message.ShouldContain(oldKey);
+        ex.Message.ShouldContain(newKey);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3601")]
+    public async Task A_feature_setting_out_of_range_stops_the_server_naming_it(string value)
+    {
+        var ex = await Should.ThrowAsync<StartupException>(() => GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:ApiKeys:UsageFlushSeconds"] = value } }));
+
+        ex.Message.ShouldContain("Gatehouse:ApiKeys:UsageFlushSeconds");
+    }
+
     [Fact]
     public async Task Every_documented_key_is_accepted()
     {
@@ -27,8 +49,8 @@ public sealed class SettingsTests
             {
                 ["Gatehouse:MaxRequestHeadersTotalBytes"] = "32768",
                 ["Gatehouse:MinRequestBodyBytesPerSecond"] = "240",
-                ["Gatehouse:UsageFlushSeconds"] = "60",
-                ["Gatehouse:WebhookDeliveryEnabled"] = "true",
+                ["Gatehouse:ApiKeys:UsageFlushSeconds"] = "60",
+                ["Gatehouse:Webhooks:DeliveryEnabled"] = "true",
                 ["Gatehouse:Vault:ReencryptInBackground"] = "true",
                 ["Gatehouse:TrustedProxies:0"] = "10.0.0.0/8",
                 ["Gatehouse:TrustedProxyHeader"] = "X-Forwarded-For",

@@ -86,7 +86,7 @@ public sealed class WebhookAddressPolicyTests
     [InlineData("https://[3fff::1]/x")]
     public async Task IPv4_carrying_and_non_global_IPv6_targets_are_refused_at_registration(string url)
     {
-        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:WebhooksAllowInsecure"] = "false" } });
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Webhooks:AllowInsecure"] = "false" } });
         var orgId = await server.CreateOrgAsync();
 
         var response = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url, events = new[] { "*" } });
@@ -99,7 +99,7 @@ public sealed class WebhookAddressPolicyTests
     [Fact]
     public async Task IPv6_forms_of_a_public_IPv4_address_are_accepted()
     {
-        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:WebhooksAllowInsecure"] = "false" } });
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Webhooks:AllowInsecure"] = "false" } });
         var orgId = await server.CreateOrgAsync();
 
         foreach (var url in new[] { "https://[::ffff:93.184.216.34]/x", "https://[64:ff9b::5db8:d822]/x", "https://[2002:5db8:d822::1]/x" })

@@ -6,7 +6,7 @@ namespace Gatehouse.Server.Tests.Webhooks;
 
 /// <summary>
 /// The outbox survives <c>kill -9</c>: the server runs as a child process that commits a change
-/// (its delivery is held back on that node by <c>Gatehouse:WebhookDeliveryEnabled=false</c>, so the kill
+/// (its delivery is held back on that node by <c>Gatehouse:Webhooks:DeliveryEnabled=false</c>, so the kill
 /// lands between commit and delivery), is killed, and a restarted server delivers the event.
 /// </summary>
 public sealed class WebhookCrashTests
@@ -39,7 +39,7 @@ public sealed class WebhookCrashTests
             start.Environment["GATEHOUSE_DATA_DIR"] = dataDir;
             start.Environment["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey;
             start.Environment["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "true";
-            start.Environment["Gatehouse__WebhookDeliveryEnabled"] = deliver ? "true" : "false";
+            start.Environment["Gatehouse__Webhooks__DeliveryEnabled"] = deliver ? "true" : "false";
             if (databaseUrl is not null)
             {
                 start.Environment["GATEHOUSE_DATABASE_URL"] = databaseUrl;

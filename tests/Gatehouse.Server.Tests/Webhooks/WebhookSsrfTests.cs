@@ -9,7 +9,7 @@ namespace Gatehouse.Server.Tests.Webhooks;
 public sealed class WebhookSsrfTests
 {
     private static Task<GatehouseServer> StartSecureAsync() =>
-        GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:WebhooksAllowInsecure"] = "false" } });
+        GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Webhooks:AllowInsecure"] = "false" } });
 
     [Fact]
     public async Task Private_loopback_link_local_and_metadata_targets_are_refused_without_connecting()

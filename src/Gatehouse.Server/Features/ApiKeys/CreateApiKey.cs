@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -53,7 +52,7 @@ public sealed record CreateApiKeyRequest
 public static class CreateApiKey
 {
     public static async Task<Results<ApiCreated<IssuedApiKey>, ApiError>> Handle(
-        string orgId, CreateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, SecretHasher hasher,
+        string orgId, CreateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, SecretHasher hasher,
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
@@ -113,8 +112,8 @@ public static class CreateApiKey
         }
 
         db.Add(key);
-        audit.Record(orgId, "api_key.create", "api_key", key.Id, AuditChanges(key));
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(ApiKeyActions.Create, orgId, key.Id, AuditChanges(key));
+        await changes.CommitAsync(cancellationToken);
         // A checksum-valid guess of this very key could have been cached as unknown: forget it.
         cache.Evict(key.Hash);
         return new ApiCreated<IssuedApiKey>(IssuedApiKey.From(key, secret, now));

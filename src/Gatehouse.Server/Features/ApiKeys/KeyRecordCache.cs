@@ -5,11 +5,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
-using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Observability;
+using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -378,27 +377,26 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
 
 /// <summary>
 /// A role's permissions reach the keys that hold it through the cache: any role change of an
-/// organization evicts that organization's cached keys (before commit, and the entries' lifetime
-/// bounds the rare reload that races the commit).
+/// organization evicts that organization's cached keys, before the commit and again after it (a
+/// key reloaded between the first eviction and the commit read the old role).
 /// </summary>
-internal sealed class RoleChangeEviction(KeyRecordCache cache) : IAuditCommitHook
+internal sealed class RoleChangeEviction(KeyRecordCache cache) : IChangeSetParticipant, IAfterCommitReaction
 {
-    public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
     {
-        EvictRoleChanges(events);
+        EvictRoleChanges(actions);
         return Task.CompletedTask;
     }
 
-    public Task AfterCommitAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    public Task AfterCommitAsync(IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
     {
-        // Again after the commit: a key reloaded between the first eviction and the commit read the old role.
-        EvictRoleChanges(events);
+        EvictRoleChanges(actions);
         return Task.CompletedTask;
     }
 
-    private void EvictRoleChanges(IReadOnlyList<AuditEvent> events)
+    private void EvictRoleChanges(IReadOnlyList<RecordedAction> actions)
     {
-        foreach (var orgId in events.Where(e => e.Action.StartsWith("role.", StringComparison.Ordinal)).Select(e => e.OrgId).Distinct())
+        foreach (var orgId in actions.Where(a => a.OrgId is not null && RoleActions.All.Contains(a.Action)).Select(a => a.OrgId!).Distinct())
         {
             cache.EvictOrg(orgId);
         }

@@ -1,4 +1,3 @@
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -14,7 +13,7 @@ public static class RevokeApiKey
     /// key stops working on the very next request, and a second DELETE is 404.
     /// </summary>
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
-        string orgId, string keyId, HttpContext httpContext, GatehouseDb db, AuditLog audit, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string keyId, HttpContext httpContext, GatehouseDb db, ChangeSet changes, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
         if (key is null)
@@ -30,8 +29,8 @@ public static class RevokeApiKey
 
         key.RevokedAt = clock.GetUtcNow().UtcDateTime;
         key.UpdatedAt = key.RevokedAt.Value;
-        audit.Record(orgId, "api_key.revoke", "api_key", key.Id, new { key.Name });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(ApiKeyActions.Revoke, orgId, key.Id, new { key.Name });
+        await changes.CommitAsync(cancellationToken);
         cache.Evict(key.Hash);
         return new ApiOk<Deleted>(new Deleted(key.Id));
     }

@@ -1,5 +1,4 @@
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -21,7 +20,7 @@ public static class RotateApiKey
     public const long MaxGraceSeconds = 30L * 24 * 3600;
 
     public static async Task<Results<ApiOk<IssuedApiKey>, ApiError>> Handle(
-        string orgId, string keyId, RotateApiKeyRequest? request, HttpContext httpContext, GatehouseDb db, AuditLog audit, SecretHasher hasher,
+        string orgId, string keyId, RotateApiKeyRequest? request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, SecretHasher hasher,
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var grace = request?.GracePeriodSeconds ?? 0;
@@ -79,9 +78,9 @@ public static class RotateApiKey
         old.UpdatedAt = now;
         db.Add(replacement);
         // One event for one operation: the new key's id and settings travel with the rotation.
-        audit.Record(orgId, "api_key.rotate", "api_key", old.Id,
+        changes.Record(ApiKeyActions.Rotate, orgId, old.Id,
             new { newKeyId = replacement.Id, gracePeriodSeconds = grace, oldKeyExpiresAt = old.ExpiresAt, settings = CreateApiKey.AuditChanges(replacement) });
-        await audit.SaveChangesAsync(cancellationToken);
+        await changes.CommitAsync(cancellationToken);
         cache.Evict(old.Hash);
         cache.Evict(replacement.Hash);
         return new ApiOk<IssuedApiKey>(IssuedApiKey.From(replacement, secret, now));

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -40,7 +39,7 @@ public sealed record UpdateApiKeyRequest
 public static class UpdateApiKey
 {
     public static async Task<Results<ApiOk<ApiKeyView>, ApiError>> Handle(
-        string orgId, string keyId, UpdateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit,
+        string orgId, string keyId, UpdateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes,
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
@@ -121,8 +120,8 @@ public static class UpdateApiKey
         if (changed.Count > 0)
         {
             key.UpdatedAt = now;
-            audit.Record(orgId, "api_key.update", "api_key", key.Id, new { fields = changed, settings = CreateApiKey.AuditChanges(key) });
-            await audit.SaveChangesAsync(cancellationToken);
+            changes.Record(ApiKeyActions.Update, orgId, key.Id, new { fields = changed, settings = CreateApiKey.AuditChanges(key) });
+            await changes.CommitAsync(cancellationToken);
             cache.Evict(key.Hash);
         }
 

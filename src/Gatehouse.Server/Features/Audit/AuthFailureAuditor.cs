@@ -1,5 +1,7 @@
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Events;
 using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
 
 namespace Gatehouse.Server.Features.Audit;
 
@@ -21,17 +23,17 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
     private int _recordedThisMinute;
 
     public ValueTask OnFailureAsync(HttpContext httpContext, ApiError error, CancellationToken cancellationToken) =>
-        RecordAsync(httpContext, error.Code == ErrorCodes.RateLimitExceeded ? "auth.rate_limited" : "auth.failure", error.Code);
+        RecordAsync(httpContext, error.Code == ErrorCodes.RateLimitExceeded ? AuthActions.RateLimited : AuthActions.Failure, error.Code);
 
     /// <summary>
     /// Records a rejected request of the authentication surface under <paramref name="action"/> (also for
     /// the rate limiter's rejections of unauthenticated auth endpoints, e.g. <c>auth.rate_limited</c>), with
     /// the same per-IP-per-minute bound.
     /// </summary>
-    public async ValueTask RecordAsync(HttpContext httpContext, string action, string code)
+    public async ValueTask RecordAsync(HttpContext httpContext, AuditAction action, string code)
     {
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!TryAdmit(action + "|" + ip, out var suppressed))
+        if (!TryAdmit(action.Name + "|" + ip, out var suppressed))
         {
             return;
         }
@@ -39,9 +41,9 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
+            var changes = scope.ServiceProvider.GetRequiredService<ChangeSet>();
             var presented = Authentication.ReadCredential(httpContext.Request) is not null;
-            audit.Record(null, action, "request", null, new
+            changes.Record(action, null, null, new
             {
                 code,
                 method = httpContext.Request.Method,
@@ -49,7 +51,7 @@ public sealed class AuthFailureAuditor(IServiceScopeFactory scopes, TimeProvider
                 credentialPresented = presented,
                 suppressedSinceLast = suppressed,
             });
-            await audit.SaveChangesAsync(CancellationToken.None);
+            await changes.CommitAsync(CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

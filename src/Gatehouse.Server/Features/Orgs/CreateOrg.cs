@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -24,7 +23,7 @@ public sealed record CreateOrgRequest
 public static class CreateOrg
 {
     public static async Task<Results<ApiCreated<OrgView>, ApiError>> Handle(
-        CreateOrgRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        CreateOrgRequest request, GatehouseDb db, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation()
             .Required("name", request.Name)
@@ -59,10 +58,10 @@ public static class CreateOrg
             UpdatedAt = now,
         };
         db.Add(org);
-        audit.Record(org.Id, "org.create", "org", org.Id, new { org.Name, org.Slug });
+        changes.Record(OrgActions.Create, org.Id, org.Id, new { org.Name, org.Slug });
         try
         {
-            await audit.SaveChangesAsync(cancellationToken);
+            await changes.CommitAsync(cancellationToken);
         }
         catch (DbUpdateException)
         {

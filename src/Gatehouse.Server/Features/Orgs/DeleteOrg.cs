@@ -1,4 +1,3 @@
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -15,7 +14,7 @@ public static class DeleteOrg
     /// (keys revoked and removed, data keys destroyed). The audit trail stays, for the record.
     /// </summary>
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
-        string orgId, HttpContext httpContext, GatehouseDb db, AuditLog audit, OrgDirectory directory, IEnumerable<IOrgDataEraser> erasers,
+        string orgId, HttpContext httpContext, GatehouseDb db, ChangeSet changes, OrgDirectory directory, IEnumerable<IOrgDataEraser> erasers,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var org = await db.Set<Organization>().FirstOrDefaultAsync(o => o.Id == orgId && o.DeletedAt == null, cancellationToken);
@@ -35,25 +34,25 @@ public static class DeleteOrg
             return forbidden;
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         foreach (var eraser in erasers)
         {
-            await eraser.EraseAsync(db, orgId, cancellationToken);
+            // Once the delete committed: cached state of the organization goes for good.
+            changes.AfterCommit(() => eraser.AfterEraseCommittedAsync(orgId));
         }
 
-        org.DeletedAt = clock.GetUtcNow().UtcDateTime;
-        org.UpdatedAt = org.DeletedAt.Value;
-        org.Slug = null;
-        audit.Record(org.Id, "org.delete", "org", org.Id);
-        await audit.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await changes.RunAsync(async ct =>
+        {
+            foreach (var eraser in erasers)
+            {
+                await eraser.EraseAsync(db, orgId, ct);
+            }
+
+            org.DeletedAt = clock.GetUtcNow().UtcDateTime;
+            org.UpdatedAt = org.DeletedAt.Value;
+            org.Slug = null;
+            changes.Record(OrgActions.Delete, org.Id, org.Id);
+        }, cancellationToken);
         directory.Forget(orgId);
-        foreach (var eraser in erasers)
-        {
-            await eraser.AfterEraseCommittedAsync(orgId);
-        }
-
-        await audit.AfterOuterCommitAsync();
         return new ApiOk<Deleted>(new Deleted(orgId));
     }
 }

@@ -14,10 +14,6 @@ public static class GetOrgStats
         var stats = new SortedDictionary<string, object>(StringComparer.Ordinal)
         {
             ["orgId"] = orgId,
-            ["apiKeys"] = 0L,
-            ["credentials"] = 0L,
-            ["oauthClients"] = 0L,
-            ["verifications"] = new Dictionary<string, long>(),
         };
         foreach (var contributor in contributors)
         {

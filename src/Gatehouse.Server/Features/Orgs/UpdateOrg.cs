@@ -1,4 +1,3 @@
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -19,7 +18,7 @@ public sealed record UpdateOrgRequest
 public static class UpdateOrg
 {
     public static async Task<Results<ApiOk<OrgView>, ApiError>> Handle(
-        string orgId, UpdateOrgRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, OrgDirectory directory, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, UpdateOrgRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, OrgDirectory directory, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Slug("slug", request.Slug);
         if (request.Name is not null)
@@ -89,8 +88,8 @@ public static class UpdateOrg
         if (changed.Count > 0)
         {
             org.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-            audit.Record(org.Id, "org.update", "org", org.Id, new { fields = changed });
-            await audit.SaveChangesAsync(cancellationToken);
+            changes.Record(OrgActions.Update, org.Id, org.Id, new { fields = changed });
+            await changes.CommitAsync(cancellationToken);
             directory.Forget(orgId);
         }
 

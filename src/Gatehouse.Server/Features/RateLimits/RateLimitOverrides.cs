@@ -1,4 +1,3 @@
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -46,7 +45,7 @@ public static class RateLimitOverrides
 
     /// <summary>Upsert: creates the override or replaces its limit and window.</summary>
     public static async Task<Results<ApiOk<RateLimitOverrideView>, ApiError>> Set(
-        string orgId, SetRateLimitOverrideRequest request, GatehouseDb db, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, SetRateLimitOverrideRequest request, GatehouseDb db, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = StandaloneRateLimit.Validate(request.Namespace, request.Identifier, request.Limit, request.DurationMs);
         if (!validation.IsValid)
@@ -73,14 +72,14 @@ public static class RateLimitOverrides
         existing.Limit = request.Limit!.Value;
         existing.DurationMs = request.DurationMs!.Value;
         existing.UpdatedAt = now;
-        audit.Record(orgId, "ratelimit_override.set", "ratelimit_override", existing.Id,
+        changes.Record(RateLimitActions.SetOverride, orgId, existing.Id,
             new { existing.Namespace, existing.Identifier, existing.Limit, existing.DurationMs });
-        await audit.SaveChangesAsync(cancellationToken);
+        await changes.CommitAsync(cancellationToken);
         return new ApiOk<RateLimitOverrideView>(RateLimitOverrideView.From(existing));
     }
 
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
-        string orgId, [FromQuery(Name = "namespace")] string? ns, [FromQuery] string? identifier, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+        string orgId, [FromQuery(Name = "namespace")] string? ns, [FromQuery] string? identifier, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
     {
         ns ??= "";
         identifier ??= "";
@@ -96,8 +95,8 @@ public static class RateLimitOverrides
         }
 
         db.Remove(existing);
-        audit.Record(orgId, "ratelimit_override.delete", "ratelimit_override", existing.Id, new { existing.Namespace, existing.Identifier });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(RateLimitActions.DeleteOverride, orgId, existing.Id, new { existing.Namespace, existing.Identifier });
+        await changes.CommitAsync(cancellationToken);
         return new ApiOk<Deleted>(new Deleted(existing.Id));
     }
 }

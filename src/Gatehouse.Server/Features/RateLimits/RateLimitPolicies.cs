@@ -1,6 +1,8 @@
 using System.Globalization;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Tenancy;
 
 namespace Gatehouse.Server.Features.RateLimits;
@@ -8,8 +10,6 @@ namespace Gatehouse.Server.Features.RateLimits;
 /// <summary>Platform rate-limit defaults (appsettings <c>Gatehouse:RateLimits</c>); organizations override them in their settings.</summary>
 public sealed class RateLimitOptions
 {
-    public const string Section = "Gatehouse:RateLimits";
-
     /// <summary>Off switch for benchmarks of raw throughput; never for production.</summary>
     public bool Enabled { get; set; } = true;
 
@@ -29,12 +29,14 @@ public sealed class RateLimitOptions
 }
 
 /// <summary>Marks a route with a named policy instead of the credential's: <c>verify</c> (per organization) or <c>auth</c> (per client IP).</summary>
+[FeatureApi]
 public sealed record RateLimitPolicyMetadata(string Policy)
 {
     public const string Verify = "verify";
     public const string Auth = "auth";
 }
 
+[FeatureApi]
 public static class RateLimitConventions
 {
     /// <summary>Counts this route under its own policy (see <see cref="RateLimitPolicyMetadata"/>).</summary>

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;

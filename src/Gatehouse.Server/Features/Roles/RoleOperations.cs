@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -32,7 +31,7 @@ public sealed record UpdateRoleRequest
 public static partial class RoleOperations
 {
     public static async Task<Results<ApiCreated<RoleView>, ApiError>> Create(
-        string orgId, CreateRoleRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateRoleRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, IEnumerable<IRoleHolders> holders, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("name", request.Name, 100).Optional("description", request.Description, 1000)
             .Permissions("permissions", request.Permissions, required: true);
@@ -66,8 +65,8 @@ public static partial class RoleOperations
             UpdatedAt = now,
         };
         db.Add(role);
-        audit.Record(orgId, "role.create", "role", role.Id, new { role.Name, role.Permissions });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(RoleActions.Create, orgId, role.Id, new { role.Name, role.Permissions });
+        await changes.CommitAsync(cancellationToken);
         return new ApiCreated<RoleView>(RoleView.From(role));
     }
 
@@ -91,7 +90,7 @@ public static partial class RoleOperations
     }
 
     public static async Task<Results<ApiOk<RoleView>, ApiError>> Update(
-        string orgId, string roleId, UpdateRoleRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders,
+        string orgId, string roleId, UpdateRoleRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, IEnumerable<IRoleHolders> holders,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Optional("description", request.Description, 1000).Permissions("permissions", request.Permissions, required: false);
@@ -147,15 +146,15 @@ public static partial class RoleOperations
         if (changed.Count > 0)
         {
             role.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-            audit.Record(orgId, "role.update", "role", role.Id, new { fields = changed, role.Permissions });
-            await audit.SaveChangesAsync(cancellationToken);
+            changes.Record(RoleActions.Update, orgId, role.Id, new { fields = changed, role.Permissions });
+            await changes.CommitAsync(cancellationToken);
         }
 
         return new ApiOk<RoleView>(RoleView.From(role));
     }
 
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
-        string orgId, string roleId, HttpContext httpContext, GatehouseDb db, AuditLog audit, IEnumerable<IRoleHolders> holders, CancellationToken cancellationToken)
+        string orgId, string roleId, HttpContext httpContext, GatehouseDb db, ChangeSet changes, IEnumerable<IRoleHolders> holders, CancellationToken cancellationToken)
     {
         var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
         if (role is null)
@@ -169,8 +168,8 @@ public static partial class RoleOperations
         }
 
         db.Remove(role);
-        audit.Record(orgId, "role.delete", "role", role.Id, new { role.Name });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(RoleActions.Delete, orgId, role.Id, new { role.Name });
+        await changes.CommitAsync(cancellationToken);
         return new ApiOk<Deleted>(new Deleted(role.Id));
     }
 
@@ -215,18 +214,4 @@ public static partial class RoleOperations
 
     [GeneratedRegex("^[a-zA-Z0-9_.:-]{1,100}$")]
     private static partial Regex RoleName();
-}
-
-public static class RoleEndpoints
-{
-    public static IEndpointRouteBuilder MapRoles(this IEndpointRouteBuilder api)
-    {
-        var roles = api.MapGroup("/orgs/{orgId}/roles").WithTags("Roles");
-        roles.MapPost("", RoleOperations.Create).RequirePermission("roles:write").GuardsEscalation().WithName("CreateRole").WithSummary("Create a role");
-        roles.MapGet("", RoleOperations.List).RequirePermission("roles:read").WithName("ListRoles").WithSummary("List roles");
-        roles.MapGet("/{roleId}", RoleOperations.Get).RequirePermission("roles:read").WithName("GetRole").WithSummary("Get a role");
-        roles.MapPatch("/{roleId}", RoleOperations.Update).RequirePermission("roles:write").GuardsEscalation().WithName("UpdateRole").WithSummary("Update a role");
-        roles.MapDelete("/{roleId}", RoleOperations.Delete).RequirePermission("roles:write").GuardsEscalation().WithName("DeleteRole").WithSummary("Delete a role");
-        return api;
-    }
 }

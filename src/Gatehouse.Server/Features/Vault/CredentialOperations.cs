@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -67,7 +66,7 @@ public static partial class CredentialOperations
     };
 
     public static async Task<Results<ApiCreated<CredentialView>, ApiError>> Create(
-        string orgId, CreateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("integrationId", request.IntegrationId, 128).Required("name", request.Name, 200);
         if (!string.IsNullOrEmpty(request.IntegrationId) && !IntegrationPattern().IsMatch(request.IntegrationId))
@@ -109,18 +108,14 @@ public static partial class CredentialOperations
         };
         // Sealed and committed under the org's key lock: the key version sealed under cannot be
         // retired between loading the keyring and the record becoming visible to the retire step.
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        await changes.RunAsync(async ct =>
         {
-            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
-            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+            await DataKeyLock.ForSealingAsync(db, orgId, ct);
+            var ring = await keyring.ForOrgAsync(db, orgId, ct);
             db.Add(credential);
             db.Add(SealVersion(ring, credential, 1, request.Data!, now));
-            audit.Record(orgId, "credential.create", "credential", credential.Id, new { credential.IntegrationId, credential.AuthType, credential.Name, dataFields = request.Data!.Keys.Order(StringComparer.Ordinal) });
-            await audit.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        await audit.AfterOuterCommitAsync();
+            changes.Record(VaultActions.Create, orgId, credential.Id, new { credential.IntegrationId, credential.AuthType, credential.Name, dataFields = request.Data!.Keys.Order(StringComparer.Ordinal) });
+        }, cancellationToken);
         return new ApiCreated<CredentialView>(View(credential, now, null));
     }
 
@@ -152,7 +147,7 @@ public static partial class CredentialOperations
 
     /// <summary>Every credential of the integration with its decrypted current data; each reveal is audited.</summary>
     public static async Task<Results<ApiOk<IReadOnlyList<RevealedCredential>>, ApiError>> Reveal(
-        string orgId, string integrationId, GatehouseDb db, VaultKeyring keyring, AuditLog audit, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string integrationId, GatehouseDb db, VaultKeyring keyring, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
     {
         var credentials = await db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId && c.IntegrationId == integrationId)
             .OrderBy(c => c.CreatedAt).ToListAsync(cancellationToken);
@@ -163,22 +158,22 @@ public static partial class CredentialOperations
 
         var now = clock.GetUtcNow().UtcDateTime;
         var revealed = new List<RevealedCredential>();
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        await changes.RunAsync(async ct =>
         {
             // The records are read first and the keyring after, under the key lock: no version a
             // record was read under can be retired in between, and the keyring holds every live one.
-            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
+            await DataKeyLock.ForSealingAsync(db, orgId, ct);
             var sealedVersions = new List<(Credential Credential, CredentialView View, CredentialVersion? Version)>();
             foreach (var credential in credentials)
             {
                 var view = View(credential, now, null);
                 // An expired credential is reported as expired, never silently handed out.
                 var version = view.Expired ? null : await db.Set<CredentialVersion>().AsNoTracking()
-                    .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, cancellationToken);
+                    .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, ct);
                 sealedVersions.Add((credential, view, version));
             }
 
-            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
+            var ring = await keyring.ForOrgAsync(db, orgId, ct);
             foreach (var (credential, view, version) in sealedVersions)
             {
                 if (version is null)
@@ -189,14 +184,10 @@ public static partial class CredentialOperations
 
                 var plaintext = ring.Open(version.Ciphertext, AssociatedData.ForCredential(orgId, credential.Id, version.Version));
                 revealed.Add(new RevealedCredential(view, JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(plaintext)));
-                audit.Record(orgId, "credential.reveal", "credential", credential.Id, new { credential.IntegrationId, version = version.Version });
+                changes.Record(VaultActions.Reveal, orgId, credential.Id, new { credential.IntegrationId, version = version.Version });
             }
+        }, cancellationToken);
 
-            await audit.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        await audit.AfterOuterCommitAsync();
         return new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
     }
 
@@ -220,7 +211,7 @@ public static partial class CredentialOperations
     }
 
     public static async Task<Results<ApiOk<CredentialView>, ApiError>> Update(
-        string orgId, string integrationId, string credentialId, UpdateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, AuditLog audit,
+        string orgId, string integrationId, string credentialId, UpdateCredentialRequest request, GatehouseDb db, VaultKeyring keyring, ChangeSet changes,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation();
@@ -230,67 +221,66 @@ public static partial class CredentialOperations
         }
 
         // New data is sealed and committed under the org's key lock (see Create).
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
-        if (credential is null)
+        return await changes.RunAsync<Results<ApiOk<CredentialView>, ApiError>>(async ct =>
         {
-            return ApiError.NotFound("credential");
-        }
+            var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, ct);
+            if (credential is null)
+            {
+                return ApiError.NotFound("credential");
+            }
 
-        if (request.Data is not null)
-        {
-            CheckData(validation, credential.AuthType, request.Data);
-        }
+            if (request.Data is not null)
+            {
+                CheckData(validation, credential.AuthType, request.Data);
+            }
 
-        if (!validation.IsValid)
-        {
-            return validation.ToError();
-        }
+            if (!validation.IsValid)
+            {
+                return validation.ToError();
+            }
 
-        var now = clock.GetUtcNow().UtcDateTime;
-        var changed = new List<string>();
-        if (request.Name is { } name && name != credential.Name)
-        {
-            credential.Name = name;
-            changed.Add("name");
-        }
+            var now = clock.GetUtcNow().UtcDateTime;
+            var changed = new List<string>();
+            if (request.Name is { } name && name != credential.Name)
+            {
+                credential.Name = name;
+                changed.Add("name");
+            }
 
-        if (request.Metadata is not null)
-        {
-            credential.Metadata = request.Metadata;
-            changed.Add("metadata");
-        }
+            if (request.Metadata is not null)
+            {
+                credential.Metadata = request.Metadata;
+                changed.Add("metadata");
+            }
 
-        if (request.ExpiresAt is { } expiresAt)
-        {
-            credential.ExpiresAt = expiresAt;
-            changed.Add("expiresAt");
-        }
+            if (request.ExpiresAt is { } expiresAt)
+            {
+                credential.ExpiresAt = expiresAt;
+                changed.Add("expiresAt");
+            }
 
-        if (request.Data is not null)
-        {
-            await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
-            var ring = await keyring.ForOrgAsync(db, orgId, cancellationToken);
-            credential.CurrentVersion++;
-            db.Add(SealVersion(ring, credential, credential.CurrentVersion, request.Data, now));
-            changed.Add("data");
-        }
+            if (request.Data is not null)
+            {
+                await DataKeyLock.ForSealingAsync(db, orgId, ct);
+                var ring = await keyring.ForOrgAsync(db, orgId, ct);
+                credential.CurrentVersion++;
+                db.Add(SealVersion(ring, credential, credential.CurrentVersion, request.Data, now));
+                changed.Add("data");
+            }
 
-        if (changed.Count > 0)
-        {
-            credential.UpdatedAt = now;
-            audit.Record(orgId, "credential.update", "credential", credential.Id, new { fields = changed, version = credential.CurrentVersion });
-            await audit.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            await audit.AfterOuterCommitAsync();
-        }
+            if (changed.Count > 0)
+            {
+                credential.UpdatedAt = now;
+                changes.Record(VaultActions.Update, orgId, credential.Id, new { fields = changed, version = credential.CurrentVersion });
+            }
 
-        return new ApiOk<CredentialView>(View(credential, now, null));
+            return new ApiOk<CredentialView>(View(credential, now, null));
+        }, cancellationToken);
     }
 
     /// <summary>Deletes the credential and every version of its ciphertext.</summary>
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
-        string orgId, string integrationId, string credentialId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+        string orgId, string integrationId, string credentialId, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
     {
         var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
         if (credential is null)
@@ -298,13 +288,12 @@ public static partial class CredentialOperations
             return ApiError.NotFound("credential");
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Set<CredentialVersion>().Where(v => v.CredentialId == credentialId).ExecuteDeleteAsync(cancellationToken);
-        db.Remove(credential);
-        audit.Record(orgId, "credential.delete", "credential", credential.Id, new { credential.IntegrationId });
-        await audit.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        await audit.AfterOuterCommitAsync();
+        await changes.RunAsync(async ct =>
+        {
+            await db.Set<CredentialVersion>().Where(v => v.CredentialId == credentialId).ExecuteDeleteAsync(ct);
+            db.Remove(credential);
+            changes.Record(VaultActions.Delete, orgId, credential.Id, new { credential.IntegrationId });
+        }, cancellationToken);
         return new ApiOk<Deleted>(new Deleted(credential.Id));
     }
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
@@ -26,7 +25,7 @@ public sealed record KeyringEntry(string OrgId, int Version, bool Current, int R
 public static class KeyRotation
 {
     public static async Task<Results<ApiOk<IReadOnlyList<RotatedDataKey>>, ApiError>> Rotate(
-        RotateDataKeysRequest? request, GatehouseDb db, VaultKeyring keyring, OrgDirectory orgs, AuditLog audit, DataKeyReencryption reencryption, CancellationToken cancellationToken)
+        RotateDataKeysRequest? request, GatehouseDb db, VaultKeyring keyring, OrgDirectory orgs, ChangeSet changes, DataKeyReencryption reencryption, CancellationToken cancellationToken)
     {
         List<string> targets;
         if (request?.OrgId is { } orgId)
@@ -46,23 +45,18 @@ public static class KeyRotation
 
         // The new key versions and their audit events commit together, or not at all.
         var rotated = new List<RotatedDataKey>();
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        await changes.RunAsync(async ct =>
         {
             foreach (var target in targets)
             {
                 // Exclusive: concurrent rotations of one org cannot pick the same next version, and a
                 // reveal holding the shared side never meets a version added after its keyring loaded.
-                await DataKeyLock.ForRetiringAsync(db, target, cancellationToken);
-                var version = await keyring.RotateAsync(db, target, cancellationToken);
-                audit.Record(target, "dek.rotate", "data_key", $"{target}/v{version}", new { version });
+                await DataKeyLock.ForRetiringAsync(db, target, ct);
+                var version = await keyring.RotateAsync(db, target, ct);
+                changes.Record(VaultActions.RotateDataKey, target, $"{target}/v{version}", new { version });
                 rotated.Add(new RotatedDataKey(target, version));
             }
-
-            await audit.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        await audit.AfterOuterCommitAsync();
+        }, cancellationToken);
         reencryption.Wake();
         return new ApiOk<IReadOnlyList<RotatedDataKey>>(rotated);
     }
@@ -97,7 +91,7 @@ public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, b
 /// A record that cannot be opened is skipped and reported (log, run result, admin health); it
 /// keeps its key version alive, and neither stops the run nor the other records and organizations.
 /// </summary>
-public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, IConfiguration configuration, ILogger<DataKeyReencryption> logger) : BackgroundService
+public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, VaultOptions options, ILogger<DataKeyReencryption> logger) : BackgroundService
 {
     public const string JobName = "dek-reencrypt";
     public const int BatchSize = 100;
@@ -308,7 +302,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Tests that drive the job batch by batch (to stop it halfway, like a crash) switch the loop off.
-        if (!configuration.GetValue("Gatehouse:Vault:ReencryptInBackground", true))
+        if (!options.ReencryptInBackground)
         {
             return;
         }

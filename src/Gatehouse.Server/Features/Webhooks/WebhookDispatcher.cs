@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
@@ -18,7 +17,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRegistry jobs, TimeProvider clock,
-    IConfiguration configuration, ILogger<WebhookDispatcher> logger) : BackgroundService
+    WebhookOptions options, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     public const string JobName = "webhook-delivery";
     public const string HttpClientName = "webhooks";
@@ -44,9 +43,9 @@ public sealed class WebhookDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         jobs.Register(JobName);
-        if (!configuration.GetValue("Gatehouse:WebhookDeliveryEnabled", true))
+        if (!options.DeliveryEnabled)
         {
-            logger.LogWarning("Webhook delivery is disabled on this node (Gatehouse:WebhookDeliveryEnabled=false); events stay in the outbox");
+            logger.LogWarning("Webhook delivery is disabled on this node (Gatehouse:Webhooks:DeliveryEnabled=false); events stay in the outbox");
             return;
         }
 
@@ -54,11 +53,8 @@ public sealed class WebhookDispatcher(
         {
             try
             {
-                if (await signal.WaitAsync(PollInterval, stoppingToken))
-                {
-                    // Woken from inside a transaction: give it a moment to commit.
-                    await Task.Delay(TimeSpan.FromMilliseconds(50), stoppingToken);
-                }
+                // Woken after a commit that queued deliveries, or polling for other nodes' work.
+                await signal.WaitAsync(PollInterval, stoppingToken);
 
                 int processed;
                 do
@@ -163,8 +159,19 @@ public sealed class WebhookDispatcher(
             Succeeded = outcome.Succeeded,
         });
 
-        var audit = services.GetRequiredService<AuditLog>();
-        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        var changes = services.GetRequiredService<ChangeSet>();
+        try
+        {
+            await changes.RunAsync(ct => RecordOutcomeAsync(db, changes, endpoint, delivery, outcome, attemptedAt, ct), CancellationToken.None);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // The endpoint was deleted while we sent: nothing is left to record.
+        }
+    }
+
+    private async Task RecordOutcomeAsync(GatehouseDb db, ChangeSet changes, WebhookEndpoint endpoint, WebhookDelivery delivery, AttemptOutcome outcome, DateTime attemptedAt, CancellationToken cancellationToken)
+    {
         if (outcome.Succeeded)
         {
             delivery.Status = WebhookDelivery.Succeeded;
@@ -189,24 +196,14 @@ public sealed class WebhookDispatcher(
             {
                 // Conditional, so that of several attempts failing at once exactly one disables and says so.
                 var flipped = await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.Enabled)
-                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.Enabled, false).SetProperty(w => w.DisabledReason, "failing").SetProperty(w => w.UpdatedAt, attemptedAt), CancellationToken.None);
+                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.Enabled, false).SetProperty(w => w.DisabledReason, "failing").SetProperty(w => w.UpdatedAt, attemptedAt), cancellationToken);
                 if (flipped == 1)
                 {
-                    audit.Record(endpoint.OrgId, "webhook.disable", "webhook", endpoint.Id,
+                    changes.Record(WebhookActions.Disable, endpoint.OrgId, endpoint.Id,
                         new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
                     logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
                 }
             }
-        }
-
-        try
-        {
-            await audit.SaveChangesAsync(CancellationToken.None);
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // The endpoint was deleted while we sent: nothing is left to record.
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Crypto;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -48,11 +47,11 @@ public static class WebhookOperations
     private const int MaxEvents = 100;
 
     public static async Task<Results<ApiCreated<WebhookWithSecretView>, ApiError>> Create(
-        string orgId, CreateWebhookRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, WebhookSecrets secrets, WebhookUrlPolicy policy,
-        TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateWebhookRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, WebhookSecrets secrets, WebhookUrlPolicy policy,
+        WebhookEventCatalog catalog, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("url", request.Url, WebhookUrlPolicy.MaxUrlLength).Optional("description", request.Description, 1000);
-        CheckEvents(validation, request.Events, required: true);
+        CheckEvents(catalog, validation, request.Events, required: true);
         if (validation.IsValid && await policy.CheckAsync(request.Url!, cancellationToken) is { } urlProblem)
         {
             validation.Add("url", urlProblem);
@@ -63,7 +62,7 @@ public static class WebhookOperations
             return validation.ToError();
         }
 
-        if (Escalation.Holds(httpContext, [WebhookEventCatalog.ReadPermissionsFor(request.Events!)]) is { } forbidden)
+        if (Escalation.Holds(httpContext, [catalog.ReadPermissionsFor(request.Events!)]) is { } forbidden)
         {
             return forbidden;
         }
@@ -84,8 +83,8 @@ public static class WebhookOperations
             UpdatedAt = now,
         };
         db.Add(endpoint);
-        audit.Record(orgId, "webhook.create", "webhook", id, new { url = RedactUrl(endpoint.Url), endpoint.Events, endpoint.Enabled, endpoint.Description });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(WebhookActions.Create, orgId, id, new { url = RedactUrl(endpoint.Url), endpoint.Events, endpoint.Enabled, endpoint.Description });
+        await changes.CommitAsync(cancellationToken);
         return new ApiCreated<WebhookWithSecretView>(WebhookWithSecretView.From(endpoint, now, WebhookSignature.FormatSecret(secret)));
     }
 
@@ -116,8 +115,8 @@ public static class WebhookOperations
     }
 
     public static async Task<Results<ApiOk<WebhookView>, ApiError>> Update(
-        string orgId, string webhookId, UpdateWebhookRequest request, HttpContext httpContext, GatehouseDb db, AuditLog audit, WebhookUrlPolicy policy,
-        TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string webhookId, UpdateWebhookRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, WebhookUrlPolicy policy,
+        WebhookEventCatalog catalog, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Optional("description", request.Description, 1000);
         if (request.Url is not null)
@@ -125,7 +124,7 @@ public static class WebhookOperations
             validation.Required("url", request.Url, WebhookUrlPolicy.MaxUrlLength);
         }
 
-        CheckEvents(validation, request.Events, required: false);
+        CheckEvents(catalog, validation, request.Events, required: false);
         if (validation.IsValid && request.Url is not null && await policy.CheckAsync(request.Url, cancellationToken) is { } urlProblem)
         {
             validation.Add("url", urlProblem);
@@ -142,7 +141,7 @@ public static class WebhookOperations
             return ApiError.NotFound("webhook");
         }
 
-        if (Escalation.Holds(httpContext, [WebhookEventCatalog.ReadPermissionsFor(request.Events ?? [])]) is { } forbidden)
+        if (Escalation.Holds(httpContext, [catalog.ReadPermissionsFor(request.Events ?? [])]) is { } forbidden)
         {
             return forbidden;
         }
@@ -182,16 +181,16 @@ public static class WebhookOperations
         if (changed.Count > 0)
         {
             endpoint.UpdatedAt = now;
-            audit.Record(orgId, "webhook.update", "webhook", endpoint.Id,
+            changes.Record(WebhookActions.Update, orgId, endpoint.Id,
                 new { fields = changed, url = RedactUrl(endpoint.Url), endpoint.Events, endpoint.Enabled });
-            await audit.SaveChangesAsync(cancellationToken);
+            await changes.CommitAsync(cancellationToken);
         }
 
         return new ApiOk<WebhookView>(WebhookView.From(endpoint, now));
     }
 
     /// <summary>Removes the endpoint with its pending deliveries and their history.</summary>
-    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, string webhookId, GatehouseDb db, AuditLog audit, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, string webhookId, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
     {
         var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
         if (endpoint is null)
@@ -199,18 +198,18 @@ public static class WebhookOperations
             return ApiError.NotFound("webhook");
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Set<WebhookAttempt>().Where(a => a.EndpointId == endpoint.Id).ExecuteDeleteAsync(cancellationToken);
-        await db.Set<WebhookDelivery>().Where(d => d.EndpointId == endpoint.Id).ExecuteDeleteAsync(cancellationToken);
-        db.Remove(endpoint);
-        audit.Record(orgId, "webhook.delete", "webhook", endpoint.Id, new { url = RedactUrl(endpoint.Url) });
-        await audit.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await changes.RunAsync(async ct =>
+        {
+            await db.Set<WebhookAttempt>().Where(a => a.EndpointId == endpoint.Id).ExecuteDeleteAsync(ct);
+            await db.Set<WebhookDelivery>().Where(d => d.EndpointId == endpoint.Id).ExecuteDeleteAsync(ct);
+            db.Remove(endpoint);
+            changes.Record(WebhookActions.Delete, orgId, endpoint.Id, new { url = RedactUrl(endpoint.Url) });
+        }, cancellationToken);
         return new ApiOk<Deleted>(new Deleted(endpoint.Id));
     }
 
     public static async Task<Results<ApiOk<WebhookWithSecretView>, ApiError>> RotateSecret(
-        string orgId, string webhookId, RotateWebhookSecretRequest? request, GatehouseDb db, AuditLog audit, WebhookSecrets secrets,
+        string orgId, string webhookId, RotateWebhookSecretRequest? request, GatehouseDb db, ChangeSet changes, WebhookSecrets secrets,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var grace = request?.GracePeriodSeconds ?? 0;
@@ -231,14 +230,14 @@ public static class WebhookOperations
         endpoint.PreviousSecretUntil = grace > 0 ? now.AddSeconds(grace) : null;
         endpoint.SealedSecret = secrets.Seal(endpoint.Id, secret);
         endpoint.UpdatedAt = now;
-        audit.Record(orgId, "webhook.rotate_secret", "webhook", endpoint.Id, new { gracePeriodSeconds = grace });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(WebhookActions.RotateSecret, orgId, endpoint.Id, new { gracePeriodSeconds = grace });
+        await changes.CommitAsync(cancellationToken);
         return new ApiOk<WebhookWithSecretView>(WebhookWithSecretView.From(endpoint, now, WebhookSignature.FormatSecret(secret)));
     }
 
     /// <summary>Queues a <c>webhook.test</c> event for this endpoint only (202); its delivery shows in the deliveries list.</summary>
     public static async Task<Results<ApiOk<WebhookDeliveryView>, ApiError>> Test(
-        string orgId, string webhookId, GatehouseDb db, AuditLog audit, WebhookDispatchSignal signal, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string webhookId, GatehouseDb db, ChangeSet changes, WebhookDispatchSignal signal, TimeProvider clock, CancellationToken cancellationToken)
     {
         var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
         if (endpoint is null)
@@ -253,17 +252,17 @@ public static class WebhookOperations
 
         var now = clock.GetUtcNow().UtcDateTime;
         var eventId = Ids.New("evt", clock.GetUtcNow());
-        var payload = WebhookOutbox.BuildBody(WebhookEventCatalog.TestEvent, now, new JsonObject
+        var payload = WebhookOutbox.BuildBody(WebhookEventCatalog.TestEvent.Type, now, new JsonObject
         {
             ["id"] = endpoint.Id,
             ["object"] = "webhook",
             ["orgId"] = orgId,
             ["message"] = "This is a test event from Gatehouse.",
         });
-        var delivery = WebhookOutbox.NewDelivery(endpoint, eventId, WebhookEventCatalog.TestEvent, payload, now);
+        var delivery = WebhookOutbox.NewDelivery(endpoint, eventId, WebhookEventCatalog.TestEvent.Type, payload, now);
         db.Add(delivery);
-        audit.Record(orgId, "webhook.test", "webhook", endpoint.Id, new { deliveryId = delivery.Id, eventId });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(WebhookActions.Test, orgId, endpoint.Id, new { deliveryId = delivery.Id, eventId });
+        await changes.CommitAsync(cancellationToken);
         signal.Wake();
         return new ApiOk<WebhookDeliveryView>(WebhookDeliveryView.From(delivery, []), StatusCodes.Status202Accepted);
     }
@@ -306,7 +305,7 @@ public static class WebhookOperations
     /// deduplicate on it) and the same body, signed with the current secret (202).
     /// </summary>
     public static async Task<Results<ApiOk<WebhookDeliveryView>, ApiError>> Redeliver(
-        string orgId, string webhookId, string deliveryId, GatehouseDb db, AuditLog audit, WebhookDispatchSignal signal,
+        string orgId, string webhookId, string deliveryId, GatehouseDb db, ChangeSet changes, WebhookDispatchSignal signal,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var endpoint = await FindAsync(db, orgId, webhookId, cancellationToken);
@@ -329,21 +328,21 @@ public static class WebhookOperations
 
         var delivery = WebhookOutbox.NewDelivery(endpoint, original.EventId, original.EventType, original.Payload, clock.GetUtcNow().UtcDateTime);
         db.Add(delivery);
-        audit.Record(orgId, "webhook.redeliver", "webhook_delivery", delivery.Id, new { redeliveryOf = original.Id, webhookId, original.EventId });
-        await audit.SaveChangesAsync(cancellationToken);
+        changes.Record(WebhookActions.Redeliver, orgId, delivery.Id, new { redeliveryOf = original.Id, webhookId, original.EventId });
+        await changes.CommitAsync(cancellationToken);
         signal.Wake();
         return new ApiOk<WebhookDeliveryView>(WebhookDeliveryView.From(delivery, []), StatusCodes.Status202Accepted);
     }
 
-    public static ApiPage<WebhookEventType> ListEventTypes() =>
-        new(WebhookEventCatalog.All, new Pagination(WebhookEventCatalog.All.Count, WebhookEventCatalog.All.Count, 0, 1, false));
+    public static ApiPage<WebhookEventType> ListEventTypes(WebhookEventCatalog catalog) =>
+        new(catalog.All, new Pagination(catalog.All.Count, catalog.All.Count, 0, 1, false));
 
     private static async Task<WebhookEndpoint?> FindAsync(GatehouseDb db, string orgId, string webhookId, CancellationToken cancellationToken) =>
         Ids.LooksLike(webhookId, "whk")
             ? await db.Set<WebhookEndpoint>().FirstOrDefaultAsync(w => w.Id == webhookId && w.OrgId == orgId, cancellationToken)
             : null;
 
-    private static void CheckEvents(Validation validation, List<string>? events, bool required)
+    private static void CheckEvents(WebhookEventCatalog catalog, Validation validation, List<string>? events, bool required)
     {
         if (events is null)
         {
@@ -363,7 +362,7 @@ public static class WebhookOperations
 
         for (var i = 0; i < events.Count; i++)
         {
-            if (events[i] is null || !WebhookEventCatalog.IsValidSubscription(events[i]))
+            if (events[i] is null || !catalog.IsValidSubscription(events[i]))
             {
                 validation.Add($"events[{i}]", "must be an event type of GET /api/v1/webhook-events, resource.* or *");
             }
@@ -372,23 +371,4 @@ public static class WebhookOperations
 
     /// <summary>The URL as the audit trail keeps it (see <see cref="WebhookUrlPolicy.Redact"/>).</summary>
     public static string RedactUrl(string url) => WebhookUrlPolicy.Redact(url);
-}
-
-public static class WebhookEndpoints
-{
-    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder api)
-    {
-        var hooks = api.MapGroup("/orgs/{orgId}/webhooks").WithTags("Webhooks");
-        hooks.MapPost("", WebhookOperations.Create).RequirePermission("webhooks:write").GuardsEscalation().WithName("CreateWebhook").WithSummary("Register a webhook endpoint (the secret is shown once)");
-        hooks.MapGet("", WebhookOperations.List).RequirePermission("webhooks:read").WithName("ListWebhooks").WithSummary("List webhook endpoints");
-        hooks.MapGet("/{webhookId}", WebhookOperations.Get).RequirePermission("webhooks:read").WithName("GetWebhook").WithSummary("Get a webhook endpoint");
-        hooks.MapPatch("/{webhookId}", WebhookOperations.Update).RequirePermission("webhooks:write").GuardsEscalation().WithName("UpdateWebhook").WithSummary("Update a webhook endpoint");
-        hooks.MapDelete("/{webhookId}", WebhookOperations.Delete).RequirePermission("webhooks:write").WithName("DeleteWebhook").WithSummary("Delete a webhook endpoint");
-        hooks.MapPost("/{webhookId}/rotate-secret", WebhookOperations.RotateSecret).RequirePermission("webhooks:write").WithName("RotateWebhookSecret").WithSummary("Rotate the signing secret, with an optional grace period");
-        hooks.MapPost("/{webhookId}/test", WebhookOperations.Test).RequirePermission("webhooks:write").WithName("TestWebhook").WithSummary("Send a webhook.test event to this endpoint");
-        hooks.MapGet("/{webhookId}/deliveries", WebhookOperations.ListDeliveries).RequirePermission("webhooks:read").WithName("ListWebhookDeliveries").WithSummary("List deliveries with every attempt");
-        hooks.MapPost("/{webhookId}/deliveries/{deliveryId}/redeliver", WebhookOperations.Redeliver).RequirePermission("webhooks:write").WithName("RedeliverWebhook").WithSummary("Send a delivery's event again");
-        api.MapGet("/webhook-events", WebhookOperations.ListEventTypes).RequireCredential().WithTags("Webhooks").WithName("ListWebhookEvents").WithSummary("The webhook event catalog");
-        return api;
-    }
 }

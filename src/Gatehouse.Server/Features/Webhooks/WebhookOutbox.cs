@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -14,41 +13,43 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// commit together or not at all. Fan-out happens here rather than in the dispatcher so that each
 /// row is one unit of retry, claim and history.
 /// </summary>
-public sealed class WebhookOutbox(TimeProvider clock, WebhookDispatchSignal signal) : IAuditCommitHook
+public sealed class WebhookOutbox(TimeProvider clock, WebhookDispatchSignal signal) : IChangeSetParticipant, IAfterCommitReaction
 {
-    public async Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    /// <summary>Wakes this node's dispatcher once deliveries are committed (it also polls, for other nodes' work).</summary>
+    public Task AfterCommitAsync(IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
     {
-        var emitted = events
-            .Where(e => e.OrgId != AuditEvent.PlatformChain)
-            .Select(e => (Audit: e, Type: WebhookEventCatalog.EventTypeOf(e.Action)))
-            .Where(e => e.Type is not null)
+        if (actions.Any(a => a.OrgId is not null && a.Action.Event is not null))
+        {
+            signal.Wake();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
+    {
+        var emitted = actions
+            .Where(a => a.OrgId is not null && a.Action.Event is not null)
+            .Select(a => (Audit: a, a.Action.Event!.Type, OrgId: a.OrgId!))
             .ToList();
         if (emitted.Count == 0)
         {
             return;
         }
 
-        var orgIds = emitted.Select(e => e.Audit.OrgId).Distinct().ToList();
+        var orgIds = emitted.Select(e => e.OrgId).Distinct().ToList();
         var endpoints = await db.Set<WebhookEndpoint>().AsNoTracking()
             .Where(w => orgIds.Contains(w.OrgId) && w.Enabled).ToListAsync(cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
-        var added = false;
-        foreach (var (audit, type) in emitted)
+        foreach (var (audit, type, orgId) in emitted)
         {
             var eventId = Ids.New("evt", clock.GetUtcNow());
             string? payload = null;
-            foreach (var endpoint in endpoints.Where(w => w.OrgId == audit.OrgId && w.Subscribes(type!)))
+            foreach (var endpoint in endpoints.Where(w => w.OrgId == orgId && w.Subscribes(type)))
             {
-                payload ??= BuildPayload(type!, audit);
-                db.Add(NewDelivery(endpoint, eventId, type!, payload, now));
-                added = true;
+                payload ??= BuildPayload(type, audit);
+                db.Add(NewDelivery(endpoint, eventId, type, payload, now));
             }
-        }
-
-        if (added)
-        {
-            // Wakes this node's dispatcher; it polls too, so a wake before the commit only costs a poll.
-            signal.Wake();
         }
     }
 
@@ -66,14 +67,14 @@ public sealed class WebhookOutbox(TimeProvider clock, WebhookDispatchSignal sign
     };
 
     /// <summary>The Standard Webhooks body: <c>{type, timestamp, data}</c>; data is the audit target and changes, never a secret.</summary>
-    public static string BuildPayload(string type, AuditEvent audit)
+    public static string BuildPayload(string type, RecordedAction audit)
     {
         var data = new JsonObject
         {
             ["id"] = audit.TargetId,
-            ["object"] = audit.TargetType,
+            ["object"] = audit.Action.TargetType,
             ["orgId"] = audit.OrgId,
-            ["action"] = audit.Action,
+            ["action"] = audit.Action.Name,
             ["actor"] = new JsonObject { ["type"] = audit.ActorType, ["id"] = audit.ActorId },
             ["auditEventId"] = audit.Id,
             ["requestId"] = audit.RequestId,

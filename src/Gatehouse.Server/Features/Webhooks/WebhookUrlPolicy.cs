@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Gatehouse.Server.Platform.Hosting;
 
 namespace Gatehouse.Server.Features.Webhooks;
 
@@ -8,14 +7,14 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// Keeps webhook delivery from becoming a way into the server's own network (SSRF): URLs must be
 /// <c>https</c> and every address their host resolves to must be public. Checked at registration
 /// and again at connect time, on the address actually dialled (so DNS rebinding cannot slip past).
-/// <see cref="GatehouseOptions.WebhooksAllowInsecure"/> lifts both rules for development and tests.
+/// <see cref="WebhookOptions.AllowInsecure"/> lifts both rules for development and tests.
 /// </summary>
-public sealed class WebhookUrlPolicy(GatehouseOptions options)
+public sealed class WebhookUrlPolicy(WebhookOptions options)
 {
     public const int MaxUrlLength = 2048;
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
-    public bool AllowInsecure => options.WebhooksAllowInsecure;
+    public bool AllowInsecure => options.AllowInsecure;
 
     /// <summary>Null when the URL may be registered; otherwise the reason. Resolves the host, never connects.</summary>
     public async Task<string?> CheckAsync(string url, CancellationToken cancellationToken)

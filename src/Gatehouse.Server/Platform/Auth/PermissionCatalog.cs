@@ -1,44 +1,62 @@
+using Gatehouse.Server.Platform.Composition;
+
 namespace Gatehouse.Server.Platform.Auth;
 
 /// <summary>One platform permission and what it allows.</summary>
 public sealed record PermissionInfo(string Name, string Description);
 
-/// <summary>The platform permissions: what this API checks on its own routes.</summary>
+/// <summary>
+/// The platform permissions: what this API checks on its own routes, as the features declare them.
+/// Permission checks are pure functions on the hot path, so the catalog is installed once per
+/// process from the feature list of <c>Program</c> (a property of the build, like a constant)
+/// rather than passed to every check.
+/// </summary>
 public static class PermissionCatalog
 {
-    public static readonly IReadOnlyList<PermissionInfo> All =
-    [
-        new("orgs:read", "Read the organization, its settings and stats."),
-        new("orgs:write", "Update or delete the organization."),
-        new("roles:read", "List and read roles."),
-        new("roles:write", "Create, update and delete roles."),
-        new("api_keys:read", "List and read API keys and their usage."),
-        new("api_keys:write", "Create, update, rotate and revoke API keys."),
-        new("api_keys:verify", "Verify and validate API keys of the organization."),
-        new("ratelimit:use", "Use the standalone rate limiter."),
-        new("ratelimit:read", "Read rate-limit overrides."),
-        new("ratelimit:write", "Set and delete rate-limit overrides."),
-        new("audit:read", "Query, export and verify the audit trail."),
-        new("webhooks:read", "List webhook endpoints and deliveries."),
-        new("webhooks:write", "Create, update, test and delete webhook endpoints."),
-        new("credentials:read", "List credential metadata (never the secret data)."),
-        new("credentials:reveal", "Read decrypted credential data; every reveal is audited."),
-        new("credentials:write", "Create, update and delete credentials."),
-        new("oauth_clients:read", "List and read OAuth clients."),
-        new("oauth_clients:write", "Create, update, rotate and delete OAuth clients."),
-        new("admin:*", "Platform administration across organizations (root only)."),
-    ];
+    private static Catalog s_catalog = new([]);
 
-    private static readonly HashSet<string> Resources =
-        new(All.Select(p => p.Name[..p.Name.IndexOf(':', StringComparison.Ordinal)]), StringComparer.Ordinal);
+    /// <summary><c>admin:*</c>: platform administration across organizations, held by the root key only.</summary>
+    public static readonly PermissionInfo Admin = new(Permission.AdminAll, "Platform administration across organizations (root only).");
 
-    // Looked up by the span before the colon, so checking a permission allocates no substring.
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ResourcesBySpan = Resources.GetAlternateLookup<ReadOnlySpan<char>>();
+    public static IReadOnlyList<PermissionInfo> All => s_catalog.All;
+
+    /// <summary>Installs the features' permissions; a second call must bring the same list.</summary>
+    public static void Install(IEnumerable<Feature> features)
+    {
+        var all = features.SelectMany(f => f.Permissions).Append(Admin).ToList();
+        var current = s_catalog;
+        if (current.All.Count > 0)
+        {
+            if (!current.All.Select(p => p.Name).SequenceEqual(all.Select(p => p.Name), StringComparer.Ordinal))
+            {
+                throw new InvalidOperationException("The permission catalog is installed once per process, from one feature list.");
+            }
+
+            return;
+        }
+
+        s_catalog = new Catalog(all);
+    }
 
     /// <summary>A platform permission names one of our resources; anything else is the organization's own.</summary>
     public static bool IsPlatform(string permission)
     {
         var colon = permission.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && ResourcesBySpan.Contains(permission.AsSpan(0, colon));
+        return colon > 0 && s_catalog.ResourcesBySpan.Contains(permission.AsSpan(0, colon));
+    }
+
+    private sealed class Catalog
+    {
+        public Catalog(IReadOnlyList<PermissionInfo> all)
+        {
+            All = all;
+            var resources = new HashSet<string>(all.Select(p => p.Name[..p.Name.IndexOf(':', StringComparison.Ordinal)]), StringComparer.Ordinal);
+            // Looked up by the span before the colon, so checking a permission allocates no substring.
+            ResourcesBySpan = resources.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        public IReadOnlyList<PermissionInfo> All { get; }
+
+        public HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ResourcesBySpan { get; }
     }
 }

@@ -1,6 +1,9 @@
 namespace Gatehouse.Server.Platform.Hosting;
 
-/// <summary>Server settings: section <c>Gatehouse</c> of appsettings.json, or the <c>GATEHOUSE_*</c> environment variables.</summary>
+/// <summary>
+/// Server-wide settings: section <c>Gatehouse</c> of appsettings.json, or the <c>GATEHOUSE_*</c>
+/// environment variables. A feature's own settings live in its section (<c>Gatehouse:&lt;Feature&gt;</c>).
+/// </summary>
 public sealed class GatehouseOptions
 {
     public string DataDir { get; set; } = "./data";
@@ -10,7 +13,6 @@ public sealed class GatehouseOptions
     /// <summary>The master key being replaced: set with the new <see cref="MasterKey"/> to re-wrap every data key at start.</summary>
     public string? MasterKeyPrevious { get; set; }
     public string? RootKey { get; set; }
-    public bool WebhooksAllowInsecure { get; set; }
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>Time a client has to send its request headers (slow-drip protection).</summary>
@@ -25,12 +27,6 @@ public sealed class GatehouseOptions
     /// <summary>Slowest accepted body upload; slower clients are disconnected after a 5 s grace.</summary>
     public int MinRequestBodyBytesPerSecond { get; set; } = 240;
 
-    /// <summary>
-    /// How often buffered verification counts and <c>lastUsedAt</c> are written (reads of usage and
-    /// stats write first, so they are always exact; a crash loses at most this much analytics).
-    /// </summary>
-    public int UsageFlushSeconds { get; set; } = 60;
-
     /// <summary>Environment variable → configuration key. The environment wins over appsettings.json.</summary>
     public static readonly IReadOnlyDictionary<string, string> EnvironmentVariables = new Dictionary<string, string>
     {
@@ -39,7 +35,7 @@ public sealed class GatehouseOptions
         ["GATEHOUSE_MASTER_KEY"] = "Gatehouse:MasterKey",
         ["GATEHOUSE_MASTER_KEY_PREVIOUS"] = "Gatehouse:MasterKeyPrevious",
         ["GATEHOUSE_ROOT_KEY"] = "Gatehouse:RootKey",
-        ["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "Gatehouse:WebhooksAllowInsecure",
+        ["GATEHOUSE_WEBHOOKS_ALLOW_INSECURE"] = "Gatehouse:Webhooks:AllowInsecure",
         ["GATEHOUSE_MAX_REQUEST_BODY_BYTES"] = "Gatehouse:MaxRequestBodyBytes",
         ["GATEHOUSE_TRUSTED_PROXIES"] = "Gatehouse:TrustedProxies",
         ["GATEHOUSE_TRUSTED_PROXY_HEADER"] = "Gatehouse:TrustedProxyHeader",

@@ -1,20 +1,19 @@
 using System.Reflection;
-using Gatehouse.Server.Features.RateLimits;
+using Gatehouse.Server.Platform.Composition;
 
 namespace Gatehouse.Server.Platform.Hosting;
 
 /// <summary>
-/// Every key the <c>Gatehouse</c> configuration section may hold. A key outside this list is a typo
-/// (<c>RateLimts:PerMinute</c>, <c>MaxRequestBodyByte</c>) whose setting would silently not apply, so
-/// the server refuses to start and names it.
+/// Every key the <c>Gatehouse</c> configuration section may hold: the server-wide settings and the
+/// sections the features bound. A key outside them is a typo (<c>RateLimits:PerMinut</c>,
+/// <c>MaxRequestBodyByte</c>) whose setting would silently not apply, so the server refuses to
+/// start and names it.
 /// </summary>
 public static class KnownSettings
 {
     /// <summary>Keys read directly from the configuration rather than bound to an options class.</summary>
     private static readonly string[] Direct =
     [
-        "WebhookDeliveryEnabled",
-        "Vault:ReencryptInBackground",
         "TrustedProxies",
         "TrustedProxyHeader",
     ];
@@ -22,22 +21,18 @@ public static class KnownSettings
     /// <summary>Lists (a comma-separated string, or an array in appsettings.json: <c>TrustedProxies:0</c>…).</summary>
     private static readonly string[] Lists = ["TrustedProxies"];
 
-    private static readonly HashSet<string> Keys = BuildKeys();
-
-    public static bool IsKnown(string relativeKey)
+    /// <summary>Keys that moved into their feature's section: named in the error, so an upgrade is one rename.</summary>
+    private static readonly Dictionary<string, string> Moved = new(StringComparer.OrdinalIgnoreCase)
     {
-        if (Keys.Contains(relativeKey))
-        {
-            return true;
-        }
-
-        var colon = relativeKey.LastIndexOf(':');
-        return colon > 0 && Lists.Contains(relativeKey[..colon], StringComparer.OrdinalIgnoreCase) && int.TryParse(relativeKey[(colon + 1)..], out _);
-    }
+        ["WebhooksAllowInsecure"] = "Webhooks:AllowInsecure",
+        ["WebhookDeliveryEnabled"] = "Webhooks:DeliveryEnabled",
+        ["UsageFlushSeconds"] = "ApiKeys:UsageFlushSeconds",
+    };
 
     /// <summary>Throws a <see cref="StartupException"/> naming the first unknown key under <c>Gatehouse</c>.</summary>
-    public static void Check(IConfiguration configuration)
+    public static void Check(IConfiguration configuration, OptionSections sections)
     {
+        var keys = BuildKeys(sections);
         var section = configuration.GetSection("Gatehouse");
         foreach (var child in section.AsEnumerable(makePathsRelative: true).OrderBy(e => e.Key, StringComparer.OrdinalIgnoreCase))
         {
@@ -47,18 +42,33 @@ public static class KnownSettings
                 continue;
             }
 
-            if (!IsKnown(child.Key))
+            if (Moved.TryGetValue(child.Key, out var movedTo))
+            {
+                throw new StartupException($"the setting Gatehouse:{child.Key} is now Gatehouse:{movedTo}");
+            }
+
+            if (!keys.Contains(child.Key) && !IsList(child.Key))
             {
                 throw new StartupException($"unknown setting Gatehouse:{child.Key} (see the configuration table in README.md)");
             }
         }
     }
 
-    private static HashSet<string> BuildKeys()
+    private static bool IsList(string key)
+    {
+        var colon = key.LastIndexOf(':');
+        return colon > 0 && Lists.Contains(key[..colon], StringComparer.OrdinalIgnoreCase) && int.TryParse(key[(colon + 1)..], out _);
+    }
+
+    private static HashSet<string> BuildKeys(OptionSections sections)
     {
         var keys = new HashSet<string>(Direct, StringComparer.OrdinalIgnoreCase);
         AddProperties(keys, typeof(GatehouseOptions), "");
-        AddProperties(keys, typeof(RateLimitOptions), "RateLimits:");
+        foreach (var (name, type) in sections.All)
+        {
+            AddProperties(keys, type, name + ":");
+        }
+
         return keys;
     }
 

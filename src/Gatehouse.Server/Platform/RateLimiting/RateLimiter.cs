@@ -1,4 +1,4 @@
-namespace Gatehouse.Server.Features.RateLimits;
+namespace Gatehouse.Server.Platform.RateLimiting;
 
 /// <summary>One window of a limit: at most <see cref="Limit"/> units per <see cref="Window"/>.</summary>
 public sealed record RateLimitRule(string Name, long Limit, TimeSpan Window);

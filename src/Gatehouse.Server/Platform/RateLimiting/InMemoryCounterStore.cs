@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Gatehouse.Server.Features.RateLimits;
+namespace Gatehouse.Server.Platform.RateLimiting;
 
 /// <summary>
 /// Sliding-window counters in memory, for one node.

@@ -1,16 +1,38 @@
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
+using Gatehouse.Server.Platform.Events;
+using Gatehouse.Server.Platform.Storage;
 
 namespace Gatehouse.Server.Features.Audit;
 
-public static class AuditEndpoints
+/// <summary>The audit actions of authentication itself, on the platform's chain; they cause no webhook.</summary>
+public static class AuthActions
 {
-    public static IServiceCollection AddAuditTrail(this IServiceCollection services)
+    public static readonly AuditAction Failure = new("auth.failure", "request");
+    public static readonly AuditAction RateLimited = new("auth.rate_limited", "request");
+}
+
+/// <summary>
+/// The tamper-evident audit trail: every change set's actions become hash-chained events, and
+/// rejected credentials are recorded (bounded) on the platform's chain.
+/// </summary>
+public sealed class AuditFeature : Feature
+{
+    public override string Name => "Audit";
+
+    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Audit", "The hash-chained audit trail: query, export and verify.")];
+
+    public override IReadOnlyList<PermissionInfo> Permissions => [new("audit:read", "Query, export and verify the audit trail.")];
+
+    public override IReadOnlyList<AuditAction> AuditActions => [AuthActions.Failure, AuthActions.RateLimited];
+
+    public override void AddServices(FeatureServices services)
     {
         // Resolved once at start-up (Program.Build), where a missing or unopenable key stops the server.
-        services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<Platform.Storage.DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>()));
-        services.AddSingleton<AuthFailureAuditor>();
-        services.AddSingleton<IAuthenticationFailureObserver>(sp => sp.GetRequiredService<AuthFailureAuditor>());
-        return services;
+        services.Services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>()));
+        services.ChangeSetParticipant<AuditChainWriter>();
+        services.Services.AddSingleton<AuthFailureAuditor>();
+        services.Services.AddSingleton<IAuthenticationFailureObserver>(sp => sp.GetRequiredService<AuthFailureAuditor>());
     }
 
     private const string VerifyDescription =
@@ -19,8 +41,9 @@ public static class AuditEndpoints
         + "reason is hash_mismatch | broken_link | truncated | head_missing | head_mismatch, null when valid. "
         + "It cannot detect the removal of a chain's head together with all its events, nor forgery by someone holding the master key.";
 
-    public static IEndpointRouteBuilder MapAuditLogs(this IEndpointRouteBuilder api)
+    public override void MapRoutes(FeatureRoutes routes)
     {
+        var api = routes.Api;
         var org = api.MapGroup("/orgs/{orgId}/audit-logs").WithTags("Audit");
         org.MapGet("", QueryAuditLogs.ForOrg).RequirePermission("audit:read").WithName("ListAuditLogs")
             .WithSummary("Query the organization's audit trail (JSON pages, or NDJSON export with Accept: application/x-ndjson)");
@@ -33,6 +56,5 @@ public static class AuditEndpoints
         admin.MapGet("/verify", VerifyAuditChain.ForAdmin).RequireRoot().WithName("VerifyAnyAuditChain")
             .WithSummary("Recompute one chain by orgId (default: the platform chain)")
             .WithDescription(VerifyDescription);
-        return api;
     }
 }

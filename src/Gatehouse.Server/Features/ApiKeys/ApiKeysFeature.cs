@@ -1,0 +1,81 @@
+using System.ComponentModel.DataAnnotations;
+using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
+using Gatehouse.Server.Platform.Events;
+
+namespace Gatehouse.Server.Features.ApiKeys;
+
+/// <summary>Settings of section <c>Gatehouse:ApiKeys</c>.</summary>
+public sealed class ApiKeysOptions
+{
+    /// <summary>
+    /// How often buffered verification counts and <c>lastUsedAt</c> are written (reads of usage and
+    /// stats write first, so they are always exact; a crash loses at most this much analytics).
+    /// </summary>
+    [Range(1, 3600)]
+    public int UsageFlushSeconds { get; set; } = 60;
+}
+
+/// <summary>What happens to API keys.</summary>
+public static class ApiKeyActions
+{
+    public static readonly AuditAction Create = new("api_key.create", "api_key", new WebhookEvent("api_key.created", "An API key was created.", "api_keys:read"));
+    public static readonly AuditAction Update = new("api_key.update", "api_key", new WebhookEvent("api_key.updated", "An API key was changed.", "api_keys:read"));
+    public static readonly AuditAction Rotate = new("api_key.rotate", "api_key", new WebhookEvent("api_key.rotated", "An API key was rotated.", "api_keys:read"));
+    public static readonly AuditAction Revoke = new("api_key.revoke", "api_key", new WebhookEvent("api_key.revoked", "An API key was revoked.", "api_keys:read"));
+
+    public static readonly IReadOnlyList<AuditAction> All = [Create, Update, Rotate, Revoke];
+}
+
+/// <summary>
+/// API keys: issue, verify, rotate and revoke, with permissions, roles, credits, rate limits and
+/// usage. Organization keys with platform permissions also authenticate calls to this API.
+/// </summary>
+public sealed class ApiKeysFeature : Feature
+{
+    public override string Name => "ApiKeys";
+
+    public override IReadOnlyList<(string Tag, string Description)> Tags => [("API keys", "Issue, verify, rotate and revoke API keys; usage and credits.")];
+
+    public override IReadOnlyList<PermissionInfo> Permissions =>
+    [
+        new("api_keys:read", "List and read API keys and their usage."),
+        new("api_keys:write", "Create, update, rotate and revoke API keys."),
+        new("api_keys:verify", "Verify and validate API keys of the organization."),
+    ];
+
+    public override IReadOnlyList<AuditAction> AuditActions => ApiKeyActions.All;
+
+    public override void AddServices(FeatureServices services)
+    {
+        services.Options<ApiKeysOptions>(Name);
+        services.Metrics<KeyRecordCache>().Metrics<CreditSpender>();
+        services.Services.AddSingleton<KeyUsageRecorder>();
+        services.Services.AddSingleton<KeyVerifier>();
+        services.Services.AddSingleton<VerifyEndpoint>();
+        services.CredentialResolver<ApiKeyCredentialResolver>();
+        services.Services.AddSingleton<IRoleHolders, ApiKeyRoleHolders>();
+        services.OrgData<ApiKeyOrgData>();
+        services.ChangeSetParticipant<RoleChangeEviction>().AfterCommit<RoleChangeEviction>();
+        services.Job<KeyUsageFlushService>();
+        services.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.WithAddedModifier(
+            o.SerializerOptions.TypeInfoResolver ?? new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(), KeyVerdictJson.Configure));
+    }
+
+    public override void MapRoutes(FeatureRoutes routes)
+    {
+        var keys = routes.Api.MapGroup("/orgs/{orgId}/api-keys").WithTags("API keys");
+        keys.MapPost("", CreateApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("CreateApiKey").WithSummary("Create an API key (the key is returned once)");
+        keys.MapGet("", ListApiKeys.Handle).RequirePermission("api_keys:read").WithName("ListApiKeys").WithSummary("List API keys (filters ownerId, enabled, q, includeRevoked)");
+        keys.MapGet("/{keyId}", GetApiKey.Handle).RequirePermission("api_keys:read").WithName("GetApiKey").WithSummary("Get an API key");
+        keys.MapPatch("/{keyId}", UpdateApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("UpdateApiKey").WithSummary("Update an API key");
+        keys.MapDelete("/{keyId}", RevokeApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("RevokeApiKey").WithSummary("Revoke an API key");
+        keys.MapPost("/{keyId}/rotate", RotateApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("RotateApiKey").WithSummary("Rotate an API key with a grace period (the new key is returned once)");
+        keys.MapPost("/{keyId}/validate", ValidateApiKey.Handle).RequirePermission("api_keys:verify").WithName("ValidateApiKey").WithSummary("Check that a secret is this key, without spending anything");
+        keys.MapGet("/{keyId}/usage", GetApiKeyUsage.Handle).RequirePermission("api_keys:read").WithName("GetApiKeyUsage").WithSummary("Verifications of a key by outcome per hour or day");
+
+        // Outside the group: verify is written by hand for speed (see VerifyEndpoint).
+        VerifyEndpoint.Map(routes.Root);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Reflection;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Observability;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Gatehouse.Server.Features.Health;
+
+/// <summary>Liveness of the whole server.</summary>
+public sealed record HealthStatus(string Status);
+
+/// <summary>Public health with the running version.</summary>
+public sealed record ApiHealth(string Status, string Version, long UptimeSeconds);
+
+/// <summary>The admin health report: every component with its status.</summary>
+public sealed record AdminHealth(string Status, string Version, long UptimeSeconds, IReadOnlyDictionary<string, ComponentHealth> Components);
+
+public sealed class HealthFeature : Feature
+{
+    private static readonly long StartedAt = Stopwatch.GetTimestamp();
+
+    public static string Version { get; } =
+        typeof(HealthFeature).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static long UptimeSeconds => (long)Stopwatch.GetElapsedTime(StartedAt).TotalSeconds;
+
+    public override string Name => "Health";
+
+    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Health", "Liveness, version, metrics and the admin health report.")];
+
+    public override void AddServices(FeatureServices services)
+    {
+        services.Services.AddSingleton<DatabaseHealth>();
+        services.Services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<DatabaseHealth>());
+        services.HealthCheck<JobsHealth>().HealthCheck<ClusterHealth>();
+    }
+
+    public override void MapRoutes(FeatureRoutes routes)
+    {
+        var (app, api) = (routes.Root, routes.Api);
+        app.MapGet("/health", async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> (DatabaseHealth database, CancellationToken cancellationToken) =>
+            (await database.CheckAsync(cancellationToken)).IsHealthy
+                ? TypedResults.Ok(new HealthStatus(ComponentHealth.Healthy))
+                : TypedResults.Json(new HealthStatus(ComponentHealth.Unhealthy), statusCode: StatusCodes.Status503ServiceUnavailable))
+            .WithTags("Health").WithName("Health").WithSummary("Liveness: 200 healthy, 503 when the database is unreachable");
+
+        app.MapGet("/metrics", (HttpMetrics metrics) => TypedResults.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"))
+            .WithTags("Health").WithName("Metrics").WithSummary("Prometheus text exposition of request counts and durations");
+
+        api.MapGet("/health", () => new ApiOk<ApiHealth>(new ApiHealth(ComponentHealth.Healthy, Version, UptimeSeconds)))
+            .WithTags("Health").WithName("ApiHealth").WithSummary("Version and uptime");
+
+        api.MapGet("/admin/health", async Task<Results<ApiOk<AdminHealth>, ApiError>> (IEnumerable<IHealthComponent> components, CancellationToken cancellationToken) =>
+            {
+                var report = new SortedDictionary<string, ComponentHealth>(StringComparer.Ordinal);
+                foreach (var component in components)
+                {
+                    report[component.Name] = await component.CheckAsync(cancellationToken);
+                }
+
+                var healthy = report.Values.All(c => c.Status != ComponentHealth.Unhealthy);
+                var status = !healthy ? ComponentHealth.Unhealthy : report.Values.All(c => c.IsHealthy) ? ComponentHealth.Healthy : ComponentHealth.Degraded;
+                var body = new AdminHealth(status, Version, UptimeSeconds, report);
+                return healthy
+                    ? new ApiOk<AdminHealth>(body)
+                    : new ApiError(ErrorCodes.ServiceUnavailable, "A component is unhealthy.", new Dictionary<string, object?> { ["health"] = body });
+            })
+            .RequireRoot().WithTags("Health").WithName("AdminHealth").WithSummary("Every component with status and latency; 503 when one is down");
+    }
+}

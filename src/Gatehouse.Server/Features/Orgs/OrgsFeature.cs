@@ -1,0 +1,40 @@
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
+using Gatehouse.Server.Platform.Events;
+
+namespace Gatehouse.Server.Features.Orgs;
+
+/// <summary>What happens to an organization itself.</summary>
+public static class OrgActions
+{
+    public static readonly AuditAction Create = new("org.create", "org");
+    public static readonly AuditAction Update = new("org.update", "org", new WebhookEvent("org.updated", "The organization's name, slug or settings changed.", "orgs:read"));
+    public static readonly AuditAction Delete = new("org.delete", "org");
+}
+
+/// <summary>Organizations: the tenants. Their data belongs to the features, which erase and count it.</summary>
+public sealed class OrgsFeature : Feature
+{
+    public override string Name => "Orgs";
+
+    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Organizations", "Tenants: create, read, update, delete, and their stats.")];
+
+    public override IReadOnlyList<PermissionInfo> Permissions =>
+    [
+        new("orgs:read", "Read the organization, its settings and stats."),
+        new("orgs:write", "Update or delete the organization."),
+    ];
+
+    public override IReadOnlyList<AuditAction> AuditActions => [OrgActions.Create, OrgActions.Update, OrgActions.Delete];
+
+    public override void MapRoutes(FeatureRoutes routes)
+    {
+        var orgs = routes.Api.MapGroup("/orgs").WithTags("Organizations");
+        orgs.MapPost("", CreateOrg.Handle).RequireRoot().WithName("CreateOrg").WithSummary("Create an organization");
+        orgs.MapGet("", ListOrgs.Handle).RequireCredential().WithName("ListOrgs").WithSummary("List organizations (root: all; others: their own)");
+        orgs.MapGet("/{orgId}", GetOrg.Handle).RequirePermission("orgs:read").WithName("GetOrg").WithSummary("Get an organization");
+        orgs.MapPatch("/{orgId}", UpdateOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("UpdateOrg").WithSummary("Update an organization");
+        orgs.MapDelete("/{orgId}", DeleteOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("DeleteOrg").WithSummary("Delete an organization and erase its data");
+        orgs.MapGet("/{orgId}/stats", GetOrgStats.Handle).RequirePermission("orgs:read").WithName("GetOrgStats").WithSummary("Counts and verification outcomes of the last 24 h");
+    }
+}

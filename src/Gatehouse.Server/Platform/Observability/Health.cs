@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Gatehouse.Server.Platform.Jobs;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Platform.Observability;
+
+/// <summary>The state of one part of the server.</summary>
+public sealed record ComponentHealth(string Status, double? LatencyMs = null, IReadOnlyDictionary<string, object?>? Details = null)
+{
+    public const string Healthy = "healthy";
+    public const string Unhealthy = "unhealthy";
+
+    /// <summary>Working, with something an operator must look at (the server still answers 200).</summary>
+    public const string Degraded = "degraded";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsHealthy => Status == Healthy;
+}
+
+/// <summary>A part of the server whose health the admin report shows (database, keyring, jobs, cluster …).</summary>
+public interface IHealthComponent
+{
+    string Name { get; }
+    Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Round trip to the database with a latency figure; a failure marks the server unhealthy.</summary>
+public sealed class DatabaseHealth(IServiceScopeFactory scopes) : IHealthComponent
+{
+    public string Name => "database";
+
+    public async Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            await db.Database.ExecuteSqlRawAsync("SELECT 1", timeout.Token);
+            return new ComponentHealth(ComponentHealth.Healthy, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3),
+                new Dictionary<string, object?> { ["provider"] = db.IsPostgres ? "postgresql" : "sqlite" });
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new ComponentHealth(ComponentHealth.Unhealthy, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3),
+                new Dictionary<string, object?> { ["error"] = "unreachable" });
+        }
+    }
+}
+
+/// <summary>This node as a member of the cluster; one node until scale-out lands.</summary>
+public sealed class ClusterHealth(DatabaseTarget target) : IHealthComponent
+{
+    private static readonly string NodeId = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    public string Name => "cluster";
+
+    public Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new ComponentHealth(ComponentHealth.Healthy, null, new Dictionary<string, object?>
+        {
+            ["nodeId"] = NodeId,
+            ["mode"] = target.Provider == DatabaseProvider.Postgres ? "shared-database" : "single-node",
+        }));
+}
+
+/// <summary>Background jobs report here; each registers itself with <see cref="JobRegistry"/>.</summary>
+public sealed class JobsHealth(JobRegistry registry) : IHealthComponent
+{
+    public string Name => "jobs";
+
+    public Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken)
+    {
+        var jobs = registry.Snapshot();
+        var failing = jobs.Where(j => j.Value.ConsecutiveFailures >= 3).Select(j => j.Key).ToList();
+        return Task.FromResult(new ComponentHealth(failing.Count == 0 ? ComponentHealth.Healthy : ComponentHealth.Unhealthy, null,
+            new Dictionary<string, object?> { ["jobs"] = jobs, ["failing"] = failing }));
+    }
+}
