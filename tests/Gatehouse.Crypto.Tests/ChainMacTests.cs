@@ -35,10 +35,9 @@ public sealed class ChainMacTests
     }
 
     [Fact]
-    public void A_short_secret_is_refused_and_null_never_equals()
+    public void A_short_secret_is_refused()
     {
         Should.Throw<ArgumentException>(() => new ChainMac(new byte[16]));
-        ChainMac.HashesEqual(null, "00").ShouldBeFalse();
-        ChainMac.HashesEqual("ab", "ab").ShouldBeTrue();
+        Should.NotThrow(() => new ChainMac(new byte[32]));
     }
 }
