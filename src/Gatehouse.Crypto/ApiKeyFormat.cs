@@ -71,6 +71,8 @@ public static class ApiKeyFormat
 
         Span<byte> expected = stackalloc byte[ChecksumBytes];
         Checksum(prefix, payload[..RandomBytes], expected);
+        // Not a secret comparison: the checksum is unkeyed SHA-256 of bytes the caller sent, so
+        // anyone can compute it; an early exit tells them nothing they could not work out.
         return expected.SequenceEqual(payload[RandomBytes..]);
     }
 

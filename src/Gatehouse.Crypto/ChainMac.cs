@@ -32,7 +32,6 @@ public sealed class ChainMac
     /// <summary>Lower-case hex HMAC-SHA-256 of the head's fields, length-prefixed as <see cref="AssociatedData.Of"/>.</summary>
     public string HeadSeal(params string[] fields) => Convert.ToHexStringLower(HMACSHA256.HashData(_headKey, AssociatedData.Of(fields)));
 
-    /// <summary>Constant-time comparison of two hex hashes (false when either is null).</summary>
-    public static bool HashesEqual(string? a, string? b) =>
-        a is not null && b is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+    /// <summary>A new chain secret: <see cref="SecretSize"/> bytes from the operating system's CSPRNG.</summary>
+    public static byte[] NewSecret() => RandomNumberGenerator.GetBytes(SecretSize);
 }

@@ -14,7 +14,7 @@ public sealed class MasterKey
 
     private MasterKey(byte[] key) => _key = key;
 
-    /// <summary>A short, non-secret identifier of the key (first 8 hex chars of SHA-256 over an HKDF label).</summary>
+    /// <summary>A short, non-secret identifier of the key: lower-case hex of 4 bytes of HKDF-SHA-256 with info <c>gatehouse/fingerprint</c> (8 characters).</summary>
     public string Fingerprint => Convert.ToHexStringLower(DeriveSubkey("gatehouse/fingerprint", 4));
 
     public static MasterKey Generate() => new(RandomNumberGenerator.GetBytes(SealedBox.KeySize));

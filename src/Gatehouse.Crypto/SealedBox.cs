@@ -25,18 +25,36 @@ public static class SealedBox
     public const int HeaderSize = 1 + 4;
     public const int Overhead = HeaderSize + NonceSize + TagSize;
 
+    /// <summary>A new key (an organization's data key, say): <see cref="KeySize"/> bytes from the operating system's CSPRNG.</summary>
+    public static byte[] NewKey() => RandomNumberGenerator.GetBytes(KeySize);
+
     public static byte[] Seal(ReadOnlySpan<byte> key, uint keyVersion, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
+        Span<byte> nonce = stackalloc byte[NonceSize];
+        RandomNumberGenerator.Fill(nonce);
+        return Seal(key, keyVersion, nonce, plaintext, associatedData);
+    }
+
+    /// <summary>
+    /// Seals under a given nonce. Only known-answer tests may choose the nonce: a nonce used twice
+    /// under one key gives away the plaintexts' XOR and the authentication key.
+    /// </summary>
+    internal static byte[] Seal(ReadOnlySpan<byte> key, uint keyVersion, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
         EnsureKey(key);
+        if (nonce.Length != NonceSize)
+        {
+            throw new ArgumentException($"AES-GCM here takes a {NonceSize}-byte nonce.", nameof(nonce));
+        }
+
         var output = new byte[Overhead + plaintext.Length];
         output[0] = FormatVersion1;
         BinaryPrimitives.WriteUInt32BigEndian(output.AsSpan(1, 4), keyVersion);
-        var nonce = output.AsSpan(HeaderSize, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
+        nonce.CopyTo(output.AsSpan(HeaderSize, NonceSize));
         var tag = output.AsSpan(HeaderSize + NonceSize, TagSize);
         var ciphertext = output.AsSpan(Overhead);
         using var aes = new AesGcm(key, TagSize);
-        aes.Encrypt(nonce, plaintext, ciphertext, tag, BuildAad(output.AsSpan(0, HeaderSize), associatedData));
+        aes.Encrypt(output.AsSpan(HeaderSize, NonceSize), plaintext, ciphertext, tag, BuildAad(output.AsSpan(0, HeaderSize), associatedData));
         return output;
     }
 

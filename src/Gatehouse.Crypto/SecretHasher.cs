@@ -10,17 +10,22 @@ namespace Gatehouse.Crypto;
 /// </summary>
 public sealed class SecretHasher
 {
+    public const int PepperSize = 32;
+
     private readonly byte[] _pepper;
 
     public SecretHasher(ReadOnlySpan<byte> pepper)
     {
-        if (pepper.Length < 32)
+        if (pepper.Length < PepperSize)
         {
-            throw new ArgumentException("The pepper must be at least 32 bytes.", nameof(pepper));
+            throw new ArgumentException($"The pepper must be at least {PepperSize} bytes.", nameof(pepper));
         }
 
         _pepper = pepper.ToArray();
     }
+
+    /// <summary>A new pepper: <see cref="PepperSize"/> bytes from the operating system's CSPRNG.</summary>
+    public static byte[] NewPepper() => RandomNumberGenerator.GetBytes(PepperSize);
 
     /// <summary>Lower-case hex of HMAC-SHA-256(pepper, UTF-8 secret): 64 characters.</summary>
     public string Hash(ReadOnlySpan<char> secret) => Digest(secret).ToHex();
@@ -59,8 +64,4 @@ public sealed class SecretHasher
 
     [ThreadStatic]
     private static SecretHasher? t_hmacOwner;
-
-    /// <summary>Constant-time comparison of two stored hashes.</summary>
-    public static bool HashesEqual(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 }

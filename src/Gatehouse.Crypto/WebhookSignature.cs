@@ -46,11 +46,11 @@ public static class WebhookSignature
     /// <summary>True when any <c>v1</c> signature of the header matches (constant-time per candidate).</summary>
     public static bool Verify(ReadOnlySpan<byte> secret, string messageId, long timestamp, string body, string signatureHeader)
     {
-        var expected = Encoding.ASCII.GetBytes(Sign(secret, messageId, timestamp, body));
+        var expected = Sign(secret, messageId, timestamp, body);
         var matched = false;
         foreach (var candidate in signatureHeader.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            matched |= CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(candidate));
+            matched |= SecretComparison.AreEqual(expected, candidate);
         }
 
         return matched;

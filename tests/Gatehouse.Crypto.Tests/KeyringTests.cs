@@ -99,4 +99,17 @@ public sealed class KeyringTests
     {
         AssociatedData.Of("ab", "c").ShouldNotBe(AssociatedData.Of("a", "bc"));
     }
+
+    // Known answers written out by hand from the layout (4-byte big-endian length, then UTF-8) and
+    // checked with Python's struct.pack(">i", len(field)) + field.
+    [Fact]
+    public void Associated_data_gives_the_known_bytes()
+    {
+        Convert.ToHexStringLower(AssociatedData.Of("ab", "c")).ShouldBe("00000002" + "6162" + "00000001" + "63");
+        Convert.ToHexStringLower(AssociatedData.Of("é", "")).ShouldBe("00000002" + "c3a9" + "00000000");
+        Convert.ToHexStringLower(AssociatedData.ForDataKey("org_acme", 7))
+            .ShouldBe("0000000d" + "67617465686f7573652f64656b" + "00000008" + "6f72675f61636d65" + "00000001" + "37");
+        Convert.ToHexStringLower(AssociatedData.ForCredential("org_acme", "cred_1", 3))
+            .ShouldBe("00000014" + "67617465686f7573652f63726564656e7469616c" + "00000008" + "6f72675f61636d65" + "00000006" + "637265645f31" + "00000001" + "33");
+    }
 }

@@ -17,6 +17,22 @@ public sealed class WebhookSignatureTests
         WebhookSignature.Sign(key, MessageId, Timestamp, Body).ShouldBe(Expected);
     }
 
+    // A second vector, computed with Python (base64 of hmac.new(secret, f"{id}.{ts}.{body}".encode(),
+    // hashlib.sha256).digest()) and `printf '%s' 'msg_2KqExample.1700000000.{…}' | openssl dgst
+    // -sha256 -mac HMAC -macopt hexkey:000102…1f -binary | base64`: secret bytes 0x00..0x1f and a body
+    // with a non-ASCII character, which is signed as UTF-8.
+    [Fact]
+    public void Signing_gives_the_independently_computed_answer_for_a_UTF8_body()
+    {
+        var secret = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        const string body = "{\"type\":\"api_key.created\",\"data\":{\"name\":\"Zoë\"}}";
+
+        WebhookSignature.FormatSecret(secret).ShouldBe("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+        WebhookSignature.Sign(secret, "msg_2KqExample", 1700000000, body).ShouldBe("v1,/xDpvG/C15DSR8WuN+3M5OS3jx7wmEnP+92pwMoY6wE=");
+        WebhookSignature.TryParseSecret("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", out var parsed).ShouldBeTrue();
+        parsed.ShouldBe(secret);
+    }
+
     [Fact]
     public void Verification_accepts_any_matching_signature_of_several_and_nothing_tampered()
     {

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -42,7 +40,7 @@ public static class ValidateApiKey
         }
 
         var presented = ApiKeyFormat.IsWellFormed(request.Key) ? hasher.Hash(request.Key) : new string('0', 64);
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), Encoding.ASCII.GetBytes(key.Hash)))
+        if (!SecretComparison.AreEqual(presented, key.Hash))
         {
             return new ApiOk<KeyVerdict>(KeyVerifier.NotFound);
         }

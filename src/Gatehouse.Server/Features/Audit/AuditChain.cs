@@ -39,34 +39,32 @@ internal sealed class AuditChainHeadMapping : IEntityTypeConfiguration<AuditChai
 }
 
 /// <summary>
-/// The keyed hashes of the audit chains. The key is a random server secret (<c>audit_chain_key</c>
+/// The keyed hashes of the audit chains: maps the entities onto <see cref="AuditChainFormat"/>,
+/// which owns every byte that is hashed. The key is a random server secret (<c>audit_chain_key</c>
 /// in <c>server_secrets</c>), wrapped by the master key like the pepper, so it survives a master-key
 /// rotation (which re-wraps every server secret) and is useless without the master key.
 /// </summary>
-public sealed class AuditChain(ChainMac mac)
+public sealed class AuditChain(AuditChainFormat format)
 {
     private const string SecretName = "audit_chain_key";
 
-    /// <summary>Every field in a fixed order; the order must never change.</summary>
-    public static string Canonical(AuditEvent e) => string.Join('\n',
-        e.PrevHash, e.Id, e.OrgId, e.Seq.ToString(CultureInfo.InvariantCulture), e.Action,
-        e.ActorType, e.ActorId, e.TargetType ?? "", e.TargetId ?? "", e.Ip ?? "", e.UserAgent ?? "", e.RequestId ?? "",
-        e.OccurredAt.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), e.Changes ?? "");
+    /// <summary>The hash of events written before keyed hashing: plain SHA-256 of the canonical text.</summary>
+    public static string LegacyHash(AuditEvent e) => AuditChainFormat.LegacyHash(Fields(e));
 
-    /// <summary>The hash of events written before keyed hashing: plain SHA-256 of <see cref="Canonical"/>.</summary>
-    public static string LegacyHash(AuditEvent e) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(e))));
+    /// <summary>HMAC-SHA-256 of the canonical text under the audit key.</summary>
+    public string Hash(AuditEvent e) => format.EventHash(Fields(e));
 
-    /// <summary>HMAC-SHA-256 of <see cref="Canonical"/> under the audit key.</summary>
-    public string Hash(AuditEvent e) => mac.EventHash(Canonical(e));
+    public bool HashMatches(AuditEvent e, bool keyed) => format.EventHashMatches(Fields(e), keyed, e.Hash);
 
-    public bool HashMatches(AuditEvent e, bool keyed) =>
-        ChainMac.HashesEqual(keyed ? Hash(e) : LegacyHash(e), e.Hash);
+    public string SealOf(AuditChainHead head) => format.HeadSeal(Fields(head));
 
-    public string SealOf(AuditChainHead head) => mac.HeadSeal(
-        "gatehouse/audit-head", head.OrgId, head.LastSeq.ToString(CultureInfo.InvariantCulture), head.LastHash,
-        head.KeyedFromSeq.ToString(CultureInfo.InvariantCulture), head.LostAtSeq?.ToString(CultureInfo.InvariantCulture) ?? "-");
+    public bool IsSealed(AuditChainHead head) => format.IsSealed(Fields(head), head.Seal);
 
-    public bool IsSealed(AuditChainHead head) => ChainMac.HashesEqual(head.Seal, SealOf(head));
+    private static AuditEventFields Fields(AuditEvent e) => new(
+        e.PrevHash, e.Id, e.OrgId, e.Seq, e.Action, e.ActorType, e.ActorId, e.TargetType, e.TargetId,
+        e.Ip, e.UserAgent, e.RequestId, e.OccurredAt, e.Changes);
+
+    private static AuditHeadFields Fields(AuditChainHead head) => new(head.OrgId, head.LastSeq, head.LastHash, head.KeyedFromSeq, head.LostAtSeq);
 
     /// <summary>
     /// Loads the audit key, creating it on the first start with it (under the start-up lock, so
@@ -95,15 +93,15 @@ public sealed class AuditChain(ChainMac mac)
                 }
             }
 
-            secret = RandomNumberGenerator.GetBytes(ChainMac.SecretSize);
+            secret = ChainMac.NewSecret();
             using var insert = Command(connection, transaction, "INSERT INTO server_secrets (name, sealed_value, created_at) VALUES (@n, @v, @t)",
                 ("@n", SecretName), ("@v", masterKey.Wrap(secret, aad)), ("@t", DateTime.UtcNow));
             insert.ExecuteNonQuery();
-            SealMigratedHeads(connection, transaction, new AuditChain(new ChainMac(secret)));
+            SealMigratedHeads(connection, transaction, new AuditChain(new AuditChainFormat(secret)));
         }
 
         transaction.Commit();
-        return new AuditChain(new ChainMac(secret));
+        return new AuditChain(new AuditChainFormat(secret));
     }
 
     private static void SealMigratedHeads(DbConnection connection, DbTransaction transaction, AuditChain chain)

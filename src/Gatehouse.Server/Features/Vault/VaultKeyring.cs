@@ -63,7 +63,7 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
 
     private async Task<DataKey> AddVersionAsync(GatehouseDb db, string orgId, int version, CancellationToken cancellationToken)
     {
-        var dataKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(SealedBox.KeySize);
+        var dataKey = SealedBox.NewKey();
         var row = new DataKey
         {
             OrgId = orgId,

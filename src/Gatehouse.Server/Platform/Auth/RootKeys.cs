@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -48,7 +47,7 @@ public sealed class RootKeyStore(SecretHasher hasher)
         foreach (var (id, hash) in _keys)
         {
             // Compare against every key so the time taken does not depend on which one matched.
-            if (CryptographicOperations.FixedTimeEquals(digest, hash))
+            if (SecretComparison.AreEqual(digest, hash))
             {
                 matched = id;
             }

@@ -81,7 +81,7 @@ public sealed class ServerKeys(MasterKey masterKey, SecretHasher secretHasher)
         var sealedPepper = ReadSecret(connection, transaction, PepperName);
         if (sealedPepper is null)
         {
-            sealedPepper = masterKey.Wrap(RandomNumberGenerator.GetBytes(32), aad);
+            sealedPepper = masterKey.Wrap(SecretHasher.NewPepper(), aad);
             using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = "INSERT INTO server_secrets (name, sealed_value, created_at) VALUES (@n, @v, @t)";

@@ -144,7 +144,7 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
 
     private IResult Replay(IdempotencyRecord record, string requestHash, string scope, string key)
     {
-        if (!SecretHasher.HashesEqual(record.RequestHash, requestHash))
+        if (!SecretComparison.AreEqual(record.RequestHash, requestHash))
         {
             return Conflict("This Idempotency-Key was used with a different request.");
         }
