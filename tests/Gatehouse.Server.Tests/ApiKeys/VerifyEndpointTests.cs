@@ -217,6 +217,8 @@ public sealed class VerifyTimeoutTests
     {
         public bool Cancelled { get; private set; }
 
+        public Gatehouse.Server.Platform.Auth.CredentialShape Shape => Gatehouse.Server.Platform.Auth.CredentialShape.OpaqueSecret;
+
         public async ValueTask<Gatehouse.Server.Platform.Auth.CredentialOutcome?> ResolveAsync(
             Gatehouse.Server.Platform.Auth.PresentedCredential credential, Microsoft.AspNetCore.Http.HttpContext httpContext, CancellationToken cancellationToken)
         {

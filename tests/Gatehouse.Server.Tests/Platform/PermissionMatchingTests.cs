@@ -67,8 +67,8 @@ public sealed class PermissionMatchingTests
     [Fact]
     public void Root_holds_everything_and_an_org_key_only_its_org()
     {
-        var root = new Principal(Principal.RootType, "rk_1", null, [Permission.All]);
-        var orgKey = new Principal(Principal.ApiKeyType, "key_1", "org_a", ["orgs:read"]);
+        var root = new Principal(ActorKind.Root, "rk_1", null, [Permission.All], AuthenticationMethod.SecretKey);
+        var orgKey = new Principal(ActorKind.ApiKey, "key_1", "org_a", ["orgs:read"], AuthenticationMethod.SecretKey);
 
         root.CanAccessOrg("org_b").ShouldBeTrue();
         root.IsAdmin.ShouldBeTrue();

@@ -13,6 +13,8 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// </summary>
 internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRecorder usage, TimeProvider clock) : ICredentialResolver
 {
+    public CredentialShape Shape => CredentialShape.OpaqueSecret;
+
     public async ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
     {
         var key = await verifier.FindAsync(credential.Text, credential.Digest, cancellationToken);

@@ -43,8 +43,10 @@ public sealed class CachedKey
     private long _lastRefillTicks;
 
     /// <summary>The principal of a request authenticated by this key: made once per cached record.</summary>
-    public CredentialOutcome AuthenticatedOutcome => field ??= CredentialOutcome.Success(new Principal(Principal.ApiKeyType, Id, OrgId, EffectivePermissions,
-        ExpiresAt is null && IpAllowlist.Count == 0 ? null : new CredentialRestrictions(ExpiresAt, IpAllowlist)));
+    public CredentialOutcome AuthenticatedOutcome => field ??= CredentialOutcome.Success(new Principal(ActorKind.ApiKey, Id, OrgId, EffectivePermissions, AuthenticationMethod.SecretKey)
+    {
+        Restrictions = ExpiresAt is null && IpAllowlist.Count == 0 ? null : new CredentialRestrictions(ExpiresAt, IpAllowlist),
+    });
 
     /// <summary>
     /// keyId … expiresAt of this key's verdicts as JSON, made by the verify endpoint on first use:

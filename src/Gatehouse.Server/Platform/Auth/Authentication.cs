@@ -61,8 +61,10 @@ public static class Authentication
             return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The credential is malformed.");
         }
 
-        var presented = new PresentedCredential(credential, services.Hasher.Digest(credential));
-        foreach (var resolver in services.Resolvers)
+        var shape = PresentedCredential.ShapeOf(credential);
+        // Only opaque secrets are hashed: a signed token is checked by its signature, not looked up.
+        var presented = new PresentedCredential(credential, shape, shape == CredentialShape.OpaqueSecret ? services.Hasher.Digest(credential) : default);
+        foreach (var resolver in services.ResolversOf(shape))
         {
             var outcome = await resolver.ResolveAsync(presented, httpContext, cancellationToken);
             if (outcome is not null)
@@ -88,7 +90,11 @@ public sealed class AuthenticationServices(
     Tenancy.OrgDirectory orgs)
 {
     public Gatehouse.Crypto.SecretHasher Hasher => hasher;
-    public ICredentialResolver[] Resolvers { get; } = [.. resolvers];
+    private readonly ICredentialResolver[] _opaque = [.. resolvers.Where(r => r.Shape == CredentialShape.OpaqueSecret)];
+    private readonly ICredentialResolver[] _jwt = [.. resolvers.Where(r => r.Shape == CredentialShape.Jwt)];
+
+    /// <summary>The resolvers of one credential shape, in registration order.</summary>
+    public ICredentialResolver[] ResolversOf(CredentialShape shape) => shape == CredentialShape.Jwt ? _jwt : _opaque;
     public IRequestGate[] Gates { get; } = [.. gates];
     public IAnonymousRequestGate[] AnonymousGates { get; } = [.. anonymousGates];
     public IAuthenticationFailureObserver[] FailureObservers { get; } = [.. failureObservers];

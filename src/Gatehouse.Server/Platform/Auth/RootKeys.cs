@@ -68,6 +68,12 @@ public sealed class RootKeyStore(SecretHasher hasher)
             return (null, "GATEHOUSE_ROOT_KEY must be at least 32 printable characters without spaces");
         }
 
+        if (configured is not null && PresentedCredential.ShapeOf(configured) != CredentialShape.OpaqueSecret)
+        {
+            // Such a credential is dispatched to the token resolvers, never compared with the root key.
+            return (null, "GATEHOUSE_ROOT_KEY must not have the shape of a JWT (eyJ….….…)");
+        }
+
         using var connection = target.OpenConnection();
         using var transaction = DatabaseLock.Begin(connection, target.Provider);
         using (var count = connection.CreateCommand())
@@ -100,11 +106,14 @@ public sealed class RootKeyStore(SecretHasher hasher)
 
 internal sealed class RootKeyResolver(RootKeyStore store) : ICredentialResolver
 {
+    /// <summary>An operator may choose any string of 32 printable characters as the root key, so every opaque credential is compared.</summary>
+    public CredentialShape Shape => CredentialShape.OpaqueSecret;
+
     public ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
     {
         var id = store.Match(credential.Digest);
         return ValueTask.FromResult(id is null
             ? null
-            : CredentialOutcome.Success(new Principal(Principal.RootType, id, null, [Permission.All])));
+            : CredentialOutcome.Success(new Principal(ActorKind.Root, id, null, [Permission.All], AuthenticationMethod.SecretKey)));
     }
 }
