@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -10,7 +11,7 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// An organization's API key. The secret itself is never stored: only its HMAC (<see cref="Hash"/>)
 /// and the displayable <see cref="Start"/>. A revoked key keeps its row for the audit trail.
 /// </summary>
-public sealed class ApiKey : ICreatedEntity, IVersioned
+public sealed class ApiKey : ICreatedEntity, IVersioned, IOrgOwned
 {
     /// <inheritdoc />
     public long Version { get; set; }
@@ -64,7 +65,7 @@ public sealed record KeyRateLimit
 }
 
 /// <summary>Verification counts of one key (or, with an empty key id, of an organization's NOT_FOUND outcomes) per hour and code.</summary>
-public sealed class ApiKeyUsage
+public sealed class ApiKeyUsage : IOrgOwned
 {
     public required string KeyId { get; init; }
     public required string OrgId { get; init; }

@@ -14,7 +14,7 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
     public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
         var now = (DateTime?)clock.GetUtcNow().UtcDateTime;
-        await db.Set<ApiKey>().Where(k => k.OrgId == orgId && k.RevokedAt == null)
+        await db.Owned<ApiKey>(orgId).Where(k => k.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), cancellationToken);
         cache.EvictOrg(orgId);
     }
@@ -22,9 +22,9 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
     public async Task<IReadOnlyList<IReadOnlyCollection<string>>> RevokedGrantsAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
         // Many keys share a few permission sets: compare each distinct one once.
-        var sets = await db.Set<ApiKey>().Where(k => k.OrgId == orgId && k.RevokedAt == null)
+        var sets = await db.Owned<ApiKey>(orgId).Where(k => k.RevokedAt == null)
             .Select(k => new { k.Permissions, k.Roles }).Distinct().ToListAsync(cancellationToken);
-        var roles = await db.Set<Role>().AsNoTracking().Where(r => r.OrgId == orgId)
+        var roles = await db.Owned<Role>(orgId).AsNoTracking()
             .ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
         return [.. sets.Select(s => (IReadOnlyCollection<string>)s.Permissions
             .Concat(s.Roles.SelectMany(name => roles.GetValueOrDefault(name) ?? []))
@@ -42,13 +42,13 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var nowValue = (DateTime?)now;
-        stats["apiKeys"] = await db.Set<ApiKey>().LongCountAsync(
-            k => k.OrgId == orgId && k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > nowValue), cancellationToken);
+        stats["apiKeys"] = await db.Owned<ApiKey>(orgId).LongCountAsync(
+            k => k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > nowValue), cancellationToken);
 
         await usage.FlushAsync(cancellationToken);
         // Hour buckets: the window is the 24 whole hours before the current one, plus the current one.
         var since = (now.Ticks - now.Ticks % TimeSpan.TicksPerHour - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerSecond - 24 * 3600;
-        var counts = await db.Set<ApiKeyUsage>().Where(u => u.OrgId == orgId && u.Bucket > since)
+        var counts = await db.Owned<ApiKeyUsage>(orgId).Where(u => u.Bucket > since)
             .GroupBy(u => u.Code).Select(g => new { Code = g.Key, Count = g.Sum(u => u.Count) }).ToListAsync(cancellationToken);
         stats["verifications"] = counts.OrderBy(c => c.Code, StringComparer.Ordinal).ToDictionary(c => c.Code, c => c.Count, StringComparer.Ordinal);
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -24,7 +25,7 @@ internal sealed class ApiKeyRoleHolders : IRoleHolders
         }
 
         var roleNames = holders.SelectMany(h => h.Roles).Distinct(StringComparer.Ordinal).ToList();
-        var rolePermissions = await db.Set<Role>().AsNoTracking().Where(r => r.OrgId == orgId && roleNames.Contains(r.Name))
+        var rolePermissions = await db.Owned<Role>(orgId).AsNoTracking().Where(r => roleNames.Contains(r.Name))
             .ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
         return [.. holders.Select(h => (IReadOnlyCollection<string>)h.Permissions
             .Concat(h.Roles.SelectMany(name => rolePermissions.GetValueOrDefault(name) ?? []))

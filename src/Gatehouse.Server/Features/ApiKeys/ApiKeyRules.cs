@@ -5,6 +5,7 @@ using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -194,7 +195,7 @@ internal static partial class ApiKeyRules
             return;
         }
 
-        var existing = await db.Set<Role>().Where(r => r.OrgId == orgId && roles.Contains(r.Name)).Select(r => r.Name).ToListAsync(cancellationToken);
+        var existing = await db.Owned<Role>(orgId).Where(r => roles.Contains(r.Name)).Select(r => r.Name).ToListAsync(cancellationToken);
         for (var i = 0; i < roles.Count; i++)
         {
             // A malformed name already has its error from Roles().

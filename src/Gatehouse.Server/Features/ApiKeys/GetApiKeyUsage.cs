@@ -1,5 +1,6 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -50,7 +51,7 @@ public static class GetApiKeyUsage
             return PageQuery.Bad("start", $"and end span more than {MaxBuckets} buckets of one {granularity}");
         }
 
-        if (!await db.Set<ApiKey>().AnyAsync(k => k.OrgId == orgId && k.Id == keyId, cancellationToken))
+        if (!await db.Owned<ApiKey>(orgId).AnyAsync(k => k.Id == keyId, cancellationToken))
         {
             return ApiError.NotFound("API key");
         }
@@ -59,8 +60,8 @@ public static class GetApiKeyUsage
         await usage.FlushAsync(cancellationToken);
         var fromBucket = ToUnix(Floor(from, TimeSpan.FromHours(1)));
         var toBucket = ToUnix(to);
-        var rows = await db.Set<ApiKeyUsage>().AsNoTracking()
-            .Where(u => u.KeyId == keyId && u.OrgId == orgId && u.Bucket >= fromBucket && u.Bucket <= toBucket)
+        var rows = await db.Owned<ApiKeyUsage>(orgId).AsNoTracking()
+            .Where(u => u.KeyId == keyId && u.Bucket >= fromBucket && u.Bucket <= toBucket)
             .ToListAsync(cancellationToken);
 
         var buckets = new SortedDictionary<DateTime, SortedDictionary<string, long>>();

@@ -1,5 +1,6 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -23,7 +24,7 @@ public static class ListApiKeys
             return error!;
         }
 
-        var query = db.Set<ApiKey>().AsNoTracking().Where(k => k.OrgId == orgId);
+        var query = db.Owned<ApiKey>(orgId).AsNoTracking();
         if (includeRevoked != true)
         {
             query = query.Where(k => k.RevokedAt == null);
@@ -62,7 +63,7 @@ public static class GetApiKey
     /// <summary>One key, revoked or not (a revoked key shows <c>revokedAt</c>).</summary>
     public static async Task<Results<ApiOk<ApiKeyView>, ApiError>> Handle(string orgId, string keyId, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var key = await db.Set<ApiKey>().AsNoTracking().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId, cancellationToken);
+        var key = await db.Owned<ApiKey>(orgId).AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, cancellationToken);
         return key is null ? ApiError.NotFound("API key") : new ApiOk<ApiKeyView>(ApiKeyView.From(key, clock.GetUtcNow().UtcDateTime));
     }
 }

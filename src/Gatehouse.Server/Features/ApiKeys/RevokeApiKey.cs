@@ -1,6 +1,7 @@
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,7 +16,7 @@ public static class RevokeApiKey
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Handle(
         string orgId, string keyId, HttpContext httpContext, GatehouseDb db, ChangeSet changes, KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        var key = await db.Owned<ApiKey>(orgId).FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedAt == null, cancellationToken);
         if (key is null)
         {
             return ApiError.NotFound("API key");

@@ -3,6 +3,7 @@ using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -29,7 +30,7 @@ public static class RotateApiKey
             return ApiError.Validation("gracePeriodSeconds", $"must be an integer from 0 to {MaxGraceSeconds}");
         }
 
-        var old = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        var old = await db.Owned<ApiKey>(orgId).FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedAt == null, cancellationToken);
         if (old is null)
         {
             return ApiError.NotFound("API key");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -64,7 +65,7 @@ public static class UpdateApiKey
             return validation.ToError();
         }
 
-        var key = await db.Set<ApiKey>().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId && k.RevokedAt == null, cancellationToken);
+        var key = await db.Owned<ApiKey>(orgId).FirstOrDefaultAsync(k => k.Id == keyId && k.RevokedAt == null, cancellationToken);
         if (key is null)
         {
             return ApiError.NotFound("API key");

@@ -1,6 +1,7 @@
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -33,7 +34,7 @@ public static class ValidateApiKey
             return ApiError.Validation("key", "must be at most 512 characters");
         }
 
-        var key = await db.Set<ApiKey>().AsNoTracking().FirstOrDefaultAsync(k => k.OrgId == orgId && k.Id == keyId, cancellationToken);
+        var key = await db.Owned<ApiKey>(orgId).AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId, cancellationToken);
         if (key is null)
         {
             return ApiError.NotFound("API key");

@@ -5,6 +5,7 @@ using System.Text;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -18,7 +19,7 @@ namespace Gatehouse.Server.Features.Audit;
 /// <see cref="LostAtSeq"/> is set when a writer found the head missing or its seal wrong: the
 /// chain goes on from the newest event, and verification reports the loss for good.
 /// </summary>
-public sealed class AuditChainHead
+public sealed class AuditChainHead : IOrgOwned
 {
     public required string OrgId { get; init; }
     public long LastSeq { get; set; }

@@ -1,4 +1,5 @@
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Audit;
@@ -59,10 +60,10 @@ public sealed class AuditChainWriter(TimeProvider clock, AuditChain chainKey) : 
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"audit:" + orgId}))", cancellationToken);
         }
 
-        var head = await db.Set<AuditChainHead>().FirstOrDefaultAsync(h => h.OrgId == orgId, cancellationToken);
+        var head = await db.Owned<AuditChainHead>(orgId).FirstOrDefaultAsync(cancellationToken);
         if (head is null || !chainKey.IsSealed(head))
         {
-            var newest = await db.Set<AuditEvent>().Where(e => e.OrgId == orgId).OrderByDescending(e => e.Seq)
+            var newest = await db.Owned<AuditEvent>(orgId).OrderByDescending(e => e.Seq)
                 .Select(e => new { e.Seq, e.Hash }).FirstOrDefaultAsync(cancellationToken);
             var lostAt = newest is null && head is null ? (long?)null : newest?.Seq ?? 0;
             if (head is null)

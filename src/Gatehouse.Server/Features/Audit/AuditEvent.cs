@@ -1,4 +1,5 @@
 using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -10,7 +11,7 @@ namespace Gatehouse.Server.Features.Audit;
 /// unique per organization, so two writers cannot fork the chain; <see cref="AuditChainHead"/> marks its end.
 /// Platform events with no organization use the chain <see cref="PlatformChain"/>.
 /// </summary>
-public sealed class AuditEvent : ICreatedEntity
+public sealed class AuditEvent : ICreatedEntity, IOrgOwned
 {
     public const string PlatformChain = "platform";
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
@@ -35,11 +36,7 @@ public static class QueryAuditLogs
             return error!;
         }
 
-        var query = db.Set<AuditEvent>().AsNoTracking();
-        if (orgId is not null)
-        {
-            query = query.Where(e => e.OrgId == orgId);
-        }
+        var query = (orgId is null ? db.Set<AuditEvent>() : db.Owned<AuditEvent>(orgId)).AsNoTracking();
 
         var action = filters.Action ?? "";
         if (action.Length > 0)

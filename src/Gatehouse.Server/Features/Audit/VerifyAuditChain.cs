@@ -1,5 +1,6 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -25,7 +26,7 @@ public static class VerifyAuditChain
 
     public static async Task<AuditVerification> VerifyAsync(GatehouseDb db, AuditChain chain, string orgId, CancellationToken cancellationToken)
     {
-        var head = await db.Set<AuditChainHead>().AsNoTracking().FirstOrDefaultAsync(h => h.OrgId == orgId, cancellationToken);
+        var head = await db.Owned<AuditChainHead>(orgId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
         var trusted = head is not null && chain.IsSealed(head);
 
         // Without a trusted head the boundary between plain and keyed hashes is unknown: either is
@@ -39,7 +40,7 @@ public static class VerifyAuditChain
         while (true)
         {
             var afterSeq = expectedSeq - 1;
-            var batch = await db.Set<AuditEvent>().AsNoTracking().Where(e => e.OrgId == orgId && e.Seq > afterSeq)
+            var batch = await db.Owned<AuditEvent>(orgId).AsNoTracking().Where(e => e.Seq > afterSeq)
                 .OrderBy(e => e.Seq).Take(PageSize).ToListAsync(cancellationToken);
             foreach (var e in batch)
             {

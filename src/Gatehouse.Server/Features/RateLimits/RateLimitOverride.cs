@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Gatehouse.Server.Features.RateLimits;
 
 /// <summary>A limit for one identifier in one namespace that replaces the limit sent with <c>POST /ratelimit</c>.</summary>
-public sealed class RateLimitOverride : ICreatedEntity
+public sealed class RateLimitOverride : ICreatedEntity, IOrgOwned
 {
     public required string Id { get; init; }
     public required string OrgId { get; init; }
@@ -37,5 +37,5 @@ internal sealed class RateLimitOverrideMapping : IEntityTypeConfiguration<RateLi
 internal sealed class RateLimitOverrideOrgData : IOrgDataEraser
 {
     public Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) =>
-        db.Set<RateLimitOverride>().Where(o => o.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        db.Owned<RateLimitOverride>(orgId).ExecuteDeleteAsync(cancellationToken);
 }

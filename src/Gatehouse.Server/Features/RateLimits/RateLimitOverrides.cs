@@ -1,6 +1,7 @@
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -26,7 +27,7 @@ public static class RateLimitOverrides
             return error!;
         }
 
-        var query = db.Set<RateLimitOverride>().Where(o => o.OrgId == orgId);
+        var query = db.Owned<RateLimitOverride>(orgId);
         if (ns is not null)
         {
             query = query.Where(o => o.Namespace == ns);
@@ -54,8 +55,8 @@ public static class RateLimitOverrides
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var existing = await db.Set<RateLimitOverride>()
-            .FirstOrDefaultAsync(o => o.OrgId == orgId && o.Namespace == request.Namespace && o.Identifier == request.Identifier, cancellationToken);
+        var existing = await db.Owned<RateLimitOverride>(orgId)
+            .FirstOrDefaultAsync(o => o.Namespace == request.Namespace && o.Identifier == request.Identifier, cancellationToken);
         if (existing is null)
         {
             existing = new RateLimitOverride
@@ -88,7 +89,7 @@ public static class RateLimitOverrides
             return ApiError.Invalid("Query parameters 'namespace' and 'identifier' are required.", new Dictionary<string, object?> { ["parameter"] = ns.Length == 0 ? "namespace" : "identifier" });
         }
 
-        var existing = await db.Set<RateLimitOverride>().FirstOrDefaultAsync(o => o.OrgId == orgId && o.Namespace == ns && o.Identifier == identifier, cancellationToken);
+        var existing = await db.Owned<RateLimitOverride>(orgId).FirstOrDefaultAsync(o => o.Namespace == ns && o.Identifier == identifier, cancellationToken);
         if (existing is null)
         {
             return ApiError.NotFound("override");

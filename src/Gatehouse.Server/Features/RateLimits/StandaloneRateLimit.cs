@@ -66,8 +66,8 @@ public static partial class StandaloneRateLimit
 
         var limit = request.Limit!.Value;
         var durationMs = request.DurationMs!.Value;
-        var custom = await db.Set<RateLimitOverride>().AsNoTracking()
-            .FirstOrDefaultAsync(o => o.OrgId == orgId && o.Namespace == request.Namespace && o.Identifier == request.Identifier, cancellationToken);
+        var custom = await db.Owned<RateLimitOverride>(orgId!).AsNoTracking()
+            .FirstOrDefaultAsync(o => o.Namespace == request.Namespace && o.Identifier == request.Identifier, cancellationToken);
         if (custom is not null)
         {
             limit = custom.Limit;

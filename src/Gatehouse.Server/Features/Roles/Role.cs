@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Gatehouse.Server.Features.Roles;
 
 /// <summary>A named set of permissions in one organization; API keys reference roles by name.</summary>
-public sealed class Role : ICreatedEntity, IVersioned
+public sealed class Role : ICreatedEntity, IVersioned, IOrgOwned
 {
     /// <inheritdoc />
     public long Version { get; set; }
@@ -41,10 +41,10 @@ internal sealed class RoleMapping : IEntityTypeConfiguration<Role>
 internal sealed class RoleOrgData : IOrgDataEraser, IOrgStatsContributor
 {
     public Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) =>
-        db.Set<Role>().Where(r => r.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        db.Owned<Role>(orgId).ExecuteDeleteAsync(cancellationToken);
 
     public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken) =>
-        stats["roles"] = await db.Set<Role>().LongCountAsync(r => r.OrgId == orgId, cancellationToken);
+        stats["roles"] = await db.Owned<Role>(orgId).LongCountAsync(cancellationToken);
 }
 
 /// <summary>Expands role names into the permissions they grant, for key verification and authentication.</summary>
@@ -57,7 +57,7 @@ public sealed class RoleResolver(GatehouseDb db)
             return [];
         }
 
-        var roles = await db.Set<Role>().AsNoTracking().Where(r => r.OrgId == orgId && roleNames.Contains(r.Name)).ToListAsync(cancellationToken);
+        var roles = await db.Owned<Role>(orgId).AsNoTracking().Where(r => roleNames.Contains(r.Name)).ToListAsync(cancellationToken);
         return [.. roles.SelectMany(r => r.Permissions).Distinct(StringComparer.Ordinal)];
     }
 }

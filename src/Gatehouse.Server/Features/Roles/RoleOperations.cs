@@ -3,6 +3,7 @@ using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -41,7 +42,7 @@ public static partial class RoleOperations
             return validation.ToError();
         }
 
-        if (await db.Set<Role>().AnyAsync(r => r.OrgId == orgId && r.Name == request.Name, cancellationToken))
+        if (await db.Owned<Role>(orgId).AnyAsync(r => r.Name == request.Name, cancellationToken))
         {
             return ApiError.Conflict($"A role named '{request.Name}' already exists.");
         }
@@ -77,7 +78,7 @@ public static partial class RoleOperations
             return error!;
         }
 
-        var query = db.Set<Role>().Where(r => r.OrgId == orgId).ApplyWindow(page);
+        var query = db.Owned<Role>(orgId).ApplyWindow(page);
         var total = await query.LongCountAsync(cancellationToken);
         var roles = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
         return new ApiPage<RoleView>([.. roles.Select(RoleView.From)], page.Paginate(total));
@@ -85,7 +86,7 @@ public static partial class RoleOperations
 
     public static async Task<Results<ApiOk<RoleView>, ApiError>> Get(string orgId, string roleId, GatehouseDb db, CancellationToken cancellationToken)
     {
-        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        var role = await db.Owned<Role>(orgId).FirstOrDefaultAsync(r => r.Id == roleId, cancellationToken);
         return role is null ? ApiError.NotFound("role") : new ApiOk<RoleView>(RoleView.From(role));
     }
 
@@ -105,7 +106,7 @@ public static partial class RoleOperations
             return validation.ToError();
         }
 
-        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        var role = await db.Owned<Role>(orgId).FirstOrDefaultAsync(r => r.Id == roleId, cancellationToken);
         if (role is null)
         {
             return ApiError.NotFound("role");
@@ -122,7 +123,7 @@ public static partial class RoleOperations
         var changed = new List<string>();
         if (request.Name is { } name && name != role.Name)
         {
-            if (await db.Set<Role>().AnyAsync(r => r.OrgId == orgId && r.Name == name, cancellationToken))
+            if (await db.Owned<Role>(orgId).AnyAsync(r => r.Name == name, cancellationToken))
             {
                 return ApiError.Conflict($"A role named '{name}' already exists.");
             }
@@ -156,7 +157,7 @@ public static partial class RoleOperations
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
         string orgId, string roleId, HttpContext httpContext, GatehouseDb db, ChangeSet changes, IEnumerable<IRoleHolders> holders, CancellationToken cancellationToken)
     {
-        var role = await db.Set<Role>().FirstOrDefaultAsync(r => r.OrgId == orgId && r.Id == roleId, cancellationToken);
+        var role = await db.Owned<Role>(orgId).FirstOrDefaultAsync(r => r.Id == roleId, cancellationToken);
         if (role is null)
         {
             return ApiError.NotFound("role");

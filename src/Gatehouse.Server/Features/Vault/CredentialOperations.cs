@@ -4,6 +4,7 @@ using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -127,7 +128,7 @@ public static partial class CredentialOperations
             return error!;
         }
 
-        var query = db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId);
+        var query = db.Owned<Credential>(orgId).AsNoTracking();
         if (integrationId is not null)
         {
             query = query.Where(c => c.IntegrationId == integrationId);
@@ -149,7 +150,7 @@ public static partial class CredentialOperations
     public static async Task<Results<ApiOk<IReadOnlyList<RevealedCredential>>, ApiError>> Reveal(
         string orgId, string integrationId, GatehouseDb db, VaultKeyring keyring, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var credentials = await db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId && c.IntegrationId == integrationId)
+        var credentials = await db.Owned<Credential>(orgId).AsNoTracking().Where(c => c.IntegrationId == integrationId)
             .OrderBy(c => c.CreatedAt).ToListAsync(cancellationToken);
         if (credentials.Count == 0)
         {
@@ -195,7 +196,7 @@ public static partial class CredentialOperations
     public static async Task<Results<ApiOk<IReadOnlyList<CredentialView>>, ApiError>> Details(
         string orgId, string integrationId, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var credentials = await db.Set<Credential>().AsNoTracking().Where(c => c.OrgId == orgId && c.IntegrationId == integrationId)
+        var credentials = await db.Owned<Credential>(orgId).AsNoTracking().Where(c => c.IntegrationId == integrationId)
             .OrderBy(c => c.CreatedAt).ToListAsync(cancellationToken);
         if (credentials.Count == 0)
         {
@@ -223,7 +224,7 @@ public static partial class CredentialOperations
         // New data is sealed and committed under the org's key lock (see Create).
         return await changes.RunAsync<Results<ApiOk<CredentialView>, ApiError>>(async ct =>
         {
-            var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, ct);
+            var credential = await db.Owned<Credential>(orgId).FirstOrDefaultAsync(c => c.IntegrationId == integrationId && c.Id == credentialId, ct);
             if (credential is null)
             {
                 return ApiError.NotFound("credential");
@@ -282,7 +283,7 @@ public static partial class CredentialOperations
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(
         string orgId, string integrationId, string credentialId, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
     {
-        var credential = await db.Set<Credential>().FirstOrDefaultAsync(c => c.OrgId == orgId && c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
+        var credential = await db.Owned<Credential>(orgId).FirstOrDefaultAsync(c => c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
         if (credential is null)
         {
             return ApiError.NotFound("credential");

@@ -63,11 +63,7 @@ public static class KeyRotation
 
     public static async Task<Results<ApiOk<IReadOnlyList<KeyringEntry>>, ApiError>> List([FromQuery] string? orgId, GatehouseDb db, CancellationToken cancellationToken)
     {
-        var query = db.Set<DataKey>().AsNoTracking();
-        if (orgId is not null)
-        {
-            query = query.Where(k => k.OrgId == orgId);
-        }
+        var query = (orgId is null ? db.Set<DataKey>() : db.Owned<DataKey>(orgId)).AsNoTracking();
 
         var keys = await query.OrderBy(k => k.OrgId).ThenBy(k => k.Version).ToListAsync(cancellationToken);
         var counts = await db.Set<CredentialVersion>().GroupBy(v => new { v.OrgId, v.KeyVersion })
@@ -213,7 +209,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Sealing under the keyring loaded here: no version of it may be retired before this commits.
         await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
-        var query = db.Set<CredentialVersion>().Where(v => v.OrgId == orgId && v.KeyVersion < current);
+        var query = db.Owned<CredentialVersion>(orgId).Where(v => v.KeyVersion < current);
         if (cursor is var (afterId, afterVersion))
         {
             query = query.Where(v => string.Compare(v.CredentialId, afterId) > 0 || (v.CredentialId == afterId && v.Version > afterVersion));
@@ -276,7 +272,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             await DataKeyLock.ForRetiringAsync(db, orgId, cancellationToken);
-            var keys = await db.Set<DataKey>().Where(k => k.OrgId == orgId && k.WrappedKey != null).ToListAsync(cancellationToken);
+            var keys = await db.Owned<DataKey>(orgId).Where(k => k.WrappedKey != null).ToListAsync(cancellationToken);
             var current = keys.Max(k => (int?)k.Version) ?? 0;
             if (keys.Count < 2)
             {
@@ -286,7 +282,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             foreach (var old in keys.Where(k => k.Version < current))
             {
                 // A record still on the version — a skipped one included — keeps it alive.
-                var used = await db.Set<CredentialVersion>().AnyAsync(v => v.OrgId == orgId && v.KeyVersion == old.Version, cancellationToken);
+                var used = await db.Owned<CredentialVersion>(orgId).AnyAsync(v => v.KeyVersion == old.Version, cancellationToken);
                 if (!used)
                 {
                     old.WrappedKey = null;

@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Gatehouse.Server.Features.Vault;
 
 /// <summary>One version of an organization's data key, stored only wrapped by the master key. Null once retired.</summary>
-public sealed class DataKey
+public sealed class DataKey : IOrgOwned
 {
     public required string OrgId { get; init; }
     public int Version { get; init; }
@@ -17,7 +18,7 @@ public sealed class DataKey
 }
 
 /// <summary>A stored credential of an integration: metadata in clear, secret data only in its versions' ciphertext.</summary>
-public sealed class Credential : ICreatedEntity, IVersioned
+public sealed class Credential : ICreatedEntity, IVersioned, IOrgOwned
 {
     /// <inheritdoc />
     public long Version { get; set; }
@@ -35,7 +36,7 @@ public sealed class Credential : ICreatedEntity, IVersioned
 }
 
 /// <summary>One version of a credential's data: AES-256-GCM under the org's data key <see cref="KeyVersion"/>.</summary>
-public sealed class CredentialVersion
+public sealed class CredentialVersion : IOrgOwned
 {
     public required string CredentialId { get; init; }
     public required string OrgId { get; init; }

@@ -32,7 +32,7 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
     /// <summary>The org's keyring with every live version, or null when it has none (never used, or deleted).</summary>
     public async Task<OrgKeyring?> LoadAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
-        var keys = await db.Set<DataKey>().AsNoTracking().Where(k => k.OrgId == orgId && k.WrappedKey != null).ToListAsync(cancellationToken);
+        var keys = await db.Owned<DataKey>(orgId).AsNoTracking().Where(k => k.WrappedKey != null).ToListAsync(cancellationToken);
         if (keys.Count == 0)
         {
             return null;
@@ -45,7 +45,7 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
     /// <summary>Adds the next data-key version; new writes use it at once. Call under <see cref="DataKeyLock.ForRetiringAsync"/>.</summary>
     public async Task<int> RotateAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
-        var current = await db.Set<DataKey>().Where(k => k.OrgId == orgId).MaxAsync(k => (int?)k.Version, cancellationToken) ?? 0;
+        var current = await db.Owned<DataKey>(orgId).MaxAsync(k => (int?)k.Version, cancellationToken) ?? 0;
         var added = await AddVersionAsync(db, orgId, current + 1, cancellationToken);
         return added.Version;
     }
@@ -138,9 +138,9 @@ internal sealed class VaultOrgData(VaultKeyring keyring) : IOrgDataEraser, IOrgS
 {
     public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
-        await db.Set<CredentialVersion>().Where(v => v.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
-        await db.Set<Credential>().Where(c => c.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
-        await db.Set<DataKey>().Where(k => k.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<CredentialVersion>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<Credential>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<DataKey>(orgId).ExecuteDeleteAsync(cancellationToken);
     }
 
     public Task AfterEraseCommittedAsync(string orgId)
@@ -150,5 +150,5 @@ internal sealed class VaultOrgData(VaultKeyring keyring) : IOrgDataEraser, IOrgS
     }
 
     public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken) =>
-        stats["credentials"] = await db.Set<Credential>().LongCountAsync(c => c.OrgId == orgId, cancellationToken);
+        stats["credentials"] = await db.Owned<Credential>(orgId).LongCountAsync(cancellationToken);
 }

@@ -1,5 +1,6 @@
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -10,7 +11,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// so it is sealed with the master key (bound to the endpoint id), never hashed; during a
 /// rotation's grace period the previous secret signs too.
 /// </summary>
-public sealed class WebhookEndpoint : ICreatedEntity, IVersioned
+public sealed class WebhookEndpoint : ICreatedEntity, IVersioned, IOrgOwned
 {
     /// <inheritdoc />
     public long Version { get; set; }
@@ -42,7 +43,7 @@ public sealed class WebhookEndpoint : ICreatedEntity, IVersioned
 /// One event for one endpoint: the outbox row. It is written in the transaction of the change
 /// that caused it and carries the exact body that is signed and sent on every attempt.
 /// </summary>
-public sealed class WebhookDelivery : ICreatedEntity
+public sealed class WebhookDelivery : ICreatedEntity, IOrgOwned
 {
     public const string Pending = "pending";
     public const string Succeeded = "succeeded";

@@ -4,6 +4,7 @@ using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -96,7 +97,7 @@ public static class WebhookOperations
             return error!;
         }
 
-        var query = db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).ApplyWindow(page);
+        var query = db.Owned<WebhookEndpoint>(orgId).ApplyWindow(page);
         if (enabled is { } wanted)
         {
             query = query.Where(w => w.Enabled == wanted);
@@ -286,7 +287,7 @@ public static class WebhookOperations
             return ApiError.NotFound("webhook");
         }
 
-        var query = db.Set<WebhookDelivery>().AsNoTracking().Where(d => d.EndpointId == webhookId && d.OrgId == orgId).ApplyWindow(page);
+        var query = db.Owned<WebhookDelivery>(orgId).AsNoTracking().Where(d => d.EndpointId == webhookId).ApplyWindow(page);
         if (status.Length > 0)
         {
             query = query.Where(d => d.Status == status);
@@ -314,8 +315,8 @@ public static class WebhookOperations
             return ApiError.NotFound("webhook");
         }
 
-        var original = await db.Set<WebhookDelivery>().AsNoTracking()
-            .FirstOrDefaultAsync(d => d.Id == deliveryId && d.EndpointId == webhookId && d.OrgId == orgId, cancellationToken);
+        var original = await db.Owned<WebhookDelivery>(orgId).AsNoTracking()
+            .FirstOrDefaultAsync(d => d.Id == deliveryId && d.EndpointId == webhookId, cancellationToken);
         if (original is null)
         {
             return ApiError.NotFound("delivery");
@@ -339,7 +340,7 @@ public static class WebhookOperations
 
     private static async Task<WebhookEndpoint?> FindAsync(GatehouseDb db, string orgId, string webhookId, CancellationToken cancellationToken) =>
         Ids.LooksLike(webhookId, "whk")
-            ? await db.Set<WebhookEndpoint>().FirstOrDefaultAsync(w => w.Id == webhookId && w.OrgId == orgId, cancellationToken)
+            ? await db.Owned<WebhookEndpoint>(orgId).FirstOrDefaultAsync(w => w.Id == webhookId, cancellationToken)
             : null;
 
     private static void CheckEvents(WebhookEventCatalog catalog, Validation validation, List<string>? events, bool required)

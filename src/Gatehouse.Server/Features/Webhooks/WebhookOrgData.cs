@@ -12,15 +12,15 @@ internal sealed class WebhookOrgData : IOrgDataEraser, IOrgStatsContributor
 {
     public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
-        var endpointIds = db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).Select(w => w.Id);
+        var endpointIds = db.Owned<WebhookEndpoint>(orgId).Select(w => w.Id);
         await db.Set<WebhookAttempt>().Where(a => endpointIds.Contains(a.EndpointId)).ExecuteDeleteAsync(cancellationToken);
-        await db.Set<WebhookDelivery>().Where(d => d.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
-        await db.Set<WebhookEndpoint>().Where(w => w.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<WebhookDelivery>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<WebhookEndpoint>(orgId).ExecuteDeleteAsync(cancellationToken);
     }
 
     public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken)
     {
-        stats["webhooks"] = await db.Set<WebhookEndpoint>().LongCountAsync(w => w.OrgId == orgId, cancellationToken);
-        stats["webhookDeliveriesPending"] = await db.Set<WebhookDelivery>().LongCountAsync(d => d.OrgId == orgId && d.Status == WebhookDelivery.Pending, cancellationToken);
+        stats["webhooks"] = await db.Owned<WebhookEndpoint>(orgId).LongCountAsync(cancellationToken);
+        stats["webhookDeliveriesPending"] = await db.Owned<WebhookDelivery>(orgId).LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken);
     }
 }
