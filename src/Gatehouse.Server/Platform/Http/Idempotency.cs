@@ -217,47 +217,26 @@ public sealed class IdempotencyBodyBuffering(RequestDelegate next)
 }
 
 /// <summary>Deletes stored idempotent responses older than 24 h, hourly.</summary>
-public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRegistry jobs, TimeProvider clock, ILogger<IdempotencyPurge> logger) : BackgroundService
+public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRegistry jobs, TimeProvider clock, ILogger<IdempotencyPurge> logger)
+    : PeriodicJob(jobs, clock, logger)
 {
     public const string JobName = "idempotency-purge";
 
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        jobs.Register(JobName);
-        return base.StartAsync(cancellationToken);
-    }
+    public override string Name => JobName;
+
+    protected override TimeSpan Interval => TimeSpan.FromHours(1);
 
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-        var cutoff = clock.GetUtcNow().UtcDateTime - IdempotencyFilter.Retention;
-        var purged = await db.Set<IdempotencyRecord>().Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
-        jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime);
-        return purged;
+        var cutoff = Clock.GetUtcNow().UtcDateTime - IdempotencyFilter.Retention;
+        return await db.Set<IdempotencyRecord>().Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<long> RunPassAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromHours(1), clock);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await PurgeAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime);
-                    logger.LogWarning(ex, "Purging idempotency records failed; retrying next hour");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        await PurgeAsync(cancellationToken);
+        return 0;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Gatehouse.Crypto;
+using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;

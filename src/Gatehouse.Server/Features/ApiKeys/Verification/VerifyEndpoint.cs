@@ -90,6 +90,7 @@ public sealed class VerifyEndpoint(
         }
     }
 
+    /// <summary>The plain path: authorize without touching the item bag, decide, and write the verdict from cached bytes.</summary>
     private async Task DecideAsync(HttpContext httpContext, VerifyApiKeyRequest request, CancellationToken cancellationToken)
     {
         var outcome = await Authentication.ResolveUncachedAsync(httpContext, auth, cancellationToken);
@@ -99,21 +100,38 @@ public sealed class VerifyEndpoint(
             return;
         }
 
-        if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
+        var decision = await DecideAsync(httpContext, request, outcome.Principal!, cancellationToken);
+        if (decision.Rejected is { } rejected)
         {
             await rejected.ExecuteAsync(httpContext);
             return;
         }
 
-        if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
+        await _writer.WriteAsync(httpContext, decision.Verdict!);
+    }
+
+    /// <summary>
+    /// The one decision of a verify, for a caller already authorized: the route's own checks (no
+    /// query parameters, a well-formed request), then the verdict. Both paths — plain and
+    /// idempotent — run exactly this.
+    /// </summary>
+    private async ValueTask<Decision> DecideAsync(HttpContext httpContext, VerifyApiKeyRequest request, Principal caller, CancellationToken cancellationToken)
+    {
+        if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
         {
-            await invalid.ExecuteAsync(httpContext);
-            return;
+            return new Decision(rejected, null);
         }
 
-        var verdict = await verifier.VerifyAsync(input, VerifyApiKey.CallerOrg(outcome.Principal!), cancellationToken);
-        await _writer.WriteAsync(httpContext, verdict);
+        if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
+        {
+            return new Decision(invalid, null);
+        }
+
+        return new Decision(null, await verifier.VerifyAsync(input, VerifyApiKey.CallerOrg(caller), cancellationToken));
     }
+
+    /// <summary>A verify's outcome: a rejection of the request, or the verdict on the key.</summary>
+    private readonly record struct Decision(ApiError? Rejected, KeyVerdict? Verdict);
 
     /// <summary>
     /// The body as the generated handlers bind it: no body is 400, a body that is not JSON 415,
@@ -237,17 +255,8 @@ public sealed class VerifyEndpoint(
         var invocation = new DefaultEndpointFilterInvocationContext(httpContext, request);
         var result = await idempotency.InvokeAsync(invocation, async _ =>
         {
-            if (httpContext.Request.QueryString.HasValue && UnknownQuery(httpContext) is { } rejected)
-            {
-                return rejected;
-            }
-
-            if (VerifyApiKey.TryParse(request, out var input) is { } invalid)
-            {
-                return invalid;
-            }
-
-            return new ApiOk<KeyVerdict>(await verifier.VerifyAsync(input, VerifyApiKey.CallerOrg(outcome.Principal!), cancellationToken));
+            var decision = await DecideAsync(httpContext, request, outcome.Principal!, cancellationToken);
+            return decision.Rejected is { } rejected ? rejected : new ApiOk<KeyVerdict>(decision.Verdict!);
         });
         if (result is IResult executable)
         {

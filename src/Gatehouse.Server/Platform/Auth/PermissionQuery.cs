@@ -1,6 +1,5 @@
-using Gatehouse.Server.Platform.Auth;
 
-namespace Gatehouse.Server.Features.ApiKeys;
+namespace Gatehouse.Server.Platform.Auth;
 
 /// <summary>A syntax error in a permission query, with the 0-based character position where it was found.</summary>
 public sealed record PermissionQueryError(string Message, int Position);
