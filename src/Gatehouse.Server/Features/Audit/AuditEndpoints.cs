@@ -7,7 +7,7 @@ public static class AuditEndpoints
     public static IServiceCollection AddAuditTrail(this IServiceCollection services)
     {
         // Resolved once at start-up (Program.Build), where a missing or unopenable key stops the server.
-        services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<Platform.Storage.DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>()));
+        services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<Platform.Storage.DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AuthFailureAuditor>();
         services.AddSingleton<IAuthenticationFailureObserver>(sp => sp.GetRequiredService<AuthFailureAuditor>());
         return services;
