@@ -153,16 +153,15 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            await _process.WaitForExitAsync();
         }
 
         _process.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static void Append(StringBuilder builder, string? line)
