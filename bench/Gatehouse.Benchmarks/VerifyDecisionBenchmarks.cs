@@ -38,13 +38,22 @@ public abstract class SeededServerBenchmarks : IDisposable
     [GlobalCleanup]
     public void Dispose()
     {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            return;
+        }
+
         (App as IDisposable)?.Dispose();
         if (_dir is not null && Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
         }
-
-        GC.SuppressFinalize(this);
     }
 }
 

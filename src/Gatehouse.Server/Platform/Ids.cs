@@ -14,11 +14,13 @@ public static class Ids
     /// A time-ordered id whose random part comes from a fast generator rather than the operating
     /// system's: for request ids, made on every request, which must be unique but need not be unguessable.
     /// </summary>
-    public static string NewUnguarded(string prefix)
+    public static string NewUnguarded(string prefix, DateTimeOffset at)
     {
         Span<byte> bytes = stackalloc byte[16];
+#pragma warning disable RS0030, CA5394 // Request ids must be unique, not unguessable: the OS generator would cost on every request.
         Random.Shared.NextBytes(bytes);
-        var millis = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+#pragma warning restore RS0030, CA5394
+        var millis = (ulong)at.ToUnixTimeMilliseconds();
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes, (millis << 16) | (bytes[6] & 0x0Fu) << 8 | 0x7000u | bytes[7]);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
         return New(prefix, new Guid(bytes, bigEndian: true));

@@ -224,6 +224,7 @@ public sealed class VerifyTimeoutTests
         {
             try
             {
+                // The stall is the test: only the server's request timeout (1 s, real time) may end it.
                 await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
             }
             catch (OperationCanceledException)

@@ -11,6 +11,9 @@ namespace Gatehouse.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
+    private const string Healthy = "healthy";
+    private const string Exited = "exited";
+
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
@@ -93,31 +96,39 @@ public sealed class ServerProcess : IAsyncDisposable
         return new ServerProcess(process, new Uri($"http://127.0.0.1:{port}"));
     }
 
-    /// <summary>Waits until /health answers 200, or the process exits, or the time is up.</summary>
+    /// <summary>
+    /// Waits until /health answers 200 (true) or the process exits (false); fails when neither
+    /// happens in <paramref name="timeout"/>.
+    /// </summary>
     public async Task<bool> WaitHealthyAsync(TimeSpan timeout)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && !_process.HasExited)
-        {
-            try
-            {
-                if ((await http.GetAsync("/health")).StatusCode == HttpStatusCode.OK)
-                {
-                    return true;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
+        var state = await Eventually.ValueAsync(() => HealthAsync(http), s => s is Healthy or Exited,
+            $"the server process {Id} to answer 200 on /health", timeout, s => s + "; stderr: " + StandardError);
+        return state == Healthy;
+    }
 
-            await Task.Delay(100);
+    /// <summary>One look at the process: healthy, exited, or what /health did instead.</summary>
+    private async Task<string> HealthAsync(HttpClient http)
+    {
+        if (_process.HasExited)
+        {
+            return Exited;
         }
 
-        return false;
+        try
+        {
+            var status = (await http.GetAsync("/health")).StatusCode;
+            return status == HttpStatusCode.OK ? Healthy : $"/health answered {(int)status}";
+        }
+        catch (HttpRequestException ex)
+        {
+            return "not listening yet: " + ex.Message;
+        }
+        catch (TaskCanceledException)
+        {
+            return "/health did not answer within 2 s";
+        }
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -142,16 +153,15 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            await _process.WaitForExitAsync();
         }
 
         _process.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static void Append(StringBuilder builder, string? line)

@@ -21,6 +21,7 @@ public sealed class RequestLimitTests
         var started = DateTime.UtcNow;
         var closed = false;
         var buffer = new byte[4096];
+        // The drip itself is the test (a header line every 500 ms of real time), not a wait on the server.
         while (DateTime.UtcNow - started < TimeSpan.FromSeconds(15))
         {
             (await server.Anonymous.GetAsync("/api/v1/health")).StatusCode.ShouldBe(200);

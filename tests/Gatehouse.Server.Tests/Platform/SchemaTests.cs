@@ -70,7 +70,7 @@ public sealed class SchemaTests(SharedServer shared)
         using var connection = target.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM schema_migrations";
-        Convert.ToInt32(command.ExecuteScalar()).ShouldBe(scripts.Count);
+        Convert.ToInt32(await command.ExecuteScalarAsync()).ShouldBe(scripts.Count);
     }
 
     [Fact]

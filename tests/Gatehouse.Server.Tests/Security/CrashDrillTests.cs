@@ -68,10 +68,8 @@ public sealed class CrashDrillTests : IAsyncLifetime
                 var acknowledgedBefore = keys.Count + roles.Count + credentials.Count;
                 using var stop = new CancellationTokenSource();
                 var writers = Enumerable.Range(0, 6).Select(writer => WriteUntilStoppedAsync(http, orgId, writer, cycle, keys, roles, credentials, stop.Token)).ToList();
-                while (keys.Count + roles.Count + credentials.Count < acknowledgedBefore + 45)
-                {
-                    await Task.Delay(10);
-                }
+                await Eventually.TrueAsync(() => keys.Count + roles.Count + credentials.Count >= acknowledgedBefore + 45,
+                    $"45 more acknowledged writes before the kill of cycle {cycle}", TimeSpan.FromSeconds(120));
 
                 server.KillHard();
                 await stop.CancelAsync();

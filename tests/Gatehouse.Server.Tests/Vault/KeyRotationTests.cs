@@ -55,14 +55,8 @@ public sealed class KeyRotationTests
 
         await server.Root.PostAsync("/api/v1/admin/dek/rotate", new { orgId });
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        Dictionary<int, int> keyring;
-        do
-        {
-            await Task.Delay(100);
-            keyring = await Keyring(server, orgId);
-        }
-        while (keyring[1] > 0 && DateTime.UtcNow < deadline);
+        var keyring = await Eventually.ValueAsync(() => Keyring(server, orgId), k => k[1] == 0,
+            "the background job to move every record off key version 1", describe: k => string.Join(", ", k.Select(v => $"v{v.Key}: {v.Value} records")));
 
         keyring[1].ShouldBe(0);
         keyring[2].ShouldBe(30);

@@ -155,7 +155,7 @@ public sealed class WebhookDeliveryTests(SharedServer shared)
 
         await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks/{webhookId}/test");
 
-        var delivery = (await _server.WaitForDeliveriesAsync(orgId, webhookId, d => d.Count == 1 && d[0].AttemptCount() == 1, timeoutSeconds: 40))[0];
+        var delivery = (await _server.WaitForDeliveriesAsync(orgId, webhookId, d => d.Count == 1 && d[0].AttemptCount() == 1, timeout: TimeSpan.FromSeconds(40)))[0];
         var attempt = delivery.GetProperty("attempts")[0];
         attempt.GetProperty("succeeded").GetBoolean().ShouldBeFalse();
         attempt.GetProperty("statusCode").ValueKind.ShouldBe(System.Text.Json.JsonValueKind.Null);

@@ -17,6 +17,7 @@ public sealed class WebhookMultiNodeTests
             (i % 2 == 0 ? first : second).Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = $"node{i}", permissions = new[] { "a:b" } })));
 
         await first.WaitForDeliveriesAsync(orgId, webhookId, d => d.Count == 12 && d.All(x => x.GetProperty("status").GetString() == "succeeded"));
+        // A duplicate send would already be in flight: nothing can be polled for, so give it more than a dispatch interval (1 s) to land.
         await Task.Delay(1500, TestContext.Current.CancellationToken);
         receiver.Received.Count.ShouldBe(12);
         receiver.Received.Select(r => r.Id).Distinct().Count().ShouldBe(12);

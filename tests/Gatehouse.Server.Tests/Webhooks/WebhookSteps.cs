@@ -20,23 +20,10 @@ public static class WebhookSteps
     }
 
     /// <summary>Polls the deliveries route (real time, bounded) until <paramref name="done"/> holds.</summary>
-    public static async Task<List<JsonElement>> WaitForDeliveriesAsync(this GatehouseServer server, string orgId, string webhookId, Func<List<JsonElement>, bool> done, int timeoutSeconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        List<JsonElement> deliveries = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            deliveries = await server.DeliveriesAsync(orgId, webhookId);
-            if (done(deliveries))
-            {
-                return deliveries;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("Deliveries did not reach the expected state: " + string.Join('\n', deliveries));
-    }
+    public static Task<List<JsonElement>> WaitForDeliveriesAsync(
+        this GatehouseServer server, string orgId, string webhookId, Func<List<JsonElement>, bool> done, TimeSpan? timeout = null) =>
+        Eventually.ValueAsync(() => server.DeliveriesAsync(orgId, webhookId), done,
+            $"the deliveries of webhook {webhookId} to reach the expected state", timeout, deliveries => string.Join('\n', deliveries));
 
     public static int AttemptCount(this JsonElement delivery) => delivery.GetProperty("attemptCount").GetInt32();
 

@@ -73,7 +73,7 @@ public sealed class AuditChain(AuditChainFormat format)
     /// that is gone while sealed heads remain is refused: a new key would silently bless whatever
     /// the chains hold now.
     /// </summary>
-    public static AuditChain Load(DatabaseTarget target, MasterKey masterKey)
+    public static AuditChain Load(DatabaseTarget target, MasterKey masterKey, TimeProvider clock)
     {
         var aad = "server_secret:"u8.ToArray().Concat(Encoding.ASCII.GetBytes(SecretName)).ToArray();
         using var connection = target.OpenConnection();
@@ -96,7 +96,7 @@ public sealed class AuditChain(AuditChainFormat format)
 
             secret = ChainMac.NewSecret();
             using var insert = Command(connection, transaction, "INSERT INTO server_secrets (name, sealed_value, created_at) VALUES (@n, @v, @t)",
-                ("@n", SecretName), ("@v", masterKey.Wrap(secret, aad)), ("@t", DateTime.UtcNow));
+                ("@n", SecretName), ("@v", masterKey.Wrap(secret, aad)), ("@t", clock.GetUtcNow().UtcDateTime));
             insert.ExecuteNonQuery();
             SealMigratedHeads(connection, transaction, new AuditChain(new AuditChainFormat(secret)));
         }

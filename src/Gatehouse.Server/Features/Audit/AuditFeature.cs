@@ -29,7 +29,7 @@ public sealed class AuditFeature : Feature
     public override void AddServices(FeatureServices services)
     {
         // Resolved once at start-up (Program.Build), where a missing or unopenable key stops the server.
-        services.Services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>()));
+        services.Services.AddSingleton(sp => AuditChain.Load(sp.GetRequiredService<DatabaseTarget>(), sp.GetRequiredService<Crypto.MasterKey>(), sp.GetRequiredService<TimeProvider>()));
         services.ChangeSetParticipant<AuditChainWriter>();
         services.Services.AddSingleton<AuthFailureAuditor>();
         services.Services.AddSingleton<IAuthenticationFailureObserver>(sp => sp.GetRequiredService<AuthFailureAuditor>());

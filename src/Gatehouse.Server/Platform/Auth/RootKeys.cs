@@ -95,7 +95,8 @@ public sealed class RootKeyStore(SecretHasher hasher)
             DatabaseLock.AddParameter(insert, "@id", Ids.New("rk"));
             DatabaseLock.AddParameter(insert, "@hash", hasher.Hash(key));
             DatabaseLock.AddParameter(insert, "@start", ApiKeyFormat.Start(key));
-            DatabaseLock.AddParameter(insert, "@created", DateTime.UtcNow);
+            // Runs before the service container (and so the injected clock) exists.
+            DatabaseLock.AddParameter(insert, "@created", TimeProvider.System.GetUtcNow().UtcDateTime);
             insert.ExecuteNonQuery();
         }
 

@@ -87,7 +87,8 @@ public sealed class ServerKeys(MasterKey masterKey, SecretHasher secretHasher)
             insert.CommandText = "INSERT INTO server_secrets (name, sealed_value, created_at) VALUES (@n, @v, @t)";
             DatabaseLock.AddParameter(insert, "@n", PepperName);
             DatabaseLock.AddParameter(insert, "@v", sealedPepper);
-            DatabaseLock.AddParameter(insert, "@t", DateTime.UtcNow);
+            // Runs before the service container (and so the injected clock) exists.
+            DatabaseLock.AddParameter(insert, "@t", TimeProvider.System.GetUtcNow().UtcDateTime);
             insert.ExecuteNonQuery();
         }
 

@@ -10,11 +10,11 @@ namespace Gatehouse.Server.Platform.Http;
 /// 500 INTERNAL_ERROR (or 503 when the database is unreachable) with nothing but the request id,
 /// and gives unmatched /api/v1 requests (404, 405) the envelope.
 /// </summary>
-public sealed class ApiPipeline(RequestDelegate next, ILogger<ApiPipeline> logger)
+public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogger<ApiPipeline> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var requestId = RequestIds.Assign(context);
+        var requestId = RequestIds.Assign(context, clock);
         context.Response.Headers[RequestIds.Header] = requestId;
         // Log lines name the request through RequestLogScopeProvider, which reads this.
         using var current = CurrentRequest.Enter(context);

@@ -14,10 +14,10 @@ public static class RequestIds
     /// Kept as the request's trace identifier: the server holds that per request without an
     /// allocation (an Items dictionary cost one per request), and its own logs then name the same id.
     /// </summary>
-    public static string Assign(HttpContext httpContext)
+    public static string Assign(HttpContext httpContext, TimeProvider clock)
     {
         var incoming = httpContext.Request.Headers[Header].ToString();
-        var id = IsAcceptable(incoming) ? incoming : Ids.NewUnguarded("req");
+        var id = IsAcceptable(incoming) ? incoming : Ids.NewUnguarded("req", clock.GetUtcNow());
         httpContext.TraceIdentifier = id;
         return id;
     }

@@ -70,7 +70,8 @@ public sealed class SchemaMigrator(DatabaseTarget target, ILogger<SchemaMigrator
                 record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@v, @n, @t)";
                 DatabaseLock.AddParameter(record, "@v", script.Version);
                 DatabaseLock.AddParameter(record, "@n", script.Name);
-                DatabaseLock.AddParameter(record, "@t", DateTime.UtcNow.ToString("O"));
+                // Runs before the service container (and so the injected clock) exists.
+                DatabaseLock.AddParameter(record, "@t", TimeProvider.System.GetUtcNow().UtcDateTime.ToString("O"));
                 record.ExecuteNonQuery();
             }
 

@@ -56,11 +56,11 @@ public static class VerifyApiKey
         Validation? validation = null;
         if (string.IsNullOrEmpty(request.Key))
         {
-            (validation ??= new()).Add("key", "required");
+            (validation = new()).Add("key", "required");
         }
         else if (request.Key.Length > 512)
         {
-            (validation ??= new()).Add("key", "must be at most 512 characters");
+            (validation = new()).Add("key", "must be at most 512 characters");
         }
 
         if (request.Cost is < 0 or > MaxCost)
