@@ -1,4 +1,4 @@
-using Gatehouse.Server.Features.ApiKeys;
+using Gatehouse.Server.Platform.Auth;
 
 namespace Gatehouse.Server.Tests.ApiKeys;
 

@@ -49,7 +49,7 @@ public sealed class AuditChainFormatTests(SharedServer shared)
             await using var head = Command(connection, "SELECT last_seq, last_hash, keyed_from_seq, lost_at_seq, seal FROM audit_chain_heads WHERE org_id = @o", orgId);
             await using var reader = await head.ExecuteReaderAsync();
             (await reader.ReadAsync()).ShouldBeTrue();
-            var headFields = new AuditHeadFields(orgId, reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+            var headFields = new AuditHeadFields(orgId, reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), await reader.IsDBNullAsync(3) ? null : reader.GetInt64(3));
             headFields.LastSeq.ShouldBe(events[^1].Fields.Seq);
             format.HeadSeal(headFields).ShouldBe(reader.GetString(4));
         }

@@ -24,8 +24,7 @@ internal sealed class ApiKeyOrgData(KeyRecordCache cache, KeyUsageRecorder usage
         // Many keys share a few permission sets: compare each distinct one once.
         var sets = await db.Owned<ApiKey>(orgId).Where(k => k.RevokedAt == null)
             .Select(k => new { k.Permissions, k.Roles }).Distinct().ToListAsync(cancellationToken);
-        var roles = await db.Owned<Role>(orgId).AsNoTracking()
-            .ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
+        var roles = await new RoleDirectory(db).PermissionsByNameAsync(orgId, null, cancellationToken);
         return [.. sets.Select(s => (IReadOnlyCollection<string>)s.Permissions
             .Concat(s.Roles.SelectMany(name => roles.GetValueOrDefault(name) ?? []))
             .ToHashSet(StringComparer.Ordinal))];

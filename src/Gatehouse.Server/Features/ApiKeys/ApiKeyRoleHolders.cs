@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Storage;
-using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -25,8 +24,7 @@ internal sealed class ApiKeyRoleHolders : IRoleHolders
         }
 
         var roleNames = holders.SelectMany(h => h.Roles).Distinct(StringComparer.Ordinal).ToList();
-        var rolePermissions = await db.Owned<Role>(orgId).AsNoTracking().Where(r => roleNames.Contains(r.Name))
-            .ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
+        var rolePermissions = await new RoleDirectory(db).PermissionsByNameAsync(orgId, roleNames, cancellationToken);
         return [.. holders.Select(h => (IReadOnlyCollection<string>)h.Permissions
             .Concat(h.Roles.SelectMany(name => rolePermissions.GetValueOrDefault(name) ?? []))
             .ToHashSet(StringComparer.Ordinal))];

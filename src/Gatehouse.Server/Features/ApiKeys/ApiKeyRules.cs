@@ -5,7 +5,6 @@ using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
-using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
@@ -195,7 +194,7 @@ internal static partial class ApiKeyRules
             return;
         }
 
-        var existing = await db.Owned<Role>(orgId).Where(r => roles.Contains(r.Name)).Select(r => r.Name).ToListAsync(cancellationToken);
+        var existing = await new RoleDirectory(db).ExistingAsync(orgId, roles, cancellationToken);
         for (var i = 0; i < roles.Count; i++)
         {
             // A malformed name already has its error from Roles().
@@ -213,7 +212,7 @@ internal static partial class ApiKeyRules
     public static async Task<Grant> GrantAsync(GatehouseDb db, ApiKey key, CancellationToken cancellationToken)
     {
         var permissions = new HashSet<string>(key.Permissions, StringComparer.Ordinal);
-        permissions.UnionWith(await new RoleResolver(db).ExpandAsync(key.OrgId, key.Roles, cancellationToken));
+        permissions.UnionWith(await new RoleDirectory(db).ExpandAsync(key.OrgId, key.Roles, cancellationToken));
         return new Grant(permissions)
         {
             ExpiresAt = key.ExpiresAt,

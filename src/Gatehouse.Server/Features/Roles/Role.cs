@@ -1,3 +1,4 @@
+using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -47,9 +48,14 @@ internal sealed class RoleOrgData : IOrgDataEraser, IOrgStatsContributor
         stats["roles"] = await db.Owned<Role>(orgId).LongCountAsync(cancellationToken);
 }
 
-/// <summary>Expands role names into the permissions they grant, for key verification and authentication.</summary>
-public sealed class RoleResolver(GatehouseDb db)
+/// <summary>
+/// The Roles feature's service for other features: what roles exist and what they grant. Holders
+/// of roles (API keys today; users and service accounts later) read roles only through it.
+/// </summary>
+[FeatureApi]
+public sealed class RoleDirectory(GatehouseDb db)
 {
+    /// <summary>The distinct permissions the named roles grant (unknown names grant nothing).</summary>
     public async Task<IReadOnlyList<string>> ExpandAsync(string orgId, IReadOnlyCollection<string> roleNames, CancellationToken cancellationToken)
     {
         if (roleNames.Count == 0)
@@ -60,6 +66,22 @@ public sealed class RoleResolver(GatehouseDb db)
         var roles = await db.Owned<Role>(orgId).AsNoTracking().Where(r => roleNames.Contains(r.Name)).ToListAsync(cancellationToken);
         return [.. roles.SelectMany(r => r.Permissions).Distinct(StringComparer.Ordinal)];
     }
+
+    /// <summary>Each role's permissions by name: of <paramref name="roleNames"/>, or of every role of the organization when null.</summary>
+    public async Task<Dictionary<string, List<string>>> PermissionsByNameAsync(string orgId, IReadOnlyCollection<string>? roleNames, CancellationToken cancellationToken)
+    {
+        var roles = db.Owned<Role>(orgId).AsNoTracking();
+        if (roleNames is not null)
+        {
+            roles = roles.Where(r => roleNames.Contains(r.Name));
+        }
+
+        return await roles.ToDictionaryAsync(r => r.Name, r => r.Permissions, StringComparer.Ordinal, cancellationToken);
+    }
+
+    /// <summary>Which of <paramref name="roleNames"/> exist in the organization.</summary>
+    public async Task<List<string>> ExistingAsync(string orgId, IReadOnlyCollection<string> roleNames, CancellationToken cancellationToken) =>
+        await db.Owned<Role>(orgId).Where(r => roleNames.Contains(r.Name)).Select(r => r.Name).ToListAsync(cancellationToken);
 }
 
 /// <summary>
@@ -67,6 +89,7 @@ public sealed class RoleResolver(GatehouseDb db)
 /// renaming or deleting a role changes what every holder can do, so the escalation check asks each
 /// kind of holder for the effective permissions of those holding a role.
 /// </summary>
+[FeatureApi]
 public interface IRoleHolders
 {
     /// <summary>The effective permissions (own and every role's) of each live holder of <paramref name="roleName"/>.</summary>

@@ -32,7 +32,7 @@ public sealed class RolesFeature : Feature
 
     public override void AddServices(FeatureServices services)
     {
-        services.Services.AddScoped<RoleResolver>();
+        services.Services.AddScoped<RoleDirectory>();
         services.OrgData<RoleOrgData>();
     }
 

@@ -1,4 +1,5 @@
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
 using Microsoft.OpenApi;
 
 namespace Gatehouse.Server.Platform.Http;
@@ -17,21 +18,25 @@ public static class OpenApiSetup
         services.AddOpenApi("v1", options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
-            options.AddDocumentTransformer((document, _, _) =>
+            options.AddDocumentTransformer((document, context, _) =>
             {
+                var catalog = context.ApplicationServices.GetRequiredService<FeatureCatalog>();
                 document.Info = new OpenApiInfo
                 {
                     Title = "Gatehouse API",
                     Version = "v1",
-                    Description = "API keys, rate limits, audit, webhooks, vault and OAuth clients for organizations. Every /api/v1 response is wrapped in the envelope {success, data|error, meta}.",
+                    Description = "Access for organizations: " + string.Join("; ", catalog.Tags.Select(t => $"{t.Tag} ({t.Description.TrimEnd('.')})"))
+                        + ". Every /api/v1 response is wrapped in the envelope {success, data|error, meta}.",
                 };
+                // The tags are what the features of this server declare, in their order.
+                document.Tags = new HashSet<OpenApiTag>(catalog.Tags.Select(t => new OpenApiTag { Name = t.Tag, Description = t.Description }));
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
                 document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
                 {
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
-                    Description = "An API key (root or organization) or an OAuth access token.",
+                    Description = "An API key: the root key or an organization's key with platform permissions.",
                 };
                 document.Components.SecuritySchemes[ApiKeyHeader] = new OpenApiSecurityScheme
                 {

@@ -223,7 +223,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
             var key = await KeyByHash(db, hash, cancellationToken);
             loaded = key is null
                 ? null
-                : CachedKey.From(key, await scope.ServiceProvider.GetRequiredService<RoleResolver>().ExpandAsync(key.OrgId, key.Roles, cancellationToken), SharedOrgId(key.OrgId));
+                : CachedKey.From(key, await scope.ServiceProvider.GetRequiredService<RoleDirectory>().ExpandAsync(key.OrgId, key.Roles, cancellationToken), SharedOrgId(key.OrgId));
         }
 
         if (Interlocked.Read(ref _generation) == generation)
