@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Gatehouse.Server.Platform.Http;
+namespace Gatehouse.Contracts;
 
 /// <summary>Metadata on every /api/v1 response.</summary>
 public sealed record ResponseMeta(string RequestId, DateTime Timestamp)
