@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Platform;

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using BenchmarkDotNet.Attributes;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Platform.Auth;

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Features.ApiKeys;
 
 namespace Gatehouse.Server.Tests.ApiKeys;

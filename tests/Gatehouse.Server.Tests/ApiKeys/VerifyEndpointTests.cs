@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Features.ApiKeys;
-using Gatehouse.Server.Platform.Http;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Server.Tests.ApiKeys;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -43,27 +44,6 @@ public sealed class ApiKey : ICreatedEntity, IVersioned, IOrgOwned
     public DateTime? RevokedAt { get; set; }
 }
 
-/// <summary>Refill of usage credits: <c>remaining</c> is set to <c>amount</c> at 00:00 UTC each day, or on <c>day</c> of each month.</summary>
-public sealed record KeyRefill
-{
-    /// <summary><c>daily</c> or <c>monthly</c>.</summary>
-    public string? Interval { get; init; }
-
-    /// <summary>The balance the refill sets (not adds).</summary>
-    public long? Amount { get; init; }
-
-    /// <summary>Day of the month (1–31) for monthly refills; default 1. In shorter months the last day is used.</summary>
-    public int? Day { get; init; }
-}
-
-/// <summary>A named rate limit of a key: at most <c>limit</c> units per <c>durationMs</c>, counted on every verify.</summary>
-public sealed record KeyRateLimit
-{
-    public string? Name { get; init; }
-    public long? Limit { get; init; }
-    public long? DurationMs { get; init; }
-}
-
 /// <summary>Verification counts of one key (or, with an empty key id, of an organization's NOT_FOUND outcomes) per hour and code.</summary>
 public sealed class ApiKeyUsage : IOrgOwned
 {
@@ -77,92 +57,65 @@ public sealed class ApiKeyUsage : IOrgOwned
     public long Count { get; set; }
 }
 
-/// <summary>An API key as every response but create and rotate shows it: never the secret or its hash.</summary>
-public record ApiKeyView
+/// <summary>How the server shows a key; the shapes themselves are in the contracts.</summary>
+internal static class ApiKeyViewMapping
 {
-    public required string Id { get; init; }
-    public required string OrgId { get; init; }
-    public required string Name { get; init; }
-
-    /// <summary>Prefix, underscore and the first 4 characters of the secret, to recognise the key.</summary>
-    public required string Start { get; init; }
-
-    public required IReadOnlyList<string> Permissions { get; init; }
-    public required IReadOnlyList<string> Roles { get; init; }
-    public bool Enabled { get; init; }
-    public DateTime? ExpiresAt { get; init; }
-    public string? OwnerId { get; init; }
-    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
-
-    /// <summary>Usage credits left; null means unlimited.</summary>
-    public long? Remaining { get; init; }
-
-    public KeyRefill? Refill { get; init; }
-    public required IReadOnlyList<KeyRateLimit> Ratelimits { get; init; }
-    public required IReadOnlyList<string> IpAllowlist { get; init; }
-    public string? RotatedFrom { get; init; }
-    public DateTime CreatedAt { get; init; }
-    public DateTime UpdatedAt { get; init; }
-    public DateTime? LastUsedAt { get; init; }
-    public DateTime? RevokedAt { get; init; }
-
-    public static ApiKeyView From(ApiKey key, DateTime now) => new()
+    extension(ApiKeyView)
     {
-        Id = key.Id,
-        OrgId = key.OrgId,
-        Name = key.Name,
-        Start = key.Start,
-        Permissions = key.Permissions,
-        Roles = key.Roles,
-        Enabled = key.Enabled,
-        ExpiresAt = key.ExpiresAt,
-        OwnerId = key.OwnerId,
-        Meta = key.Meta,
-        // A refill that is due shows as done: it is applied on the next verify (lazily).
-        Remaining = KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out _) ? key.Refill!.Amount : key.Remaining,
-        Refill = key.Refill,
-        Ratelimits = key.Ratelimits,
-        IpAllowlist = key.IpAllowlist,
-        RotatedFrom = key.RotatedFrom,
-        CreatedAt = key.CreatedAt,
-        UpdatedAt = key.UpdatedAt,
-        LastUsedAt = key.LastUsedAt,
-        RevokedAt = key.RevokedAt,
-    };
-}
-
-/// <summary>A key with its secret: returned exactly once, by create and by rotate.</summary>
-public sealed record IssuedApiKey : ApiKeyView
-{
-    /// <summary>The full key. Store it now: it cannot be shown again.</summary>
-    public required string Key { get; init; }
-
-    public static IssuedApiKey From(ApiKey key, string secret, DateTime now)
-    {
-        var view = ApiKeyView.From(key, now);
-        return new IssuedApiKey
+        public static ApiKeyView From(ApiKey key, DateTime now) => new()
         {
-            Key = secret,
-            Id = view.Id,
-            OrgId = view.OrgId,
-            Name = view.Name,
-            Start = view.Start,
-            Permissions = view.Permissions,
-            Roles = view.Roles,
-            Enabled = view.Enabled,
-            ExpiresAt = view.ExpiresAt,
-            OwnerId = view.OwnerId,
-            Meta = view.Meta,
-            Remaining = view.Remaining,
-            Refill = view.Refill,
-            Ratelimits = view.Ratelimits,
-            IpAllowlist = view.IpAllowlist,
-            RotatedFrom = view.RotatedFrom,
-            CreatedAt = view.CreatedAt,
-            UpdatedAt = view.UpdatedAt,
-            LastUsedAt = view.LastUsedAt,
-            RevokedAt = view.RevokedAt,
+            Id = key.Id,
+            OrgId = key.OrgId,
+            Name = key.Name,
+            Start = key.Start,
+            Permissions = key.Permissions,
+            Roles = key.Roles,
+            Enabled = key.Enabled,
+            ExpiresAt = key.ExpiresAt,
+            OwnerId = key.OwnerId,
+            Meta = key.Meta,
+            // A refill that is due shows as done: it is applied on the next verify (lazily).
+            Remaining = KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out _) ? key.Refill!.Amount : key.Remaining,
+            Refill = key.Refill,
+            Ratelimits = key.Ratelimits,
+            IpAllowlist = key.IpAllowlist,
+            RotatedFrom = key.RotatedFrom,
+            CreatedAt = key.CreatedAt,
+            UpdatedAt = key.UpdatedAt,
+            LastUsedAt = key.LastUsedAt,
+            RevokedAt = key.RevokedAt,
         };
+    }
+
+    extension(IssuedApiKey)
+    {
+        public static IssuedApiKey From(ApiKey key, string secret, DateTime now)
+        {
+            var view = ApiKeyView.From(key, now);
+            return new IssuedApiKey
+            {
+                Key = secret,
+                Id = view.Id,
+                OrgId = view.OrgId,
+                Name = view.Name,
+                Start = view.Start,
+                Permissions = view.Permissions,
+                Roles = view.Roles,
+                Enabled = view.Enabled,
+                ExpiresAt = view.ExpiresAt,
+                OwnerId = view.OwnerId,
+                Meta = view.Meta,
+                Remaining = view.Remaining,
+                Refill = view.Refill,
+                Ratelimits = view.Ratelimits,
+                IpAllowlist = view.IpAllowlist,
+                RotatedFrom = view.RotatedFrom,
+                CreatedAt = view.CreatedAt,
+                UpdatedAt = view.UpdatedAt,
+                LastUsedAt = view.LastUsedAt,
+                RevokedAt = view.RevokedAt,
+            };
+        }
     }
 }
 

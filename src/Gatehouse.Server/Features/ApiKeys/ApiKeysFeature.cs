@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;

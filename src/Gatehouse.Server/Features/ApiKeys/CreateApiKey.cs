@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
@@ -9,45 +9,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>Create an API key. The response holds the key itself, once.</summary>
-public sealed record CreateApiKeyRequest
-{
-    /// <summary>1–200 characters.</summary>
-    public string? Name { get; init; }
-
-    /// <summary>Platform permissions (the key can then call this API) and/or the organization's own, checked through verify.</summary>
-    public List<string>? Permissions { get; init; }
-
-    /// <summary>Names of roles of the organization; their permissions are added to the key's.</summary>
-    public List<string>? Roles { get; init; }
-
-    /// <summary>After this instant the key verifies as EXPIRED. Must be in the future.</summary>
-    public DateTime? ExpiresAt { get; init; }
-
-    /// <summary><c>[a-z0-9]{1,16}</c>; default: the organization's <c>settings.keyPrefix</c>, else <c>gk</c>.</summary>
-    public string? Prefix { get; init; }
-
-    /// <summary>Your identifier of the key's owner (a user, a customer); filterable in the list.</summary>
-    public string? OwnerId { get; init; }
-
-    /// <summary>Any JSON object (≤ 16 KiB), returned by verify.</summary>
-    public Dictionary<string, JsonElement>? Meta { get; init; }
-
-    /// <summary>Usage credits; each valid verify spends its <c>cost</c>. Absent: unlimited (or <c>refill.amount</c> when a refill is set).</summary>
-    public long? Remaining { get; init; }
-
-    public KeyRefill? Refill { get; init; }
-
-    /// <summary>Named limits that every verify of the key counts against.</summary>
-    public List<KeyRateLimit>? Ratelimits { get; init; }
-
-    /// <summary>IPv4/IPv6 addresses or CIDR ranges the key may be used from.</summary>
-    public List<string>? IpAllowlist { get; init; }
-
-    /// <summary>Default true.</summary>
-    public bool? Enabled { get; init; }
-}
 
 public static class CreateApiKey
 {

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -6,12 +7,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>Verification counts of one key per time bucket, by outcome code.</summary>
-public sealed record ApiKeyUsageView(string KeyId, string Granularity, DateTime Start, DateTime End, IReadOnlyDictionary<string, long> Totals, IReadOnlyList<UsageBucket> Buckets);
-
-/// <summary>One bucket: its start, the total and the count of each outcome code seen in it.</summary>
-public sealed record UsageBucket(DateTime Start, long Total, IReadOnlyDictionary<string, long> Codes);
 
 public static class GetApiKeyUsage
 {

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;

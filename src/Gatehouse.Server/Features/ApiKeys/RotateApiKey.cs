@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
@@ -8,13 +9,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>Rotate a key: a new key with the same settings; the old one keeps working for the grace period.</summary>
-public sealed record RotateApiKeyRequest
-{
-    /// <summary>Seconds the old key stays valid (0–2592000, default 0); never past its own <c>expiresAt</c>.</summary>
-    public long? GracePeriodSeconds { get; init; }
-}
 
 public static class RotateApiKey
 {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -7,35 +8,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>
-/// Fields to change; absent fields stay. Lists replace the stored list. <c>expiresAt</c>,
-/// <c>ownerId</c>, <c>meta</c>, <c>remaining</c> and <c>refill</c> can be cleared with null.
-/// </summary>
-public sealed record UpdateApiKeyRequest
-{
-    public string? Name { get; init; }
-    public List<string>? Permissions { get; init; }
-    public List<string>? Roles { get; init; }
-    public bool? Enabled { get; init; }
-    public List<KeyRateLimit>? Ratelimits { get; init; }
-    public List<string>? IpAllowlist { get; init; }
-
-    /// <summary>An ISO-8601 timestamp in the future, or null for no expiry.</summary>
-    public JsonElement ExpiresAt { get; init; }
-
-    /// <summary>A string (≤ 256), or null.</summary>
-    public JsonElement OwnerId { get; init; }
-
-    /// <summary>A JSON object (≤ 16 KiB), or null.</summary>
-    public JsonElement Meta { get; init; }
-
-    /// <summary>Credits ≥ 0, or null for unlimited.</summary>
-    public JsonElement Remaining { get; init; }
-
-    /// <summary><c>{interval, amount, day?}</c>, or null for no refill.</summary>
-    public JsonElement Refill { get; init; }
-}
 
 public static class UpdateApiKey
 {

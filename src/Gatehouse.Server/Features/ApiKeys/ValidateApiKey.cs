@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -6,13 +7,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>Check that a secret is this key.</summary>
-public sealed record ValidateApiKeyRequest
-{
-    /// <summary>The full key to compare with the stored one.</summary>
-    public string? Key { get; init; }
-}
 
 public static class ValidateApiKey
 {

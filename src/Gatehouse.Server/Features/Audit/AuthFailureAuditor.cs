@@ -1,3 +1,4 @@
+using Gatehouse.Contracts;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Events;
 using Gatehouse.Server.Platform.Http;

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using Gatehouse.Contracts.Audit;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;

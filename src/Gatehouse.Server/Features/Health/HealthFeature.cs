@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.Health;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
@@ -7,15 +9,6 @@ using Gatehouse.Server.Platform.Observability;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gatehouse.Server.Features.Health;
-
-/// <summary>Liveness of the whole server.</summary>
-public sealed record HealthStatus(string Status);
-
-/// <summary>Public health with the running version.</summary>
-public sealed record ApiHealth(string Status, string Version, long UptimeSeconds);
-
-/// <summary>The admin health report: every component with its status.</summary>
-public sealed record AdminHealth(string Status, string Version, long UptimeSeconds, IReadOnlyDictionary<string, ComponentHealth> Components);
 
 public sealed class HealthFeature : Feature
 {

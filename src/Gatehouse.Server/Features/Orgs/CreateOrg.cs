@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -7,18 +8,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Orgs;
-
-/// <summary>Create an organization.</summary>
-public sealed record CreateOrgRequest
-{
-    /// <summary>Display name, 1–200 characters.</summary>
-    public string? Name { get; init; }
-
-    /// <summary>Unique URL-safe handle; derived from the name when absent.</summary>
-    public string? Slug { get; init; }
-
-    public OrgSettings? Settings { get; init; }
-}
 
 public static class CreateOrg
 {

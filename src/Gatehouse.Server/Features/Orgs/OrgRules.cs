@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Server.Platform.Http;
-using Gatehouse.Server.Platform.Tenancy;
 
 namespace Gatehouse.Server.Features.Orgs;
 

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -6,14 +7,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Orgs;
-
-/// <summary>Fields to change; absent fields stay as they are. <c>settings</c> replaces the settings object.</summary>
-public sealed record UpdateOrgRequest
-{
-    public string? Name { get; init; }
-    public string? Slug { get; init; }
-    public OrgSettings? Settings { get; init; }
-}
 
 public static class UpdateOrg
 {

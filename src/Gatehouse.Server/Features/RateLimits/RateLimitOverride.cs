@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.RateLimits;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Gatehouse.Server.Platform.Tenancy;
@@ -19,10 +20,13 @@ public sealed class RateLimitOverride : ICreatedEntity, IOrgOwned
     public DateTime UpdatedAt { get; set; }
 }
 
-/// <summary>An override as the API shows it.</summary>
-public sealed record RateLimitOverrideView(string Id, string OrgId, string Namespace, string Identifier, long Limit, long DurationMs, DateTime CreatedAt, DateTime UpdatedAt)
+/// <summary>How the server shows an override; the shape itself is in the contracts.</summary>
+internal static class RateLimitOverrideViewMapping
 {
-    public static RateLimitOverrideView From(RateLimitOverride o) => new(o.Id, o.OrgId, o.Namespace, o.Identifier, o.Limit, o.DurationMs, o.CreatedAt, o.UpdatedAt);
+    extension(RateLimitOverrideView)
+    {
+        public static RateLimitOverrideView From(RateLimitOverride o) => new(o.Id, o.OrgId, o.Namespace, o.Identifier, o.Limit, o.DurationMs, o.CreatedAt, o.UpdatedAt);
+    }
 }
 
 internal sealed class RateLimitOverrideMapping : IEntityTypeConfiguration<RateLimitOverride>

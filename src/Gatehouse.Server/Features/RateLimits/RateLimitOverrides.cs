@@ -1,3 +1,5 @@
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.RateLimits;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -7,15 +9,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.RateLimits;
-
-/// <summary>Set the limit of one identifier in one namespace.</summary>
-public sealed record SetRateLimitOverrideRequest
-{
-    public string? Namespace { get; init; }
-    public string? Identifier { get; init; }
-    public long? Limit { get; init; }
-    public long? DurationMs { get; init; }
-}
 
 public static class RateLimitOverrides
 {

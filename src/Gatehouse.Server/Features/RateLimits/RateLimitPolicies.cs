@@ -1,4 +1,6 @@
 using System.Globalization;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.Roles;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -22,10 +23,13 @@ public sealed class Role : ICreatedEntity, IVersioned, IOrgOwned
     public DateTime UpdatedAt { get; set; }
 }
 
-/// <summary>A role as the API shows it.</summary>
-public sealed record RoleView(string Id, string OrgId, string Name, string? Description, IReadOnlyList<string> Permissions, DateTime CreatedAt, DateTime UpdatedAt)
+/// <summary>How the server shows a role; the shape itself is in the contracts.</summary>
+internal static class RoleViewMapping
 {
-    public static RoleView From(Role role) => new(role.Id, role.OrgId, role.Name, role.Description, role.Permissions, role.CreatedAt, role.UpdatedAt);
+    extension(RoleView)
+    {
+        public static RoleView From(Role role) => new(role.Id, role.OrgId, role.Name, role.Description, role.Permissions, role.CreatedAt, role.UpdatedAt);
+    }
 }
 
 internal sealed class RoleMapping : IEntityTypeConfiguration<Role>

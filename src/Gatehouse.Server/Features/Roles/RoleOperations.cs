@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.Roles;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -8,26 +10,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Roles;
-
-/// <summary>Create a role.</summary>
-public sealed record CreateRoleRequest
-{
-    /// <summary>Unique in the organization: <c>[a-zA-Z0-9_.:-]{1,100}</c>.</summary>
-    public string? Name { get; init; }
-
-    public string? Description { get; init; }
-
-    /// <summary>Platform or custom permissions; wildcards allowed.</summary>
-    public List<string>? Permissions { get; init; }
-}
-
-/// <summary>Fields to change; absent fields stay. <c>permissions</c> replaces the list.</summary>
-public sealed record UpdateRoleRequest
-{
-    public string? Name { get; init; }
-    public string? Description { get; init; }
-    public List<string>? Permissions { get; init; }
-}
 
 public static partial class RoleOperations
 {

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;

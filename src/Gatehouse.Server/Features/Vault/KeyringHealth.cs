@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.Health;
 using Gatehouse.Server.Platform.Observability;
 
 namespace Gatehouse.Server.Features.Vault;

@@ -1,10 +1,8 @@
+using Gatehouse.Contracts.Webhooks;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
 
 namespace Gatehouse.Server.Features.Webhooks;
-
-/// <summary>One webhook event type and what causes it.</summary>
-public sealed record WebhookEventType(string Type, string Description);
 
 /// <summary>
 /// The event types an endpoint can subscribe to: the events of the audit actions every feature

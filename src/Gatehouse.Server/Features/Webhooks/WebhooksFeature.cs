@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;

@@ -1,4 +1,4 @@
-using Gatehouse.Server.Platform.Http;
+using Gatehouse.Contracts;
 
 namespace Gatehouse.Server.Platform.Auth;
 

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts;
 using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Platform.Auth;

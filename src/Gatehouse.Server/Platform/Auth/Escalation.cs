@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Contracts;
 using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Platform.Auth;

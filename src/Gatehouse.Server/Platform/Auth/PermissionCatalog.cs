@@ -1,9 +1,7 @@
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Composition;
 
 namespace Gatehouse.Server.Platform.Auth;
-
-/// <summary>One platform permission and what it allows.</summary>
-public sealed record PermissionInfo(string Name, string Description);
 
 /// <summary>
 /// The platform permissions: what this API checks on its own routes, as the features declare them.

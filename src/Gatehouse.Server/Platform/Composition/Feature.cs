@@ -1,4 +1,4 @@
-using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Events;
 
 namespace Gatehouse.Server.Platform.Composition;

@@ -1,5 +1,5 @@
 using System.Collections.Frozen;
-using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Events;
 
 namespace Gatehouse.Server.Platform.Composition;

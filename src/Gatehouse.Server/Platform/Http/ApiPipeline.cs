@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Gatehouse.Contracts;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Gatehouse.Contracts;
 using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Gatehouse.Server.Platform.Http;

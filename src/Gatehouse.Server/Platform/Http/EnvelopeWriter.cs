@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gatehouse.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Server.Platform.Http;

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Gatehouse.Server.Platform.Http;

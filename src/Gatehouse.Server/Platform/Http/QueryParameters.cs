@@ -1,4 +1,5 @@
 using System.Reflection;
+using Gatehouse.Contracts;
 using Gatehouse.Server.Platform.Auth;
 using Microsoft.AspNetCore.Http.Metadata;
 

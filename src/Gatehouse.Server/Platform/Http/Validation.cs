@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Gatehouse.Contracts;
 
 namespace Gatehouse.Server.Platform.Http;
 

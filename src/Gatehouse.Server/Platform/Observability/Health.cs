@@ -1,22 +1,10 @@
 using System.Diagnostics;
+using Gatehouse.Contracts.Health;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Platform.Observability;
-
-/// <summary>The state of one part of the server.</summary>
-public sealed record ComponentHealth(string Status, double? LatencyMs = null, IReadOnlyDictionary<string, object?>? Details = null)
-{
-    public const string Healthy = "healthy";
-    public const string Unhealthy = "unhealthy";
-
-    /// <summary>Working, with something an operator must look at (the server still answers 200).</summary>
-    public const string Degraded = "degraded";
-
-    [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsHealthy => Status == Healthy;
-}
 
 /// <summary>A part of the server whose health the admin report shows (database, keyring, jobs, cluster …).</summary>
 public interface IHealthComponent

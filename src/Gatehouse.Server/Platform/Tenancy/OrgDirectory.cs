@@ -1,3 +1,4 @@
+using Gatehouse.Contracts.Orgs;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;

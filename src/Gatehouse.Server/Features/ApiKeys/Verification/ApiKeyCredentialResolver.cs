@@ -1,5 +1,5 @@
+using Gatehouse.Contracts;
 using Gatehouse.Server.Platform.Auth;
-using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.ApiKeys;
 

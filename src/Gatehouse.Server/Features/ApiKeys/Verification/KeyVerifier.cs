@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text.Json;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.RateLimiting;
@@ -7,51 +7,6 @@ using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>The verdict codes of verify, in the order the checks run.</summary>
-public static class VerifyCodes
-{
-    public const string Valid = "VALID";
-    public const string NotFound = "NOT_FOUND";
-    public const string Revoked = "REVOKED";
-    public const string Disabled = "DISABLED";
-    public const string Expired = "EXPIRED";
-    public const string Forbidden = "FORBIDDEN";
-    public const string InsufficientPermissions = "INSUFFICIENT_PERMISSIONS";
-    public const string RateLimited = "RATE_LIMITED";
-    public const string UsageExceeded = "USAGE_EXCEEDED";
-
-    public static readonly IReadOnlyList<string> All = [Valid, NotFound, Revoked, Disabled, Expired, Forbidden, InsufficientPermissions, RateLimited, UsageExceeded];
-}
-
-/// <summary>
-/// The verdict on a key. <c>NOT_FOUND</c> carries only <c>valid</c> and <c>code</c>, nothing about
-/// any key (see <see cref="KeyVerdictJson"/>); every other code carries the key's data.
-/// </summary>
-public sealed record KeyVerdict
-{
-    public bool Valid { get; init; }
-
-    /// <summary>VALID, NOT_FOUND, REVOKED, DISABLED, EXPIRED, FORBIDDEN, INSUFFICIENT_PERMISSIONS, RATE_LIMITED or USAGE_EXCEEDED.</summary>
-    public required string Code { get; init; }
-
-    public string? KeyId { get; init; }
-    public string? OrgId { get; init; }
-    public string? Name { get; init; }
-    public string? OwnerId { get; init; }
-    public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }
-    public IReadOnlyList<string>? Permissions { get; init; }
-    public IReadOnlyList<string>? Roles { get; init; }
-    public DateTime? ExpiresAt { get; init; }
-
-    /// <summary>Usage credits left after this verification; null means unlimited.</summary>
-    public long? Remaining { get; init; }
-
-    public IReadOnlyList<RateLimitState>? Ratelimits { get; init; }
-
-    /// <summary>The cached record this verdict describes (not serialized): its fixed fields are written from bytes kept on it.</summary>
-    internal CachedKey? Source { get; init; }
-}
 
 /// <summary>Leaves every key field out of a NOT_FOUND verdict, so it is the same bytes whatever was presented.</summary>
 public static class KeyVerdictJson
@@ -73,8 +28,14 @@ public static class KeyVerdictJson
     }
 }
 
-/// <summary>The state of one of the key's rate limits after this verification.</summary>
-public sealed record RateLimitState(string Name, long Limit, long DurationMs, long Remaining, DateTimeOffset ResetAt, bool Exceeded);
+/// <summary>
+/// A verdict on a cached key that remembers the key (never serialized: responses are written as
+/// <see cref="KeyVerdict"/>): the verify endpoint writes the key's fixed fields from bytes kept on it.
+/// </summary>
+internal sealed record CachedKeyVerdict : KeyVerdict
+{
+    public required CachedKey Source { get; init; }
+}
 
 /// <summary>What verify is asked: the parsed request.</summary>
 public readonly record struct VerifyInput(string Key, PermissionQuery? Permissions, long Cost, IReadOnlyDictionary<string, long> RateLimitCosts, IPAddress? Ip);
@@ -164,7 +125,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         : key.ExpiresAt is { } expiresAt && expiresAt <= now ? VerifyCodes.Expired
         : null;
 
-    public static KeyVerdict Describe(CachedKey key, string code, long? remaining, IReadOnlyList<RateLimitState> limits) => new()
+    public static KeyVerdict Describe(CachedKey key, string code, long? remaining, IReadOnlyList<RateLimitState> limits) => new CachedKeyVerdict
     {
         Valid = code == VerifyCodes.Valid,
         Code = code,

@@ -1,40 +1,9 @@
 using System.Net;
-using System.Text.Json;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.ApiKeys;
-
-/// <summary>Verify a key presented to your service.</summary>
-public sealed record VerifyApiKeyRequest
-{
-    /// <summary>The key as presented.</summary>
-    public string? Key { get; init; }
-
-    /// <summary>A permission query: permissions joined by AND / OR with parentheses, e.g. <c>docs:read AND (docs:write OR admin)</c>.</summary>
-    public string? Permissions { get; init; }
-
-    /// <summary>Credits to spend when every check passes (default 1; 0 spends nothing).</summary>
-    public long? Cost { get; init; }
-
-    /// <summary>Costs for the key's named rate limits (default 1 each); names the key does not have are ignored.</summary>
-    public List<VerifyRateLimitCost>? Ratelimits { get; init; }
-
-    /// <summary>The end client's IP address, checked against the key's <c>ipAllowlist</c>.</summary>
-    public string? Ip { get; init; }
-
-    /// <summary>Free-form tags of this verification (accepted; not stored yet).</summary>
-    public Dictionary<string, JsonElement>? Tags { get; init; }
-}
-
-/// <summary>The cost of one verification against one of the key's named rate limits.</summary>
-public sealed record VerifyRateLimitCost
-{
-    public string? Name { get; init; }
-
-    /// <summary>Default 1.</summary>
-    public long? Cost { get; init; }
-}
 
 public static class VerifyApiKey
 {

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Hosting;
@@ -306,7 +308,7 @@ public sealed class VerdictWriter(JsonSerializerOptions options, TimeProvider cl
         writer.WriteString("code"u8, verdict.Code);
         if (verdict.Code != VerifyCodes.NotFound)
         {
-            var keyFields = verdict.Source is { } source ? source.VerdictFields ??= KeyFields(verdict) : KeyFields(verdict);
+            var keyFields = verdict is CachedKeyVerdict { Source: var source } ? source.VerdictFields ??= KeyFields(verdict) : KeyFields(verdict);
             // The writer has just written a value, so the cached fields go on after a comma; it
             // then writes the next property with its own separating comma, as it would anyway.
             writer.Flush();

@@ -1,4 +1,4 @@
-namespace Gatehouse.Server.Platform.Http;
+namespace Gatehouse.Contracts;
 
 /// <summary>The one catalog of error codes (API.md §1); the code decides the HTTP status.</summary>
 public static class ErrorCodes

@@ -1,6 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 
-namespace Gatehouse.Server.Platform.Http;
+namespace Gatehouse.Contracts;
 
 /// <summary>Metadata on every /api/v1 response.</summary>
 public sealed record ResponseMeta(string RequestId, DateTime Timestamp)
@@ -17,6 +18,7 @@ public sealed record Pagination(long Total, int Limit, int Offset, int Page, boo
 public sealed record Envelope<T>(T Data, ResponseMeta Meta)
 {
     [JsonPropertyOrder(-1)]
+    [SuppressMessage("Performance", "CA1822", Justification = "A wire member: System.Text.Json writes instance properties only.")]
     public bool Success => true;
 }
 
@@ -24,6 +26,7 @@ public sealed record Envelope<T>(T Data, ResponseMeta Meta)
 public sealed record ErrorEnvelope(ErrorBody Error, ResponseMeta Meta)
 {
     [JsonPropertyOrder(-1)]
+    [SuppressMessage("Performance", "CA1822", Justification = "A wire member: System.Text.Json writes instance properties only.")]
     public bool Success => false;
 }
 
@@ -40,5 +43,6 @@ public sealed record FieldError(string Field, string Reason);
 public sealed record Deleted(string Id)
 {
     [JsonPropertyName("deleted")]
+    [SuppressMessage("Performance", "CA1822", Justification = "A wire member: System.Text.Json writes instance properties only.")]
     public bool IsDeleted => true;
 }

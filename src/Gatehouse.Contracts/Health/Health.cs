@@ -1,0 +1,25 @@
+using System.Text.Json.Serialization;
+
+namespace Gatehouse.Contracts.Health;
+
+/// <summary>Liveness of the whole server.</summary>
+public sealed record HealthStatus(string Status);
+
+/// <summary>Public health with the running version.</summary>
+public sealed record ApiHealth(string Status, string Version, long UptimeSeconds);
+
+/// <summary>The state of one part of the server.</summary>
+public sealed record ComponentHealth(string Status, double? LatencyMs = null, IReadOnlyDictionary<string, object?>? Details = null)
+{
+    public const string Healthy = "healthy";
+    public const string Unhealthy = "unhealthy";
+
+    /// <summary>Working, with something an operator must look at (the server still answers 200).</summary>
+    public const string Degraded = "degraded";
+
+    [JsonIgnore]
+    public bool IsHealthy => Status == Healthy;
+}
+
+/// <summary>The admin health report: every component with its status.</summary>
+public sealed record AdminHealth(string Status, string Version, long UptimeSeconds, IReadOnlyDictionary<string, ComponentHealth> Components);

@@ -1,0 +1,32 @@
+namespace Gatehouse.Contracts.Webhooks;
+
+/// <summary>Register a webhook endpoint.</summary>
+public sealed record CreateWebhookRequest
+{
+    /// <summary>https URL receiving the events (http and private addresses only when the server allows insecure webhooks).</summary>
+    public string? Url { get; init; }
+
+    /// <summary>Event types (see <c>GET /api/v1/webhook-events</c>), <c>resource.*</c>, or <c>*</c>.</summary>
+    public List<string>? Events { get; init; }
+
+    public string? Description { get; init; }
+
+    /// <summary>Default true.</summary>
+    public bool? Enabled { get; init; }
+}
+
+/// <summary>Fields to change; absent fields stay. Enabling a disabled endpoint clears its failure record.</summary>
+public sealed record UpdateWebhookRequest
+{
+    public string? Url { get; init; }
+    public List<string>? Events { get; init; }
+    public string? Description { get; init; }
+    public bool? Enabled { get; init; }
+}
+
+/// <summary>Rotate the signing secret; the old one keeps signing (a second signature) for the grace period.</summary>
+public sealed record RotateWebhookSecretRequest
+{
+    /// <summary>0 (default) to 604800 seconds.</summary>
+    public int? GracePeriodSeconds { get; init; }
+}
