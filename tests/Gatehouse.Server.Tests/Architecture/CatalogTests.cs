@@ -1,4 +1,5 @@
 using System.Reflection;
+using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;

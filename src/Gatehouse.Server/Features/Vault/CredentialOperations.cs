@@ -131,8 +131,14 @@ public static partial class CredentialOperations
             {
                 var view = View(credential, now, null);
                 // An expired credential is reported as expired, never silently handed out.
-                var version = view.Expired ? null : await db.Set<CredentialVersion>().AsNoTracking()
-                    .FirstAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, ct);
+                var version = view.Expired ? null : await db.Owned<CredentialVersion>(orgId).AsNoTracking()
+                    .FirstOrDefaultAsync(v => v.CredentialId == credential.Id && v.Version == credential.CurrentVersion, ct);
+                if (version is null && !view.Expired)
+                {
+                    // Deleted (or given a new version) since the list was read: not part of this answer.
+                    continue;
+                }
+
                 sealedVersions.Add((credential, view, version));
             }
 
@@ -151,7 +157,8 @@ public static partial class CredentialOperations
             }
         }, cancellationToken);
 
-        return new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
+        // Every credential of the integration went between the read of the list and the reveal.
+        return revealed.Count == 0 ? ApiError.NotFound("integration") : new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
     }
 
     /// <summary>Metadata and versions of the integration's credentials; no secret data.</summary>

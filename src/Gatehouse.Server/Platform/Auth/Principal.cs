@@ -49,7 +49,7 @@ public sealed record ProofOfPossession(string Method, string Thumbprint);
 /// root), its permission set, how it authenticated, and — when the credential carries them — the
 /// restrictions it passes on (a credential it issues may not be looser) and the key it is bound to.
 /// Every credential kind resolves to this one shape, so authorization, rate limits, idempotency
-/// and the audit trail need not know which kind it was (docs/decisions/0009-one-identity-model.md).
+/// and the audit trail need not know which kind it was (docs/decisions/0008-one-identity-model.md).
 /// </summary>
 public sealed record Principal(ActorKind Kind, string CredentialId, string? OrgId, IReadOnlyCollection<string> Permissions, AuthenticationMethod Method)
 {
