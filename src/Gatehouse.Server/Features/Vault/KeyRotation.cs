@@ -76,23 +76,30 @@ public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, b
 /// A record that cannot be opened is skipped and reported (log, run result, admin health); it
 /// keeps its key version alive, and neither stops the run nor the other records and organizations.
 /// </summary>
-public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, VaultOptions options, ILogger<DataKeyReencryption> logger) : BackgroundService
+public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, VaultOptions options, ILogger<DataKeyReencryption> logger)
+    : PeriodicJob(jobs, clock, logger)
 {
     public const string JobName = "dek-reencrypt";
     public const int BatchSize = 100;
-    private readonly SemaphoreSlim _wake = new(0);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<string>> _unreadable = new(StringComparer.Ordinal);
+    private bool _lastRunFailed;
 
-    public void Wake() => _wake.Release();
+    public override string Name => JobName;
+
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(30);
+
+    /// <summary>Tests that drive the job batch by batch (to stop it halfway, like a crash) switch the loop off.</summary>
+    protected override bool Enabled => options.ReencryptInBackground;
+
+    /// <summary>Batches are small transactions of their own; one pass goes through every organization.</summary>
+    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+    {
+        await RunAsync(int.MaxValue, cancellationToken);
+        return new JobPass(!_lastRunFailed, _unreadable.Values.Sum(v => v.Count));
+    }
 
     /// <summary>Records (<c>credentialId/version</c>) the last complete pass over their organization could not open; they keep their old key.</summary>
     public IReadOnlyList<string> Unreadable => [.. _unreadable.OrderBy(o => o.Key, StringComparer.Ordinal).SelectMany(o => o.Value)];
-
-    public override Task StartAsync(CancellationToken cancellationToken)
-    {
-        jobs.Register(JobName);
-        return base.StartAsync(cancellationToken);
-    }
 
     /// <summary>Re-encrypts at most <paramref name="maxBatches"/> batches, then retires unused keys if every organization was gone through.</summary>
     public async Task<ReencryptionRun> RunAsync(int maxBatches, CancellationToken cancellationToken)
@@ -136,7 +143,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
                 {
                     // One organization's failure (a credential deleted under the batch, a lost
                     // connection) waits for the next run; the other organizations go on now.
-                    logger.LogWarning(ex, "Data-key re-encryption of organization {OrgId} failed; it resumes on the next run", orgId);
+                    Logger.LogWarning(ex, "Data-key re-encryption of organization {OrgId} failed; it resumes on the next run", orgId);
                     failed = true;
                     orgComplete = false;
                     break;
@@ -185,7 +192,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
 
         // Only organizations gone through to the end: elsewhere a record may still be on an old key.
         await RetireUnusedAsync(completed, cancellationToken);
-        jobs.ReportRun(JobName, succeeded: !failed, clock.GetUtcNow().UtcDateTime, queueDepth: _unreadable.Values.Sum(v => v.Count));
+        _lastRunFailed = failed;
         return new ReencryptionRun(moved, skipped, complete);
     }
 
@@ -228,7 +235,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             if (ring is null || plaintext is null)
             {
                 // Never the contents: the record's identity is all an operator needs to find it.
-                logger.LogError("Credential {CredentialId} version {Version} of organization {OrgId} cannot be opened; it is skipped and its data key {KeyVersion} kept",
+                Logger.LogError("Credential {CredentialId} version {Version} of organization {OrgId} cannot be opened; it is skipped and its data key {KeyVersion} kept",
                     version.CredentialId, version.Version, orgId, version.KeyVersion);
                 skipped.Add($"{version.CredentialId}/{version.Version}");
                 continue;
@@ -275,40 +282,12 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
                 if (!used)
                 {
                     old.WrappedKey = null;
-                    old.RetiredAt = clock.GetUtcNow().UtcDateTime;
+                    old.RetiredAt = Clock.GetUtcNow().UtcDateTime;
                 }
             }
 
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Tests that drive the job batch by batch (to stop it halfway, like a crash) switch the loop off.
-        if (!options.ReencryptInBackground)
-        {
-            return;
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await _wake.WaitAsync(TimeSpan.FromSeconds(30), stoppingToken);
-                // Batches are small transactions of their own; one run goes through every organization.
-                await RunAsync(int.MaxValue, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime);
-                logger.LogWarning(ex, "Data-key re-encryption failed; it resumes on the next run");
-            }
         }
     }
 }

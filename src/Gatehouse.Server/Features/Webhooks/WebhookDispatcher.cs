@@ -17,7 +17,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRegistry jobs, TimeProvider clock,
-    WebhookOptions options, ILogger<WebhookDispatcher> logger) : BackgroundService
+    WebhookOptions options, ILogger<WebhookDispatcher> logger) : PeriodicJob(jobs, clock, logger)
 {
     public const string JobName = "webhook-delivery";
     public const string HttpClientName = "webhooks";
@@ -40,45 +40,43 @@ public sealed class WebhookDispatcher(
     private static readonly TimeSpan ClaimLength = TimeSpan.FromMinutes(2);
     private static readonly (string Type, string Id) SystemActor = ("system", JobName);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public override string Name => JobName;
+
+    /// <summary>Polls for due retries and for other nodes' work; this node's commits wake it at once.</summary>
+    protected override TimeSpan Interval => PollInterval;
+
+    protected override bool Enabled => options.DeliveryEnabled;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        jobs.Register(JobName);
-        if (!options.DeliveryEnabled)
+        if (options.DeliveryEnabled)
         {
-            logger.LogWarning("Webhook delivery is disabled on this node (Gatehouse:Webhooks:DeliveryEnabled=false); events stay in the outbox");
-            return;
+            signal.Attach(Wake);
+        }
+        else
+        {
+            Logger.LogWarning("Webhook delivery is disabled on this node (Gatehouse:Webhooks:DeliveryEnabled=false); events stay in the outbox");
         }
 
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                // Woken after a commit that queued deliveries, or polling for other nodes' work.
-                await signal.WaitAsync(PollInterval, stoppingToken);
+        return base.StartAsync(cancellationToken);
+    }
 
-                int processed;
-                do
-                {
-                    processed = await RunOnceAsync(stoppingToken);
-                }
-                while (processed == BatchSize && !stoppingToken.IsCancellationRequested);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                logger.LogError(ex, "Webhook dispatch failed");
-                jobs.ReportRun(JobName, succeeded: false, clock.GetUtcNow().UtcDateTime);
-            }
+    /// <summary>Batch after batch until fewer than a full batch were due.</summary>
+    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+    {
+        while (await RunOnceAsync(cancellationToken) == BatchSize && !cancellationToken.IsCancellationRequested)
+        {
         }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        return new JobPass(Succeeded: true, await db.Set<WebhookDelivery>().LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken));
     }
 
     /// <summary>Sends every due delivery of one batch; returns how many were due.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = Clock.GetUtcNow().UtcDateTime;
         List<string> due;
         await using (var scope = scopes.CreateAsyncScope())
         {
@@ -95,13 +93,6 @@ public sealed class WebhookDispatcher(
 
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (deliveryId, ct) => await AttemptAsync(deliveryId, ct));
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-            var depth = await db.Set<WebhookDelivery>().LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken);
-            jobs.ReportRun(JobName, succeeded: true, clock.GetUtcNow().UtcDateTime, depth);
-        }
-
         return due.Count;
     }
 
@@ -110,7 +101,7 @@ public sealed class WebhookDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var services = scope.ServiceProvider;
         var db = services.GetRequiredService<GatehouseDb>();
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = Clock.GetUtcNow().UtcDateTime;
         var claimUntil = now + ClaimLength;
         var claimed = await db.Set<WebhookDelivery>()
             .Where(d => d.Id == deliveryId && d.Status == WebhookDelivery.Pending && (d.LockedUntil == null || d.LockedUntil < now))
@@ -126,7 +117,10 @@ public sealed class WebhookDispatcher(
             return; // Its endpoint or organization was deleted meanwhile.
         }
 
-        var endpoint = await db.Set<WebhookEndpoint>().FirstOrDefaultAsync(w => w.Id == delivery.EndpointId, cancellationToken);
+        // Not tracked: the dispatcher's bookkeeping on the endpoint (FailingSince) is written by
+        // conditional updates that leave its version alone, so an owner's concurrent PATCH or
+        // secret rotation never loses a race against a delivery attempt.
+        var endpoint = await db.Set<WebhookEndpoint>().AsNoTracking().FirstOrDefaultAsync(w => w.Id == delivery.EndpointId, cancellationToken);
         if (endpoint is null || !endpoint.Enabled)
         {
             delivery.Status = WebhookDelivery.Canceled;
@@ -138,16 +132,16 @@ public sealed class WebhookDispatcher(
 
         var outcome = await SendAsync(services, endpoint, delivery, cancellationToken);
         // Scheme and host only: the path and query of a webhook URL often carry the receiver's token.
-        logger.Log(outcome.Succeeded ? LogLevel.Debug : LogLevel.Information, "Webhook delivery {DeliveryId} to {Target}: status {StatusCode}, {Outcome}",
+        Logger.Log(outcome.Succeeded ? LogLevel.Debug : LogLevel.Information, "Webhook delivery {DeliveryId} to {Target}: status {StatusCode}, {Outcome}",
             delivery.Id, WebhookUrlPolicy.ForLog(endpoint.Url), outcome.StatusCode, outcome.Error ?? (outcome.Succeeded ? "delivered" : "not delivered"));
-        var attemptedAt = clock.GetUtcNow().UtcDateTime;
+        var attemptedAt = Clock.GetUtcNow().UtcDateTime;
         delivery.Attempts++;
         delivery.LastAttemptAt = attemptedAt;
         delivery.LastStatusCode = outcome.StatusCode;
         delivery.LockedUntil = null;
         db.Add(new WebhookAttempt
         {
-            Id = Ids.New("wat", clock.GetUtcNow()),
+            Id = Ids.New("wat", Clock.GetUtcNow()),
             DeliveryId = delivery.Id,
             EndpointId = endpoint.Id,
             Attempt = delivery.Attempts,
@@ -176,7 +170,8 @@ public sealed class WebhookDispatcher(
         {
             delivery.Status = WebhookDelivery.Succeeded;
             delivery.NextAttemptAt = null;
-            endpoint.FailingSince = null;
+            await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.FailingSince != null)
+                .ExecuteUpdateAsync(u => u.SetProperty(w => w.FailingSince, (DateTime?)null), cancellationToken);
         }
         else
         {
@@ -191,7 +186,13 @@ public sealed class WebhookDispatcher(
                 delivery.NextAttemptAt = null;
             }
 
-            endpoint.FailingSince ??= attemptedAt;
+            if (endpoint.FailingSince is null)
+            {
+                endpoint.FailingSince = attemptedAt;
+                await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.FailingSince == null)
+                    .ExecuteUpdateAsync(u => u.SetProperty(w => w.FailingSince, attemptedAt), cancellationToken);
+            }
+
             if (attemptedAt - endpoint.FailingSince.Value >= DisableAfter)
             {
                 // Conditional, so that of several attempts failing at once exactly one disables and says so.
@@ -201,7 +202,7 @@ public sealed class WebhookDispatcher(
                 {
                     changes.Record(WebhookActions.Disable, endpoint.OrgId, endpoint.Id,
                         new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
-                    logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
+                    Logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
                 }
             }
         }
@@ -215,7 +216,7 @@ public sealed class WebhookDispatcher(
     private async Task<AttemptOutcome> SendAsync(IServiceProvider services, WebhookEndpoint endpoint, WebhookDelivery delivery, CancellationToken cancellationToken)
     {
         var secrets = services.GetRequiredService<WebhookSecrets>();
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var timestamp = now.ToUnixTimeSeconds();
         var signatures = new List<string> { WebhookSignature.Sign(secrets.Open(endpoint.Id, endpoint.SealedSecret), delivery.EventId, timestamp, delivery.Payload) };
         if (endpoint.PreviousSealedSecret is { } previous && endpoint.PreviousSecretUntil > now.UtcDateTime)

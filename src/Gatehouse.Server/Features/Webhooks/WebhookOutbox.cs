@@ -95,22 +95,15 @@ public sealed class WebhookOutbox(TimeProvider clock, WebhookDispatchSignal sign
     }
 }
 
-/// <summary>Wakes the dispatcher of this node right after work was queued.</summary>
+/// <summary>
+/// Wakes the dispatcher of this node right after work was committed. The dispatcher attaches itself
+/// when it starts; on a node that does not deliver, waking does nothing.
+/// </summary>
 public sealed class WebhookDispatchSignal
 {
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private Action? _wake;
 
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    public void Attach(Action wake) => _wake = wake;
 
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _wake.WaitAsync(timeout, cancellationToken);
+    public void Wake() => _wake?.Invoke();
 }

@@ -1,23 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Gatehouse.Contracts.Permissions;
-using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
 
 namespace Gatehouse.Server.Features.Webhooks;
-
-/// <summary>Seals signing secrets with the master key, bound to their endpoint id.</summary>
-public sealed class WebhookSecrets(MasterKey masterKey)
-{
-    public const string Purpose = "webhook-secret";
-
-    public byte[] Seal(string endpointId, ReadOnlySpan<byte> secret) => masterKey.Seal(Purpose, secret, Encoding.UTF8.GetBytes(endpointId));
-
-    public byte[] Open(string endpointId, byte[] sealedSecret) => masterKey.Open(Purpose, sealedSecret, Encoding.UTF8.GetBytes(endpointId));
-}
 
 /// <summary>Settings of section <c>Gatehouse:Webhooks</c>.</summary>
 public sealed class WebhookOptions

@@ -234,9 +234,9 @@ public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRegistry jo
         return await db.Set<IdempotencyRecord>().Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
     }
 
-    protected override async Task<long> RunPassAsync(CancellationToken cancellationToken)
+    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
     {
         await PurgeAsync(cancellationToken);
-        return 0;
+        return new JobPass(Succeeded: true);
     }
 }

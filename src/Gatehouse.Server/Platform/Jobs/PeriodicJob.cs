@@ -13,6 +13,9 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
     /// <summary>The injected clock, for the pass itself.</summary>
     protected TimeProvider Clock => clock;
 
+    /// <summary>The job's logger, for what a pass reports beyond success or failure.</summary>
+    protected ILogger Logger => logger;
+
     /// <summary>The job's name in the registry, the admin health report and the logs.</summary>
     public abstract string Name { get; }
 
@@ -22,8 +25,8 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
     /// <summary>False keeps the job registered but idle on this node (a setting switched it off).</summary>
     protected virtual bool Enabled => true;
 
-    /// <summary>One pass; returns how much work is left queued (0 when none), for the health report.</summary>
-    protected abstract Task<long> RunPassAsync(CancellationToken cancellationToken);
+    /// <summary>One pass: whether it did all it should, and how much work is left queued (for the health report).</summary>
+    protected abstract Task<JobPass> RunPassAsync(CancellationToken cancellationToken);
 
     /// <summary>Runs a pass soon instead of at the next tick (work was just queued).</summary>
     public void Wake()
@@ -43,9 +46,9 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
     {
         try
         {
-            var queued = await RunPassAsync(cancellationToken);
-            jobs.ReportRun(Name, succeeded: true, clock.GetUtcNow().UtcDateTime, queued);
-            return true;
+            var pass = await RunPassAsync(cancellationToken);
+            jobs.ReportRun(Name, pass.Succeeded, clock.GetUtcNow().UtcDateTime, pass.Queued);
+            return pass.Succeeded;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -86,3 +89,6 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
         }
     }
 }
+
+/// <summary>What one pass of a job did: whether all of it succeeded, and how much work is left queued.</summary>
+public readonly record struct JobPass(bool Succeeded, long Queued = 0);

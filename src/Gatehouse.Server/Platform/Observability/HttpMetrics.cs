@@ -6,12 +6,63 @@ using System.Text;
 
 namespace Gatehouse.Server.Platform.Observability;
 
-/// <summary>Figures a feature publishes beside the request metrics: on the meter (OTLP) and in the text at /metrics.</summary>
+/// <summary>Figures a feature publishes beside the request metrics, declared once and shown both on the meter (OTLP) and in the text at /metrics.</summary>
 public interface IMetricsSource
 {
-    void Publish(Meter meter);
+    IReadOnlyList<MetricDeclaration> Metrics { get; }
+}
 
-    void AppendPrometheusText(StringBuilder text);
+public enum MetricKind
+{
+    /// <summary>Only grows (Prometheus: <c>…_total</c>).</summary>
+    Counter,
+
+    /// <summary>A value that goes up and down.</summary>
+    Gauge,
+}
+
+/// <summary>One series of a metric: its value, with at most one label.</summary>
+public readonly record struct MetricSeries(long Value, string? Label = null, string? LabelValue = null);
+
+/// <summary>
+/// A metric declared once: its meter name (<c>gatehouse.key_cache.lookups</c>), kind, description
+/// and how to read its series. The Prometheus name is derived (dots become underscores, counters
+/// end in <c>_total</c>), so the two expositions cannot drift apart.
+/// </summary>
+public sealed record MetricDeclaration(string Name, MetricKind Kind, string Description, Func<IEnumerable<MetricSeries>> Observe)
+{
+    public string PrometheusName => Name.Replace('.', '_') + (Kind == MetricKind.Counter ? "_total" : "");
+
+    public void Publish(Meter meter)
+    {
+        IEnumerable<Measurement<long>> Measure() => Observe().Select(s => s.Label is null
+            ? new Measurement<long>(s.Value)
+            : new Measurement<long>(s.Value, new KeyValuePair<string, object?>(s.Label, s.LabelValue)));
+        if (Kind == MetricKind.Counter)
+        {
+            meter.CreateObservableCounter(Name, Measure, description: Description);
+        }
+        else
+        {
+            meter.CreateObservableGauge(Name, Measure, description: Description);
+        }
+    }
+
+    public void AppendPrometheusText(StringBuilder text)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"# HELP {PrometheusName} {Description}.\n");
+        text.Append(CultureInfo.InvariantCulture, $"# TYPE {PrometheusName} {(Kind == MetricKind.Counter ? "counter" : "gauge")}\n");
+        foreach (var series in Observe())
+        {
+            text.Append(PrometheusName);
+            if (series.Label is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{{{series.Label}=\"{series.LabelValue}\"}}");
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $" {series.Value}\n");
+        }
+    }
 }
 
 /// <summary>
@@ -37,9 +88,9 @@ public sealed class HttpMetrics : IDisposable
         _requests = _meter.CreateCounter<long>("gatehouse.http.requests", description: "HTTP requests handled");
         _duration = _meter.CreateHistogram<double>("gatehouse.http.request.duration", unit: "s", description: "HTTP request duration");
         _sources = [.. sources];
-        foreach (var source in _sources)
+        foreach (var metric in _sources.SelectMany(source => source.Metrics))
         {
-            source.Publish(_meter);
+            metric.Publish(_meter);
         }
     }
 
@@ -149,9 +200,9 @@ public sealed class HttpMetrics : IDisposable
             text.Append(CultureInfo.InvariantCulture, $"gatehouse_http_request_duration_seconds_count{{{labels}}} {snapshot.Count}\n");
         }
 
-        foreach (var source in _sources)
+        foreach (var metric in _sources.SelectMany(source => source.Metrics))
         {
-            source.AppendPrometheusText(text);
+            metric.AppendPrometheusText(text);
         }
 
         return text.ToString();

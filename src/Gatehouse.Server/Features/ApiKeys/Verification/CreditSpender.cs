@@ -1,7 +1,5 @@
 using System.Data.Common;
-using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text;
 using System.Threading.Channels;
 using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
@@ -206,21 +204,11 @@ public sealed class CreditSpender(IServiceScopeFactory scopes, DatabaseTarget da
         Interlocked.Increment(ref _commits);
     }
 
-    public void Publish(Meter meter)
-    {
-        meter.CreateObservableCounter("gatehouse.credit.spends", () => Spends, description: "Usage-credit spends decided by verify (spent or refused)");
-        meter.CreateObservableCounter("gatehouse.credit.commits", () => Commits, description: "Transactions the credit spends were committed in (SQLite groups concurrent spends into one)");
-    }
-
-    public void AppendPrometheusText(StringBuilder text)
-    {
-        text.Append("# HELP gatehouse_credit_spends_total Usage-credit spends decided by verify (spent or refused).\n");
-        text.Append("# TYPE gatehouse_credit_spends_total counter\n");
-        text.Append(CultureInfo.InvariantCulture, $"gatehouse_credit_spends_total {Spends}\n");
-        text.Append("# HELP gatehouse_credit_commits_total Transactions the credit spends were committed in (SQLite groups concurrent spends into one).\n");
-        text.Append("# TYPE gatehouse_credit_commits_total counter\n");
-        text.Append(CultureInfo.InvariantCulture, $"gatehouse_credit_commits_total {Commits}\n");
-    }
+    public IReadOnlyList<MetricDeclaration> Metrics =>
+    [
+        new("gatehouse.credit.spends", MetricKind.Counter, "Usage-credit spends decided by verify (spent or refused)", () => [new(Spends)]),
+        new("gatehouse.credit.commits", MetricKind.Counter, "Transactions the credit spends were committed in (SQLite groups concurrent spends into one)", () => [new(Commits)]),
+    ];
 
     public async ValueTask DisposeAsync()
     {

@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
-using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
@@ -297,26 +294,12 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
         return _orgIds.Count < MaxOrgIds ? _orgIds.GetOrAdd(orgId, orgId) : orgId;
     }
 
-    public void Publish(Meter meter)
-    {
-        meter.CreateObservableCounter("gatehouse.key_cache.lookups", () => new[]
-        {
-            new Measurement<long>(Hits, new KeyValuePair<string, object?>("result", "hit")),
-            new Measurement<long>(Misses, new KeyValuePair<string, object?>("result", "miss")),
-        }, description: "Key record lookups (verify and API-key authentication): hit answered from memory, miss read from the database");
-        meter.CreateObservableGauge("gatehouse.key_cache.entries", () => Count, description: "Key records held in memory");
-    }
-
-    public void AppendPrometheusText(StringBuilder text)
-    {
-        text.Append("# HELP gatehouse_key_cache_lookups_total Key record lookups (verify and API-key authentication): hit answered from memory, miss read from the database.\n");
-        text.Append("# TYPE gatehouse_key_cache_lookups_total counter\n");
-        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_lookups_total{{result=\"hit\"}} {Hits}\n");
-        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_lookups_total{{result=\"miss\"}} {Misses}\n");
-        text.Append("# HELP gatehouse_key_cache_entries Key records held in memory.\n");
-        text.Append("# TYPE gatehouse_key_cache_entries gauge\n");
-        text.Append(CultureInfo.InvariantCulture, $"gatehouse_key_cache_entries {Count}\n");
-    }
+    public IReadOnlyList<MetricDeclaration> Metrics =>
+    [
+        new("gatehouse.key_cache.lookups", MetricKind.Counter, "Key record lookups (verify and API-key authentication): hit answered from memory, miss read from the database",
+            () => [new(Hits, "result", "hit"), new(Misses, "result", "miss")]),
+        new("gatehouse.key_cache.entries", MetricKind.Gauge, "Key records held in memory", () => [new(Count)]),
+    ];
 
     /// <summary>Forgets one key on this node; the next verify reads it from the database.</summary>
     public void Evict(string hash)
@@ -375,34 +358,6 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     {
         public readonly ConcurrentQueue<SecretDigest> Digests = new();
         public int Length;
-    }
-}
-
-/// <summary>
-/// A role's permissions reach the keys that hold it through the cache: any role change of an
-/// organization evicts that organization's cached keys, before the commit and again after it (a
-/// key reloaded between the first eviction and the commit read the old role).
-/// </summary>
-internal sealed class RoleChangeEviction(KeyRecordCache cache) : IChangeSetParticipant, IAfterCommitReaction
-{
-    public Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
-    {
-        EvictRoleChanges(actions);
-        return Task.CompletedTask;
-    }
-
-    public Task AfterCommitAsync(IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
-    {
-        EvictRoleChanges(actions);
-        return Task.CompletedTask;
-    }
-
-    private void EvictRoleChanges(IReadOnlyList<RecordedAction> actions)
-    {
-        foreach (var orgId in actions.Where(a => a.OrgId is not null && RoleActions.All.Contains(a.Action)).Select(a => a.OrgId!).Distinct())
-        {
-            cache.EvictOrg(orgId);
-        }
     }
 }
 
