@@ -207,6 +207,7 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
 
         context.Response.Clear();
         context.Response.Headers[RequestIds.Header] = RequestIds.Get(context);
+        SecurityHeaders.Apply(context);
         if (context.Features.Get<IHttpResponseBodyFeature>() is null)
         {
             return;

@@ -36,18 +36,18 @@ public sealed class SecurityHeaders(RequestDelegate next)
     private static readonly StringValues ApiPolicy = ApiContentSecurityPolicy;
     private static readonly StringValues Hsts = StrictTransportSecurity;
 
+    /// <summary>
+    /// Set before the request goes on, as they depend only on the request: no handler sets these
+    /// headers, and the one place that clears a response (ApiPipeline's error answer) sets them
+    /// again. A response-start callback per request cost verify measurable throughput.
+    /// </summary>
     public Task InvokeAsync(HttpContext context)
     {
-        // Static callback with the context as state: no closure per request.
-        context.Response.OnStarting(static state =>
-        {
-            Apply((HttpContext)state);
-            return Task.CompletedTask;
-        }, context);
+        Apply(context);
         return next(context);
     }
 
-    private static void Apply(HttpContext context)
+    public static void Apply(HttpContext context)
     {
         var headers = context.Response.Headers;
         headers.XContentTypeOptions = NoSniff;
