@@ -164,6 +164,7 @@ public static class Program
         app.UseMiddleware<ApiPipeline>();
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<IdempotencyBodyBuffering>();
+        app.UseMiddleware<ExactRouteShortcut>();
         app.UseRouting();
         app.UseRequestTimeouts();
         // Only /docs requests pass through the reference page's middleware (it matches paths by regex).

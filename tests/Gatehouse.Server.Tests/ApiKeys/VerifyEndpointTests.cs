@@ -37,6 +37,58 @@ public sealed class VerifyEndpointTests(SharedServer shared)
         Write(writer, verdict, requestId, now).ShouldBe(expected);
     }
 
+    [Theory]
+    [InlineData("req_01M8PKJBXCFMCBRTMM9JNP4K1A")]
+    [InlineData("client-<id>&'+`~ {}")]
+    [InlineData("needs \"escaping\"")]
+    [InlineData("back\\slash")]
+    public void A_plain_valid_verdict_is_written_byte_for_byte_whatever_the_request_id(string requestId)
+    {
+        // The VALID verdict of a key without credits or limits is written from bytes kept per key.
+        var options = _server.Services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        var writer = new VerdictWriter(options, TimeProvider.System);
+        var verdict = KeyVerifier.Describe(Key(meta: """{"plan":"pro"}""", ownerId: "o", expiresAt: null), VerifyCodes.Valid, remaining: null, limits: []);
+        var now = new DateTime(2026, 11, 30, 17, 0, 1, DateTimeKind.Utc);
+
+        var expected = JsonSerializer.Serialize(new Envelope<KeyVerdict>(verdict, new ResponseMeta(requestId, now)), options);
+
+        Write(writer, verdict, requestId, now).ShouldBe(expected);
+        Write(writer, verdict, requestId, now).ShouldBe(expected);
+    }
+
+    [Theory]
+    [InlineData("""{"key":"gk_abc","permissions":"a AND b","cost":3,"ip":"10.0.0.1"}""", "gk_abc", "a AND b", 3L, "10.0.0.1")]
+    [InlineData("""{"ip":null,"key":"gk_abc"}""", "gk_abc", null, null, null)]
+    [InlineData("""{ "cost" : null , "key" : "" }""", "", null, null, null)]
+    [InlineData("""{}""", null, null, null, null)]
+    public void The_usual_body_is_read_as_the_serializer_reads_it(string body, string? key, string? permissions, long? cost, string? ip)
+    {
+        var read = VerifyEndpoint.TryReadPlain(new System.Buffers.ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(body)));
+
+        read.ShouldBe(new VerifyApiKeyRequest { Key = key, Permissions = permissions, Cost = cost, Ip = ip });
+        read.ShouldBe(JsonSerializer.Deserialize<VerifyApiKeyRequest>(body, _server.Services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions));
+    }
+
+    [Theory]
+    [InlineData("""{"key":"a","key":"b"}""")]
+    [InlineData("""{"Key":"a"}""")]
+    [InlineData("""{"key":"a\u0000"}""")]
+    [InlineData("""{"key":"\u0061"}""")]
+    [InlineData("""{"key":1}""")]
+    [InlineData("""{"cost":1.5}""")]
+    [InlineData("""{"cost":"1"}""")]
+    [InlineData("""{"key":"a","tags":{}}""")]
+    [InlineData("""{"key":"a","ratelimits":[]}""")]
+    [InlineData("""{"key":"a"} {}""")]
+    [InlineData("""{"key":"a",}""")]
+    [InlineData("{\"key\":\"a")]
+    [InlineData("""null""")]
+    [InlineData("""[]""")]
+    public void Any_other_body_is_left_to_the_strict_reader(string body)
+    {
+        VerifyEndpoint.TryReadPlain(new System.Buffers.ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(body))).ShouldBeNull();
+    }
+
     [Fact]
     public async Task Without_a_body_it_is_400_and_null_is_400()
     {

@@ -17,7 +17,7 @@ internal sealed class ApiKeyCredentialResolver(KeyVerifier verifier, KeyUsageRec
 
     public async ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
     {
-        var key = await verifier.FindAsync(credential.Text, credential.Digest, cancellationToken);
+        var key = await verifier.FindAsync(credential.Text, credential.Digest, null, cancellationToken);
         if (key is null)
         {
             return null;

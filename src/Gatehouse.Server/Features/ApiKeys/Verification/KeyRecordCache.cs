@@ -52,6 +52,9 @@ public sealed class CachedKey
     /// </summary>
     internal byte[]? VerdictFields { get; set; }
 
+    /// <summary>The bytes of its VALID verdict's envelope up to the request id, made by the verify endpoint on first use.</summary>
+    internal byte[]? PlainValidPrefix { get; set; }
+
     /// <summary>Its VALID verdict when it has neither credits nor rate limits: immutable, so shared by every verify.</summary>
     internal KeyVerdict? PlainValidVerdict { get; set; }
 
@@ -191,23 +194,39 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     /// The record of <paramref name="digest"/>, or null when no key has it. <paramref name="ownerOrgId"/>
     /// is the organization asking (verify), null when unknown; an unknown hash counts against its bound.
     /// </summary>
-    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, string? ownerOrgId, CancellationToken cancellationToken)
+    public ValueTask<CachedKey?> FindAsync(SecretDigest digest, string? ownerOrgId, CancellationToken cancellationToken) =>
+        TryGetCached(digest, out var cached) ? ValueTask.FromResult(cached) : LoadAsync(digest, ownerOrgId, cancellationToken);
+
+    /// <summary>
+    /// True when memory answers for <paramref name="digest"/>: <paramref name="key"/> is its record,
+    /// or null for a hash remembered as unknown. False when only the database can tell.
+    /// </summary>
+    public bool TryGetCached(SecretDigest digest, out CachedKey? key)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         if (_entries.TryGetValue(digest, out var entry) && entry.ExpiresAt > now)
         {
             Interlocked.Increment(ref _hits);
-            return ValueTask.FromResult<CachedKey?>(entry.Key);
+            key = entry.Key;
+            return true;
         }
 
         if (_unknown.TryGetValue(digest, out var unknown) && unknown.ExpiresAt > now)
         {
             Interlocked.Increment(ref _hits);
-            return ValueTask.FromResult<CachedKey?>(null);
+            key = null;
+            return true;
         }
 
+        key = null;
+        return false;
+    }
+
+    /// <summary>Reads <paramref name="digest"/> from the database and remembers the answer: for a digest <see cref="TryGetCached"/> did not know.</summary>
+    public ValueTask<CachedKey?> LoadAsync(SecretDigest digest, string? ownerOrgId, CancellationToken cancellationToken)
+    {
         Interlocked.Increment(ref _misses);
-        return LoadAsync(digest, ownerOrgId ?? AnonymousOwner, now, cancellationToken);
+        return LoadAsync(digest, ownerOrgId ?? AnonymousOwner, clock.GetUtcNow().UtcDateTime, cancellationToken);
     }
 
     private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, string owner, DateTime now, CancellationToken cancellationToken)

@@ -50,23 +50,31 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
 {
     public static readonly KeyVerdict NotFound = new() { Valid = false, Code = VerifyCodes.NotFound };
 
-    /// <summary>Format and checksum first (garbage never reaches storage), then the cache, then the database.</summary>
-    public ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken) =>
-        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(hasher.Digest(key), cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
+    /// <summary>The record of <paramref name="key"/>, or null when it is no key of ours.</summary>
+    public ValueTask<CachedKey?> FindAsync(string key, CancellationToken cancellationToken) => FindAsync(key, hasher.Digest(key), null, cancellationToken);
 
-    /// <summary>The same, on behalf of an organization: an unknown key counts against that organization's share of the cache.</summary>
-    public ValueTask<CachedKey?> FindAsync(string key, string? callerOrgId, CancellationToken cancellationToken) =>
-        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(hasher.Digest(key), callerOrgId, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
+    /// <summary>
+    /// The record of <paramref name="key"/> (whose digest is <paramref name="digest"/>), on behalf of
+    /// <paramref name="callerOrgId"/> when an organization asks: an unknown key counts against that
+    /// organization's share of the cache. Memory first: a digest held there belongs to a key that
+    /// was well-formed when it was stored or looked up, so only a digest memory does not know has its
+    /// format and checksum checked — before the database is read, so garbage never reaches storage.
+    /// </summary>
+    public ValueTask<CachedKey?> FindAsync(string key, SecretDigest digest, string? callerOrgId, CancellationToken cancellationToken)
+    {
+        if (cache.TryGetCached(digest, out var cached))
+        {
+            return ValueTask.FromResult(cached);
+        }
 
-    /// <summary>The same, for a credential whose digest the caller already has.</summary>
-    public ValueTask<CachedKey?> FindAsync(string key, SecretDigest digest, CancellationToken cancellationToken) =>
-        ApiKeyFormat.IsWellFormed(key) ? cache.FindAsync(digest, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
+        return ApiKeyFormat.IsWellFormed(key) ? cache.LoadAsync(digest, callerOrgId, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
+    }
 
     /// <summary>Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may verify any key).</summary>
     public async ValueTask<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var key = await FindAsync(input.Key, callerOrgId, cancellationToken);
+        var key = await FindAsync(input.Key, hasher.Digest(input.Key), callerOrgId, cancellationToken);
         if (key is null || (callerOrgId is not null && key.OrgId != callerOrgId))
         {
             // Another organization's key is answered exactly like a random string, and counted for the caller only.

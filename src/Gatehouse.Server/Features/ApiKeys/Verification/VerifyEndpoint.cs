@@ -26,9 +26,6 @@ public sealed class VerifyEndpoint(
     private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds);
     private readonly JsonTypeInfo<VerifyApiKeyRequest> _requestType = (JsonTypeInfo<VerifyApiKeyRequest>)json.Value.SerializerOptions.GetTypeInfo(typeof(VerifyApiKeyRequest));
 
-    /// <summary>The same reader without the serializer's check for repeated members, for bodies already checked by <see cref="NeedsStrictRead"/>.</summary>
-    private readonly JsonTypeInfo<VerifyApiKeyRequest> _checkedRequestType = (JsonTypeInfo<VerifyApiKeyRequest>)new JsonSerializerOptions(json.Value.SerializerOptions) { AllowDuplicateProperties = true }
-        .GetTypeInfo(typeof(VerifyApiKeyRequest));
     private readonly VerdictWriter _writer = new(json.Value.SerializerOptions, clock);
 
     /// <summary>Maps the route with the metadata the OpenAPI document and the rate-limit policy read.</summary>
@@ -50,6 +47,7 @@ public sealed class VerifyEndpoint(
             .WithTags("API keys")
             .WithRateLimitPolicy(RateLimitPolicyMetadata.Verify)
             .WithName("VerifyKey")
+            .WithExactRouteShortcut()
             .WithSummary("Always 200 for a well-formed request: the verdict is in the body. A key of another organization than the caller's is NOT_FOUND (root may verify any key).");
     }
 
@@ -183,27 +181,33 @@ public sealed class VerifyEndpoint(
 
     private VerifyApiKeyRequest? Parse(ReadOnlySequence<byte> buffer)
     {
-        // Repeated members are refused here as on every route, but the serializer's own check
-        // allocates on every request; the usual body is checked allocation-free first.
-        var type = NeedsStrictRead(buffer) ? _requestType : _checkedRequestType;
+        if (TryReadPlain(buffer) is { } plain)
+        {
+            return plain;
+        }
+
         var reader = new Utf8JsonReader(buffer, new JsonReaderOptions { MaxDepth = JsonDefaults.MaxDepth });
-        return JsonSerializer.Deserialize(ref reader, type);
+        return JsonSerializer.Deserialize(ref reader, _requestType);
     }
 
     /// <summary>
-    /// False for an object of distinct scalar members key, permissions, cost and ip (spelt so),
-    /// the body of nearly every verify; anything else (ratelimits, tags, another spelling or
-    /// member, a repeat, broken JSON) is read by the strict reader, which names what is wrong.
+    /// The body of nearly every verify — one object of distinct members key, permissions, ip
+    /// (strings or null) and cost (a whole number or null), spelt so — read straight from the
+    /// reader, which is what the serializer would make of it. Null for anything else (ratelimits,
+    /// tags, another spelling or member, a repeat, an escaped string that could hide a NUL, another
+    /// type, broken JSON): the serializer's strict reading then accepts it or names what is wrong.
     /// </summary>
-    private static bool NeedsStrictRead(ReadOnlySequence<byte> buffer)
+    internal static VerifyApiKeyRequest? TryReadPlain(ReadOnlySequence<byte> buffer)
     {
         var reader = new Utf8JsonReader(buffer, new JsonReaderOptions { MaxDepth = JsonDefaults.MaxDepth });
+        string? key = null, permissions = null, ip = null;
+        long? cost = null;
         var seen = 0;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return true;
+                return null;
             }
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -213,19 +217,55 @@ public sealed class VerifyEndpoint(
                     : reader.ValueTextEquals("cost"u8) ? 4
                     : reader.ValueTextEquals("ip"u8) ? 8
                     : 0;
-                if (member == 0 || (seen & member) != 0 || !reader.Read() || reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                if (member == 0 || (seen & member) != 0 || !reader.Read())
                 {
-                    return true;
+                    return null;
                 }
 
                 seen |= member;
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (member == 4)
+                {
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var number))
+                    {
+                        return null;
+                    }
+
+                    cost = number;
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+                {
+                    return null;
+                }
+
+                switch (member)
+                {
+                    case 1:
+                        key = reader.GetString();
+                        break;
+                    case 2:
+                        permissions = reader.GetString();
+                        break;
+                    default:
+                        ip = reader.GetString();
+                        break;
+                }
             }
 
-            return reader.TokenType != JsonTokenType.EndObject;
+            // The object must close, and nothing may follow it.
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read()
+                ? new VerifyApiKeyRequest { Key = key, Permissions = permissions, Cost = cost, Ip = ip }
+                : null;
         }
         catch (JsonException)
         {
-            return true;
+            return null;
         }
     }
 
@@ -300,6 +340,20 @@ public sealed class VerdictWriter(JsonSerializerOptions options, TimeProvider cl
     /// <summary>Writes the whole envelope with <paramref name="writer"/>, which writes to <paramref name="output"/> (flushed when it returns).</summary>
     public void Write(Utf8JsonWriter writer, IBufferWriter<byte> output, KeyVerdict verdict, string requestId, DateTime now)
     {
+        if (verdict is CachedKeyVerdict { Source: var key, Code: VerifyCodes.Valid, Remaining: null, Ratelimits: null or { Count: 0 } } && !_writerOptions.Indented && NeedsNoEscaping(requestId))
+        {
+            // The answer of nearly every verify: everything before the request id is fixed per key.
+            output.Write(key.PlainValidPrefix ??= PlainValidPrefix(verdict));
+            var id = output.GetSpan(requestId.Length);
+            System.Text.Encoding.ASCII.GetBytes(requestId, id);
+            output.Advance(requestId.Length);
+            output.Write("\",\"timestamp\":\""u8);
+            var written = WriteTimestamp(output.GetSpan(TimestampLength), now);
+            output.Advance(written);
+            output.Write("\"}}"u8);
+            return;
+        }
+
         writer.WriteStartObject();
         writer.WriteBoolean("success"u8, true);
         writer.WritePropertyName("data"u8);
@@ -330,14 +384,35 @@ public sealed class VerdictWriter(JsonSerializerOptions options, TimeProvider cl
         writer.WritePropertyName("meta"u8);
         writer.WriteStartObject();
         writer.WriteString("requestId"u8, requestId);
-        Span<byte> timestamp = stackalloc byte[20];
-        // Whole seconds, as every envelope's timestamp ("s" is yyyy-MM-ddTHH:mm:ss).
-        now.TryFormat(timestamp, out var length, "s", System.Globalization.CultureInfo.InvariantCulture);
-        timestamp[length++] = (byte)'Z';
-        writer.WriteString("timestamp"u8, timestamp[..length]);
+        Span<byte> timestamp = stackalloc byte[TimestampLength];
+        writer.WriteString("timestamp"u8, timestamp[..WriteTimestamp(timestamp, now)]);
         writer.WriteEndObject();
         writer.WriteEndObject();
         writer.Flush();
+    }
+
+    private const int TimestampLength = 20;
+
+    /// <summary>Whole seconds, as every envelope's timestamp: yyyy-MM-ddTHH:mm:ssZ. Returns the bytes written.</summary>
+    private static int WriteTimestamp(Span<byte> destination, DateTime now)
+    {
+        now.TryFormat(destination, out var length, "s", System.Globalization.CultureInfo.InvariantCulture);
+        destination[length++] = (byte)'Z';
+        return length;
+    }
+
+    /// <summary>A request id is printable ASCII (RequestIds); of that, the encoder escapes only the quote and the backslash.</summary>
+    private static bool NeedsNoEscaping(string requestId) =>
+        requestId.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0 && requestId.AsSpan().IndexOfAny('"', '\\') < 0;
+
+    /// <summary><c>{"success":true,"data":{…the VALID verdict…},"meta":{"requestId":"</c>, as the general path writes it.</summary>
+    private byte[] PlainValidPrefix(KeyVerdict verdict)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write("{\"success\":true,\"data\":{\"valid\":true,\"code\":\"VALID\""u8);
+        buffer.Write(((CachedKeyVerdict)verdict).Source.VerdictFields ??= KeyFields(verdict));
+        buffer.Write(",\"remaining\":null,\"ratelimits\":[]},\"meta\":{\"requestId\":\""u8);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteRemaining(Utf8JsonWriter writer, long? remaining)
