@@ -67,8 +67,8 @@ public static class Authorization
         if (outcome.Principal is not { } principal)
         {
             var error = outcome.Presented
-                ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The credential is not valid.")
-                : new ApiError(ErrorCodes.AuthenticationFailed, "A credential is required: send Authorization: Bearer <key> or X-API-Key.");
+                ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The API key is not valid.")
+                : new ApiError(ErrorCodes.AuthenticationFailed, "An API key is required: send Authorization: Bearer <key> or X-API-Key: <key>.");
             error.Headers["WWW-Authenticate"] = outcome.Presented ? "Bearer error=\"invalid_token\"" : "Bearer";
             foreach (var observer in services.FailureObservers)
             {
