@@ -203,6 +203,7 @@ public sealed class VerifyApiKeyTests(SharedServer shared)
             dryRun.Data.GetProperty("remaining").GetInt64().ShouldBe(1);
             dryRun.Data.GetProperty("ratelimits")[0].GetProperty("remaining").GetInt64().ShouldBe(1);
             dryRun.Data.GetProperty("ratelimits")[0].GetProperty("exceeded").GetBoolean().ShouldBeFalse();
+            dryRun.Data.GetProperty("ratelimits")[0].GetProperty("resetAt").GetString()!.ShouldMatch(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$");
         }
 
         denied.Code().ShouldBe("INSUFFICIENT_PERMISSIONS");
