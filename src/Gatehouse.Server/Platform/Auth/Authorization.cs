@@ -123,7 +123,7 @@ public static class Authorization
 }
 
 /// <summary>
-/// Runs after the credential is known and before the permission check (API.md: credential →
+/// Runs after the credential is known and before the permission check (docs/rate-limits.md: credential →
 /// rate limit → permission). A gate that returns an error stops the request, and no work is done.
 /// </summary>
 public interface IRequestGate
