@@ -1,6 +1,6 @@
 namespace Gatehouse.Contracts;
 
-/// <summary>The one catalog of error codes (API.md §1); the code decides the HTTP status.</summary>
+/// <summary>The one catalog of error codes (docs/errors.md); the code decides the HTTP status.</summary>
 public static class ErrorCodes
 {
     public const string InvalidRequest = "INVALID_REQUEST";

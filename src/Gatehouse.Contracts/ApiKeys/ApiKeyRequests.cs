@@ -8,7 +8,7 @@ public sealed record CreateApiKeyRequest
     /// <summary>1–200 characters.</summary>
     public string? Name { get; init; }
 
-    /// <summary>Platform permissions (the key can then call this API) and/or the organization's own, checked through verify.</summary>
+    /// <summary>Platform permissions (the key can then call this API) and/or the organization's own, checked through verify. Optional, default none.</summary>
     public List<string>? Permissions { get; init; }
 
     /// <summary>Names of roles of the organization; their permissions are added to the key's.</summary>

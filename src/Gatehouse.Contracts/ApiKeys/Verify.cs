@@ -8,10 +8,13 @@ public sealed record VerifyApiKeyRequest
     /// <summary>The key as presented.</summary>
     public string? Key { get; init; }
 
-    /// <summary>A permission query: permissions joined by AND / OR with parentheses, e.g. <c>docs:read AND (docs:write OR admin)</c>.</summary>
+    /// <summary>A permission query: permissions joined by AND / OR (upper case) with parentheses, e.g. <c>docs:read AND (docs:write OR admin)</c>.</summary>
     public string? Permissions { get; init; }
 
-    /// <summary>Credits to spend when every check passes (default 1; 0 spends nothing).</summary>
+    /// <summary>
+    /// Credits to spend when every check passes (default 1). 0 is a dry run: every check answers as
+    /// for cost 1, but no credit is spent and no rate-limit unit is taken.
+    /// </summary>
     public long? Cost { get; init; }
 
     /// <summary>Costs for the key's named rate limits (default 1 each); names the key does not have are ignored.</summary>
@@ -20,7 +23,7 @@ public sealed record VerifyApiKeyRequest
     /// <summary>The end client's IP address, checked against the key's <c>ipAllowlist</c>.</summary>
     public string? Ip { get; init; }
 
-    /// <summary>Free-form tags of this verification (accepted; not stored yet).</summary>
+    /// <summary>Free-form tags of this verification: accepted and ignored (they are not stored).</summary>
     public Dictionary<string, JsonElement>? Tags { get; init; }
 }
 

@@ -92,7 +92,7 @@ public sealed class CreateApiKeyTests(SharedServer shared)
     }
 
     [Fact]
-    public async Task Name_and_permissions_are_required()
+    public async Task Name_is_required()
     {
         var orgId = await _server.CreateOrgAsync();
 
@@ -100,7 +100,22 @@ public sealed class CreateApiKeyTests(SharedServer shared)
 
         response.StatusCode.ShouldBe(422);
         var fields = response.Body.GetProperty("error").GetProperty("details").GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("field").GetString()).ToList();
-        fields.ShouldBe(["permissions", "name"], ignoreOrder: true);
+        fields.ShouldBe(["name"]);
+    }
+
+    [Fact]
+    public async Task A_key_created_without_permissions_has_none_and_verifies()
+    {
+        var orgId = await _server.CreateOrgAsync();
+
+        var created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys", new { name = "identity-only" });
+
+        created.StatusCode.ShouldBe(201, created.Text);
+        created.Data.GetProperty("permissions").GetArrayLength().ShouldBe(0);
+        var verdict = await _server.Root.VerifyAsync(new { key = created.Str("key") });
+        verdict.Code().ShouldBe("VALID");
+        (await _server.Root.VerifyAsync(new { key = created.Str("key"), permissions = "docs:read" })).Code().ShouldBe("INSUFFICIENT_PERMISSIONS");
+        (await _server.CreateClient(created.Str("key")).GetAsync($"/api/v1/orgs/{orgId}/api-keys")).StatusCode.ShouldBe(403);
     }
 
     [Fact]

@@ -69,6 +69,24 @@ public sealed class PermissionQueryTests
         error.Message.ShouldContain($"position {position}");
     }
 
+    [Theory]
+    [InlineData("a and b", "Expected AND, OR or the end of the query at position 2, found 'and'. The operators AND and OR are written in upper case.")]
+    [InlineData("a or b", "found 'or'. The operators AND and OR are written in upper case.")]
+    [InlineData("a AND", "Expected a permission or '(' at position 5, found the end of the query.")]
+    [InlineData("AND a", "Expected a permission or '(' at position 0, found 'AND'. AND must stand between two permissions.")]
+    [InlineData("a XOR b", "found 'XOR'. Only AND and OR (upper case) join permissions, and permissions are lower case.")]
+    [InlineData("a && b", "found '&&'. Only AND and OR (upper case) join permissions")]
+    [InlineData("a b", "Expected AND, OR or the end of the query at position 2, found 'b'. Join permissions with AND or OR (upper case).")]
+    [InlineData("(a b)", "Expected AND, OR or the ')' that closes the '(' at position 0 at position 3, found 'b'.")]
+    [InlineData("(a", "Expected ')' at position 2 to close the '(' at position 0, found the end of the query.")]
+    [InlineData("a)", "found ')' without a matching '('.")]
+    public void Syntax_errors_say_what_was_expected_and_that_operators_are_upper_case(string text, string message)
+    {
+        PermissionQuery.TryParse(text, out _, out var error).ShouldBeFalse();
+
+        error!.Message.ShouldContain(message);
+    }
+
     [Fact]
     public void Deep_nesting_and_huge_input_are_rejected_without_exhausting_the_stack()
     {

@@ -1,6 +1,6 @@
 namespace Gatehouse.Server.Tests.ApiKeys;
 
-public sealed class RotateApiKeyTests
+public sealed class RotateApiKeyTests(SharedServer shared)
 {
     [Fact]
     public async Task The_new_key_has_the_same_settings_and_the_old_one_works_until_the_grace_ends_then_is_EXPIRED()
@@ -91,5 +91,29 @@ public sealed class RotateApiKeyTests
         clock.Advance(TimeSpan.FromHours(2));
         (await server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys/{id}/rotate")).StatusCode.ShouldBe(409);
         (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys")).Data.GetArrayLength().ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task A_key_inside_its_rotation_grace_cannot_be_rotated_again_and_names_its_successor()
+    {
+        var server = shared.Server;
+        var orgId = await server.CreateOrgAsync();
+        var (oldId, oldKey) = await server.CreateKeyAsync(orgId);
+        var first = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys/{oldId}/rotate", new { gracePeriodSeconds = 3600 });
+        var successorId = first.Str("id");
+
+        var again = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys/{oldId}/rotate", new { gracePeriodSeconds = 3600 });
+        var ofSuccessor = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys/{successorId}/rotate", new { gracePeriodSeconds = 3600 });
+
+        again.StatusCode.ShouldBe(409, again.Text);
+        again.ErrorCode.ShouldBe("CONFLICT");
+        again.Body.GetProperty("error").GetProperty("details").GetProperty("successorId").GetString().ShouldBe(successorId);
+        again.Body.GetProperty("error").GetProperty("message").GetString()!.ShouldContain(successorId);
+        ofSuccessor.StatusCode.ShouldBe(200, ofSuccessor.Text);
+        ofSuccessor.Str("rotatedFrom").ShouldBe(successorId);
+        // The refused rotation changed nothing: the old key still works and its lineage has one branch.
+        (await server.Root.VerifyAsync(new { key = oldKey })).Code().ShouldBe("VALID");
+        (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys")).Data.EnumerateArray()
+            .Count(k => k.GetProperty("rotatedFrom").GetString() == oldId).ShouldBe(1);
     }
 }

@@ -176,6 +176,58 @@ public sealed class VerifyApiKeyTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task A_cost_0_verify_checks_everything_and_consumes_neither_credits_nor_rate_limits()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (id, key) = await _server.CreateKeyAsync(orgId, new
+        {
+            name = "k",
+            permissions = new[] { "p" },
+            remaining = 1,
+            ratelimits = new[] { new { name = "requests", limit = 1, durationMs = 3_600_000 } },
+        });
+
+        var dryRuns = new List<ApiResponse>();
+        for (var i = 0; i < 3; i++)
+        {
+            dryRuns.Add(await _server.Root.VerifyAsync(new { key, permissions = "p", cost = 0 }));
+        }
+
+        var denied = await _server.Root.VerifyAsync(new { key, permissions = "q", cost = 0 });
+        var real = await _server.Root.VerifyAsync(new { key, cost = 1 });
+        var afterLimit = await _server.Root.VerifyAsync(new { key, cost = 0 });
+
+        foreach (var dryRun in dryRuns)
+        {
+            dryRun.Code().ShouldBe("VALID", dryRun.Text);
+            dryRun.Data.GetProperty("remaining").GetInt64().ShouldBe(1);
+            dryRun.Data.GetProperty("ratelimits")[0].GetProperty("remaining").GetInt64().ShouldBe(1);
+            dryRun.Data.GetProperty("ratelimits")[0].GetProperty("exceeded").GetBoolean().ShouldBeFalse();
+            dryRun.Data.GetProperty("ratelimits")[0].GetProperty("resetAt").GetString()!.ShouldMatch(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$");
+        }
+
+        denied.Code().ShouldBe("INSUFFICIENT_PERMISSIONS");
+        real.Code().ShouldBe("VALID", real.Text);
+        real.Data.GetProperty("remaining").GetInt64().ShouldBe(0);
+        afterLimit.Code().ShouldBe("RATE_LIMITED", afterLimit.Text);
+        afterLimit.Data.GetProperty("ratelimits")[0].GetProperty("exceeded").GetBoolean().ShouldBeTrue();
+        (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{id}")).Data.GetProperty("remaining").GetInt64().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_cost_0_verify_of_a_key_without_credits_left_is_USAGE_EXCEEDED()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (id, key) = await _server.CreateKeyAsync(orgId, new { name = "k", permissions = Array.Empty<string>(), remaining = 0 });
+
+        var dryRun = await _server.Root.VerifyAsync(new { key, cost = 0 });
+
+        dryRun.Code().ShouldBe("USAGE_EXCEEDED", dryRun.Text);
+        dryRun.Data.GetProperty("remaining").GetInt64().ShouldBe(0);
+        (await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys/{id}")).Data.GetProperty("remaining").GetInt64().ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Named_rate_limits_apply_with_their_costs_and_report_their_state()
     {
         var orgId = await _server.CreateOrgAsync();

@@ -3,7 +3,7 @@ using Gatehouse.Server.Tests.ApiKeys;
 
 namespace Gatehouse.Server.Tests.RateLimits;
 
-/// <summary>The default policies of API.md §1, request by request, on a clock the test moves.</summary>
+/// <summary>The default policies of docs/rate-limits.md, request by request, on a clock the test moves.</summary>
 public sealed class RateLimitPolicyTests : IAsyncLifetime
 {
     private static readonly Dictionary<string, string?> Defaults = new()

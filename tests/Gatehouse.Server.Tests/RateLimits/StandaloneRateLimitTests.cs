@@ -23,7 +23,9 @@ public sealed class StandaloneRateLimitTests(SharedServer shared)
         results.Select(r => r.Data.GetProperty("success").GetBoolean()).ShouldBe([true, true, true, false]);
         results.Select(r => r.Data.GetProperty("remaining").GetInt64()).ShouldBe([2, 1, 0, 0]);
         results[0].Data.GetProperty("limit").GetInt64().ShouldBe(3);
-        results[0].Data.GetProperty("resetAt").GetString().ShouldNotBeNullOrEmpty();
+        // The same timestamp format as every response: ISO-8601 UTC ending in Z, never an offset or a number.
+        results[0].Data.GetProperty("resetAt").GetString()!.ShouldMatch(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$");
+        results[0].Body.GetProperty("meta").GetProperty("timestamp").GetString()!.ShouldMatch(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$");
     }
 
     [Fact]

@@ -119,6 +119,39 @@ public sealed class CredentialTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task One_credential_is_revealed_by_id_audited_and_404_when_unknown_or_of_another_integration()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var wanted = (await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "live", data = new { apiKey = "sk-live-secret" } })).Str("id");
+        await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "test", data = new { apiKey = "sk-test-secret" } });
+        var expired = (await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/credentials", new { integrationId = "stripe", authType = "api_key", name = "old", data = new { apiKey = "sk-old-secret" }, expiresAt = "2020-01-01T00:00:00Z" })).Str("id");
+        var reader = await _server.OrgClientAsync(orgId, "credentials:read");
+        var revealer = await _server.OrgClientAsync(orgId, "credentials:reveal", "audit:read");
+
+        var revealed = await revealer.GetAsync($"/api/v1/orgs/{orgId}/credentials/stripe/{wanted}");
+        var ofExpired = await revealer.GetAsync($"/api/v1/orgs/{orgId}/credentials/stripe/{expired}");
+        var denied = await reader.GetAsync($"/api/v1/orgs/{orgId}/credentials/stripe/{wanted}");
+        var wrongIntegration = await revealer.GetAsync($"/api/v1/orgs/{orgId}/credentials/github/{wanted}");
+        var unknown = await revealer.GetAsync($"/api/v1/orgs/{orgId}/credentials/stripe/cred_unknown");
+
+        revealed.StatusCode.ShouldBe(200, revealed.Text);
+        revealed.Data.GetProperty("credential").GetProperty("id").GetString().ShouldBe(wanted);
+        revealed.Data.GetProperty("data").GetProperty("apiKey").GetString().ShouldBe("sk-live-secret");
+        revealed.Text.ShouldNotContain("sk-test-secret");
+        ofExpired.StatusCode.ShouldBe(200);
+        ofExpired.Data.GetProperty("credential").GetProperty("expired").GetBoolean().ShouldBeTrue();
+        ofExpired.Data.GetProperty("data").ValueKind.ShouldBe(JsonValueKind.Null);
+        denied.StatusCode.ShouldBe(403);
+        denied.Body.GetProperty("error").GetProperty("details").GetProperty("required").GetString().ShouldBe("credentials:reveal");
+        wrongIntegration.StatusCode.ShouldBe(404);
+        unknown.StatusCode.ShouldBe(404);
+        var audit = await revealer.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=credential.reveal");
+        audit.Data.GetArrayLength().ShouldBe(1);
+        audit.Data[0].GetProperty("target").GetProperty("id").GetString().ShouldBe(wanted);
+        audit.Text.ShouldNotContain("sk-live-secret");
+    }
+
+    [Fact]
     public async Task Delete_removes_the_credential_and_a_second_delete_is_404()
     {
         var orgId = await _server.CreateOrgAsync();
@@ -142,6 +175,8 @@ public sealed class CredentialTests(SharedServer shared)
         (await keyOfA.GetAsync($"/api/v1/orgs/{orgB}/credentials")).StatusCode.ShouldBe(404);
         (await keyOfA.GetAsync($"/api/v1/orgs/{orgB}/credentials/b-int")).StatusCode.ShouldBe(404);
         (await keyOfA.GetAsync($"/api/v1/orgs/{orgB}/credentials/b-int/details")).StatusCode.ShouldBe(404);
+        (await keyOfA.GetAsync($"/api/v1/orgs/{orgB}/credentials/b-int/{id}")).StatusCode.ShouldBe(404);
+        (await keyOfA.GetAsync($"/api/v1/orgs/{orgA}/credentials/b-int/{id}")).StatusCode.ShouldBe(404);
         (await keyOfA.PatchAsync($"/api/v1/orgs/{orgB}/credentials/b-int/{id}", new { name = "stolen" })).StatusCode.ShouldBe(404);
         (await keyOfA.DeleteAsync($"/api/v1/orgs/{orgB}/credentials/b-int/{id}")).StatusCode.ShouldBe(404);
         (await keyOfA.GetAsync($"/api/v1/orgs/{orgA}/credentials/b-int")).StatusCode.ShouldBe(404);

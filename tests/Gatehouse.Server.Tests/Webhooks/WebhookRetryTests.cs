@@ -1,6 +1,6 @@
 namespace Gatehouse.Server.Tests.Webhooks;
 
-/// <summary>Retries follow the schedule of API.md §5 (plus up to 10 % jitter) on a fake clock.</summary>
+/// <summary>Retries follow the schedule of docs/webhooks.md (plus up to 10 % jitter) on a fake clock.</summary>
 public sealed class WebhookRetryTests
 {
     private static readonly TimeSpan[] Schedule =

@@ -40,6 +40,9 @@ public sealed class WebhookSsrfTests
             var response = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url, events = new[] { "*" } });
             response.StatusCode.ShouldBe(422, $"{url}: {response.Text}");
             response.Body.GetProperty("error").GetProperty("details").GetProperty("fields")[0].GetProperty("field").GetString().ShouldBe("url");
+            // The refusal names the setting that lifts it, so a local trial needs no code reading.
+            response.Body.GetProperty("error").GetProperty("details").GetProperty("fields")[0].GetProperty("reason").GetString()!
+                .ShouldContain("GATEHOUSE_WEBHOOKS_ALLOW_INSECURE=true", customMessage: url);
         }
 
         listener.Pending().ShouldBeFalse();

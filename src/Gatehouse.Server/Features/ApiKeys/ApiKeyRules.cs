@@ -35,7 +35,7 @@ internal static partial class ApiKeyRules
         }
         else if (ApiKeyFormat.IsReservedPrefix(prefix))
         {
-            validation.Add("prefix", $"'{prefix}' is reserved for platform credentials");
+            validation.Add("prefix", $"'{prefix}' is reserved by the platform");
         }
     }
 

@@ -17,7 +17,7 @@ public static class CreateApiKey
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var validation = new Validation().Permissions("permissions", request.Permissions, required: true);
+        var validation = new Validation().Permissions("permissions", request.Permissions, required: false);
         ApiKeyRules.Name(validation, request.Name, required: true);
         ApiKeyRules.Prefix(validation, request.Prefix);
         ApiKeyRules.Roles(validation, request.Roles);
@@ -34,7 +34,9 @@ public static class CreateApiKey
             return validation.ToError();
         }
 
-        var permissions = request.Permissions!.Distinct(StringComparer.Ordinal).ToList();
+        // No permissions is a valid key: one whose roles give it what it needs, or one that only
+        // identifies its holder to the organization's backend through verify.
+        var permissions = (request.Permissions ?? []).Distinct(StringComparer.Ordinal).ToList();
         var roles = (request.Roles ?? []).Distinct(StringComparer.Ordinal).ToList();
         var prefix = request.Prefix;
         if (prefix is null)

@@ -1,3 +1,4 @@
+using Gatehouse.Contracts;
 using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
@@ -34,6 +35,16 @@ public static class RotateApiKey
         if (old.ExpiresAt is { } expired && expired <= now)
         {
             return ApiError.Conflict("The key has expired; an expired key cannot be rotated (create a new one).");
+        }
+
+        // A key in its rotation grace period already has a successor: rotating it again would fork
+        // the lineage into two live keys. Rotate the successor instead. (Two racing rotations are
+        // stopped by the key's row version: the second commit is refused.)
+        var successorId = await db.Owned<ApiKey>(orgId).Where(k => k.RotatedFrom == old.Id).Select(k => k.Id).FirstOrDefaultAsync(cancellationToken);
+        if (successorId is not null)
+        {
+            return new ApiError(ErrorCodes.Conflict, $"The key was already rotated and is in its grace period; rotate its successor {successorId} instead.",
+                new Dictionary<string, object?> { ["successorId"] = successorId });
         }
 
         // The caller receives a working secret of this key: it must hold all the key holds, and the

@@ -21,7 +21,7 @@ internal static partial class OrgRules
         }
         else if (Crypto.ApiKeyFormat.IsReservedPrefix(settings.KeyPrefix))
         {
-            validation.Add("settings.keyPrefix", $"'{settings.KeyPrefix}' is reserved for platform credentials");
+            validation.Add("settings.keyPrefix", $"'{settings.KeyPrefix}' is reserved by the platform");
         }
 
         if (settings.RateLimits is { } limits)

@@ -10,7 +10,7 @@ public sealed class PermissionsFeature : Feature
 {
     public override string Name => "Permissions";
 
-    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Permissions", "The platform permissions a credential can hold.")];
+    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Permissions", "The platform permissions an API key can hold.")];
 
     public override void MapRoutes(FeatureRoutes routes) =>
         routes.Api.MapGet("/permissions", () => new ApiOk<IReadOnlyList<PermissionInfo>>(PermissionCatalog.All))

@@ -47,7 +47,7 @@ public static class RateLimitConventions
 }
 
 /// <summary>
-/// The platform policies of API.md §1, applied after authentication and before the permission
+/// The platform policies of docs/rate-limits.md, applied after authentication and before the permission
 /// check: a rejected request does no work. Several windows apply at once; all must have room, and
 /// the window closest to exhaustion is the one the headers describe.
 /// </summary>

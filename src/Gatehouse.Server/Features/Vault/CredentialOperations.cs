@@ -119,7 +119,36 @@ public static partial class CredentialOperations
             return ApiError.NotFound("integration");
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
+        var revealed = await OpenAsync(orgId, credentials, db, keyring, changes, clock.GetUtcNow().UtcDateTime, cancellationToken);
+
+        // Every credential of the integration went between the read of the list and the reveal.
+        return revealed.Count == 0 ? ApiError.NotFound("integration") : new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
+    }
+
+    /// <summary>One credential of the integration with its decrypted current data; the reveal is audited like the integration's.</summary>
+    public static async Task<Results<ApiOk<RevealedCredential>, ApiError>> RevealOne(
+        string orgId, string integrationId, string credentialId, GatehouseDb db, VaultKeyring keyring, ChangeSet changes, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        var credential = await db.Owned<Credential>(orgId).AsNoTracking()
+            .FirstOrDefaultAsync(c => c.IntegrationId == integrationId && c.Id == credentialId, cancellationToken);
+        if (credential is null)
+        {
+            return ApiError.NotFound("credential");
+        }
+
+        var revealed = await OpenAsync(orgId, [credential], db, keyring, changes, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        // Deleted between the read and the reveal.
+        return revealed.Count == 0 ? ApiError.NotFound("credential") : new ApiOk<RevealedCredential>(revealed[0]);
+    }
+
+    /// <summary>
+    /// Opens the current data of each credential (an expired one is reported with no data) and
+    /// records one <c>credential.reveal</c> per opened credential in the same transaction.
+    /// </summary>
+    private static async Task<List<RevealedCredential>> OpenAsync(
+        string orgId, List<Credential> credentials, GatehouseDb db, VaultKeyring keyring, ChangeSet changes, DateTime now, CancellationToken cancellationToken)
+    {
         var revealed = new List<RevealedCredential>();
         await changes.RunAsync(async ct =>
         {
@@ -156,9 +185,7 @@ public static partial class CredentialOperations
                 changes.Record(VaultActions.Reveal, orgId, credential.Id, new { credential.IntegrationId, version = version.Version });
             }
         }, cancellationToken);
-
-        // Every credential of the integration went between the read of the list and the reveal.
-        return revealed.Count == 0 ? ApiError.NotFound("integration") : new ApiOk<IReadOnlyList<RevealedCredential>>(revealed);
+        return revealed;
     }
 
     /// <summary>Metadata and versions of the integration's credentials; no secret data.</summary>

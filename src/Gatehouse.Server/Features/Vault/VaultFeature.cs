@@ -57,6 +57,7 @@ public sealed class VaultFeature : Feature
         credentials.MapGet("", CredentialOperations.List).RequirePermission("credentials:read").WithName("ListCredentials").WithSummary("List credentials: metadata only");
         credentials.MapGet("/{integrationId}", CredentialOperations.Reveal).RequirePermission("credentials:reveal").WithName("RevealCredentials").WithSummary("Decrypted data of the integration's credentials (audited)");
         credentials.MapGet("/{integrationId}/details", CredentialOperations.Details).RequirePermission("credentials:read").WithName("GetCredentialDetails").WithSummary("Metadata and versions of the integration's credentials");
+        credentials.MapGet("/{integrationId}/{credentialId}", CredentialOperations.RevealOne).RequirePermission("credentials:reveal").WithName("RevealCredential").WithSummary("Decrypted data of one credential (audited)");
         credentials.MapPatch("/{integrationId}/{credentialId}", CredentialOperations.Update).RequirePermission("credentials:write").WithName("UpdateCredential").WithSummary("Update a credential; new data adds a version");
         credentials.MapDelete("/{integrationId}/{credentialId}", CredentialOperations.Delete).RequirePermission("credentials:write").WithName("DeleteCredential").WithSummary("Delete a credential and all its versions");
         api.MapPost("/admin/dek/rotate", KeyRotation.Rotate).RequireRoot().WithTags("Vault").WithName("RotateDataKeys").WithSummary("Add a data-key version for one or all organizations");

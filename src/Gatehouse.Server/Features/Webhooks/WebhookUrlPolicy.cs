@@ -12,6 +12,9 @@ namespace Gatehouse.Server.Features.Webhooks;
 public sealed class WebhookUrlPolicy(WebhookOptions options)
 {
     public const int MaxUrlLength = 2048;
+
+    /// <summary>How to lift the rule, named in every refusal: a local trial needs exactly this and should not have to read code to find it.</summary>
+    private const string InsecureHint = " (for local development, GATEHOUSE_WEBHOOKS_ALLOW_INSECURE=true allows http:// and loopback or private targets)";
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
     public bool AllowInsecure => options.AllowInsecure;
@@ -26,7 +29,7 @@ public sealed class WebhookUrlPolicy(WebhookOptions options)
 
         if (uri.Scheme != Uri.UriSchemeHttps && !(AllowInsecure && uri.Scheme == Uri.UriSchemeHttp))
         {
-            return AllowInsecure ? "must be an http or https URL" : "must be an https URL";
+            return AllowInsecure ? "must be an http or https URL" : "must be an https URL" + InsecureHint;
         }
 
         if (uri.UserInfo.Length > 0)
@@ -55,7 +58,7 @@ public sealed class WebhookUrlPolicy(WebhookOptions options)
         }
 
         return addresses.Length == 0 ? "must have a host name that resolves"
-            : addresses.Any(IsForbidden) ? "must not point at a loopback, link-local, private or metadata address" : null;
+            : addresses.Any(IsForbidden) ? "must not point at a loopback, link-local, private or metadata address" + InsecureHint : null;
     }
 
     /// <summary>The addresses a delivery may connect to; throws when the host resolves to a forbidden one.</summary>

@@ -58,7 +58,7 @@ public static class Authentication
 
         if (credential.Length is 0 or > 512)
         {
-            return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The credential is malformed.");
+            return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The API key is malformed.");
         }
 
         var shape = PresentedCredential.ShapeOf(credential);

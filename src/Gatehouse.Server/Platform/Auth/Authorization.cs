@@ -67,8 +67,8 @@ public static class Authorization
         if (outcome.Principal is not { } principal)
         {
             var error = outcome.Presented
-                ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The credential is not valid.")
-                : new ApiError(ErrorCodes.AuthenticationFailed, "A credential is required: send Authorization: Bearer <key> or X-API-Key.");
+                ? new ApiError(outcome.FailureCode ?? ErrorCodes.AuthenticationFailed, outcome.FailureMessage ?? "The API key is not valid.")
+                : new ApiError(ErrorCodes.AuthenticationFailed, "An API key is required: send Authorization: Bearer <key> or X-API-Key: <key>.");
             error.Headers["WWW-Authenticate"] = outcome.Presented ? "Bearer error=\"invalid_token\"" : "Bearer";
             foreach (var observer in services.FailureObservers)
             {
@@ -123,7 +123,7 @@ public static class Authorization
 }
 
 /// <summary>
-/// Runs after the credential is known and before the permission check (API.md: credential →
+/// Runs after the credential is known and before the permission check (docs/rate-limits.md: credential →
 /// rate limit → permission). A gate that returns an error stops the request, and no work is done.
 /// </summary>
 public interface IRequestGate

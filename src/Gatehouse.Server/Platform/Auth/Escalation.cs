@@ -88,12 +88,12 @@ public static class Escalation
         {
             if (own.ExpiresAt is { } callerExpiry && (after.ExpiresAt is not { } issuedExpiry || Later(issuedExpiry, callerExpiry)))
             {
-                return Refused("expiresAt", "A key that can call this API cannot outlive the credential that issues it.");
+                return Refused("expiresAt", "A key that can call this API cannot outlive the API key that issues it.");
             }
 
             if (own.IpAllowlist.Count > 0 && (after.IpAllowlist.Count == 0 || !after.IpAllowlist.All(range => Within(range, own.IpAllowlist))))
             {
-                return Refused("ipAllowlist", "A key that can call this API must be limited to networks inside the issuing credential's allowlist.");
+                return Refused("ipAllowlist", "A key that can call this API must be limited to networks inside the issuing API key's allowlist.");
             }
         }
 

@@ -68,7 +68,7 @@ public abstract record PermissionQuery
                 SkipSpaces();
                 if (_position < text.Length)
                 {
-                    error = Unexpected();
+                    error = Expected("AND, OR or the end of the query");
                 }
             }
 
@@ -104,7 +104,7 @@ public abstract record PermissionQuery
             SkipSpaces();
             if (_position >= text.Length)
             {
-                error = new PermissionQueryError($"Expected a permission or '(' at position {_position}, found the end of the query.", _position);
+                error = Expected("a permission or '('");
                 return null;
             }
 
@@ -128,8 +128,8 @@ public abstract record PermissionQuery
                 if (_position >= text.Length || text[_position] != ')')
                 {
                     error = _position >= text.Length
-                        ? new PermissionQueryError($"Expected ')' at position {_position} to close the '(' at position {open}.", _position)
-                        : Unexpected();
+                        ? new PermissionQueryError($"Expected ')' at position {_position} to close the '(' at position {open}, found the end of the query.", _position)
+                        : Expected($"AND, OR or the ')' that closes the '(' at position {open}");
                     return null;
                 }
 
@@ -146,7 +146,7 @@ public abstract record PermissionQuery
 
             if (_position == start)
             {
-                error = Unexpected();
+                error = Expected("a permission or '('");
                 return null;
             }
 
@@ -187,17 +187,55 @@ public abstract record PermissionQuery
             }
         }
 
-        private PermissionQueryError Unexpected()
+        /// <summary>
+        /// "Expected X at position N, found Y", in plain words, with a hint when what was found
+        /// looks like an operator in the wrong case or an operator that does not exist.
+        /// </summary>
+        private PermissionQueryError Expected(string expected)
         {
-            var found = text[_position];
-            var what = found switch
+            var hint = "";
+            string found;
+            if (_position >= text.Length)
             {
-                ')' => "')' without a matching '('",
-                _ when char.IsUpper(found) => "an operator (only AND and OR are operators)",
-                _ when IsPermissionChar(found) => "a permission where AND, OR or ')' was expected",
-                _ => $"the character '{found}'",
-            };
-            return new PermissionQueryError($"Unexpected {what} at position {_position}.", _position);
+                found = "the end of the query";
+            }
+            else if (text[_position] == ')')
+            {
+                found = "')' without a matching '('";
+            }
+            else
+            {
+                var word = WordAt(_position);
+                found = word.Length > 0 ? $"'{word}'" : $"the character '{text[_position]}'";
+                if (word.Equals("AND", StringComparison.OrdinalIgnoreCase) || word.Equals("OR", StringComparison.OrdinalIgnoreCase))
+                {
+                    hint = word is "AND" or "OR"
+                        ? $" {word} must stand between two permissions."
+                        : " The operators AND and OR are written in upper case.";
+                }
+                else if (word.Any(char.IsUpper) || word is "&&" or "||" or "&" or "|" or "!")
+                {
+                    hint = " Only AND and OR (upper case) join permissions, and permissions are lower case.";
+                }
+                else if (expected.StartsWith("AND", StringComparison.Ordinal))
+                {
+                    hint = " Join permissions with AND or OR (upper case).";
+                }
+            }
+
+            return new PermissionQueryError($"Expected {expected} at position {_position}, found {found}.{hint}", _position);
+        }
+
+        /// <summary>The run of non-space, non-parenthesis characters at <paramref name="start"/>, at most 40 of them.</summary>
+        private string WordAt(int start)
+        {
+            var end = start;
+            while (end < text.Length && end - start < 40 && text[end] is not (' ' or '\t' or '\n' or '\r' or '(' or ')'))
+            {
+                end++;
+            }
+
+            return text[start..end];
         }
 
         private static bool IsPermissionChar(char c) => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '_' or '.' or ':' or '*' or '-';

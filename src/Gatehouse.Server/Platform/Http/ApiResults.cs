@@ -86,7 +86,7 @@ public sealed class ApiError : IResult, IEndpointMetadataProvider, IStatusCodeHt
     public static ApiError Validation(string field, string reason) => Validation([new FieldError(field, reason)]);
 
     public static ApiError Forbidden(string required) =>
-        new(ErrorCodes.Forbidden, $"The credential lacks the permission '{required}'.", new Dictionary<string, object?> { ["required"] = required });
+        new(ErrorCodes.Forbidden, $"The API key lacks the permission '{required}'.", new Dictionary<string, object?> { ["required"] = required });
 
     public Task ExecuteAsync(HttpContext httpContext)
     {

@@ -31,6 +31,7 @@ public static class JsonDefaults
         if (!options.Converters.OfType<UtcDateTimeConverter>().Any())
         {
             options.Converters.Add(new UtcDateTimeConverter());
+            options.Converters.Add(new UtcDateTimeOffsetConverter());
             options.Converters.Add(new NulFreeStringConverter());
             options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         }
@@ -116,5 +117,19 @@ public static class JsonDefaults
                 ? utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'")
                 : utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"));
         }
+    }
+
+    /// <summary>
+    /// The same format for DateTimeOffset (rate-limit <c>resetAt</c>): the serializer's default
+    /// would write <c>+00:00</c>, and every timestamp in a response ends in <c>Z</c>.
+    /// </summary>
+    private sealed class UtcDateTimeOffsetConverter : JsonConverter<DateTimeOffset>
+    {
+        private static readonly UtcDateTimeConverter Utc = new();
+
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            new(Utc.Read(ref reader, typeof(DateTime), options), TimeSpan.Zero);
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => Utc.Write(writer, value.UtcDateTime, options);
     }
 }

@@ -64,7 +64,7 @@ public static class OpenApiSetup
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] },
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyHeader, context.Document)] = [] },
                     ];
-                    var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid credential";
+                    var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid API key";
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
                     DescribeRateLimitHeaders(operation);
                 }
@@ -132,7 +132,7 @@ public static class OpenApiSetup
     };
 
     /// <summary>
-    /// Every route behind a credential is rate limited (API.md §1): each answer given after the
+    /// Every route behind a credential is rate limited (docs/rate-limits.md): each answer given after the
     /// credential is counted carries the tightest window's X-RateLimit-* headers, and a 429 also
     /// says when to retry. A body that cannot be read (400, 413, 415) is answered before that.
     /// </summary>

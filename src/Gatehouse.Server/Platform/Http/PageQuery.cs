@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Gatehouse.Server.Platform.Http;
 
 /// <summary>
-/// The paging and filter parameters shared by every list (API.md §1): <c>limit</c>, <c>offset</c>
+/// The paging and filter parameters shared by every list (docs/api.md, Conventions): <c>limit</c>, <c>offset</c>
 /// or <c>page</c>, <c>start</c>/<c>end</c> on creation time, <c>sort=createdAt|-createdAt</c>.
 /// Bad values are rejected, never clamped.
 /// </summary>

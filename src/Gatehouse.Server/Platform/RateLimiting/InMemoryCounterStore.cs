@@ -21,7 +21,7 @@ public sealed class InMemoryCounterStore : IRateLimitCounterStore
     [ThreadStatic]
     private static Window[]? t_windows;
 
-    public ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, CancellationToken cancellationToken)
+    public ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, bool consume, CancellationToken cancellationToken)
     {
         SweepIfDue(now);
         var state = _subjects.GetOrAdd(subject, _ => new Subject());
@@ -48,7 +48,7 @@ public sealed class InMemoryCounterStore : IRateLimitCounterStore
             {
                 var rule = rules[i];
                 var window = windows[i];
-                if (allowed)
+                if (allowed && consume)
                 {
                     window.Current += cost;
                 }

@@ -49,9 +49,10 @@ public interface IRateLimitCounterStore
 {
     /// <summary>
     /// Atomically: for the subject, read each rule's sliding-window count at <paramref name="now"/>;
-    /// if every window has room for <paramref name="cost"/>, add it to all of them.
+    /// if every window has room for <paramref name="cost"/>, add it to all of them — unless
+    /// <paramref name="consume"/> is false: then the answer is the same and nothing is added.
     /// </summary>
-    ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, CancellationToken cancellationToken);
+    ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, bool consume, CancellationToken cancellationToken);
 }
 
 /// <summary>The one rate limiter of the platform: policies, verify and the standalone API all call it.</summary>
@@ -64,7 +65,18 @@ public sealed class RateLimiter(IRateLimitCounterStore store, TimeProvider clock
             return ValueTask.FromResult(new RateLimitDecision(true, []));
         }
 
-        return store.TryConsumeAsync(subject, rules, cost, clock.GetUtcNow(), cancellationToken);
+        return store.TryConsumeAsync(subject, rules, cost, clock.GetUtcNow(), consume: true, cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="cost"/> units would fit, and each window's state, without spending anything.</summary>
+    public ValueTask<RateLimitDecision> PeekAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, CancellationToken cancellationToken = default)
+    {
+        if (rules.Count == 0)
+        {
+            return ValueTask.FromResult(new RateLimitDecision(true, []));
+        }
+
+        return store.TryConsumeAsync(subject, rules, cost, clock.GetUtcNow(), consume: false, cancellationToken);
     }
 
     public DateTimeOffset Now => clock.GetUtcNow();

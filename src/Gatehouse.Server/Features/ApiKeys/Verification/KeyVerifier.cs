@@ -97,17 +97,24 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
             code = VerifyCodes.InsufficientPermissions;
         }
 
+        // cost 0 is a dry run: every check answers as for cost 1, but no rate-limit unit or credit is taken.
+        var dryRun = input.Cost == 0;
         IReadOnlyList<RateLimitState> limits = [];
         if (code is null && key.RateLimits.Count > 0)
         {
-            (var allowed, limits) = await ConsumeRateLimitsAsync(key, input.RateLimitCosts, cancellationToken);
+            (var allowed, limits) = await ConsumeRateLimitsAsync(key, input.RateLimitCosts, consume: !dryRun, cancellationToken);
             code = allowed ? null : VerifyCodes.RateLimited;
         }
 
         var remaining = key.Remaining;
         if (key.Remaining is not null)
         {
-            if (code is null)
+            if (code is null && dryRun)
+            {
+                remaining = await ReadCreditsAsync(key, now, cancellationToken);
+                code = remaining < 1 ? VerifyCodes.UsageExceeded : null;
+            }
+            else if (code is null)
             {
                 (var spent, remaining) = await SpendCreditsAsync(key, input.Cost, now, cancellationToken);
                 code = spent ? null : VerifyCodes.UsageExceeded;
@@ -156,12 +163,14 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
     /// first that is exceeded (an earlier group's units then stay spent).
     /// </summary>
     private async Task<(bool Allowed, IReadOnlyList<RateLimitState> States)> ConsumeRateLimitsAsync(
-        CachedKey key, IReadOnlyDictionary<string, long> costs, CancellationToken cancellationToken)
+        CachedKey key, IReadOnlyDictionary<string, long> costs, bool consume, CancellationToken cancellationToken)
     {
         var states = new List<RateLimitState>(key.RateLimits.Count);
         foreach (var group in key.RateLimits.GroupBy(r => costs.TryGetValue(r.Name, out var cost) ? cost : 1))
         {
-            var decision = await rateLimiter.TryConsumeAsync("key:" + key.Id, [.. group], group.Key, cancellationToken);
+            var decision = consume
+                ? await rateLimiter.TryConsumeAsync("key:" + key.Id, [.. group], group.Key, cancellationToken)
+                : await rateLimiter.PeekAsync("key:" + key.Id, [.. group], group.Key, cancellationToken);
             states.AddRange(decision.Windows.Select(w =>
                 new RateLimitState(w.Rule.Name, w.Rule.Limit, (long)w.Rule.Window.TotalMilliseconds, w.Remaining, w.ResetAt, w.Exceeded)));
             if (!decision.Allowed)
