@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
 namespace Gatehouse.Contracts.ApiKeys;
@@ -6,9 +7,11 @@ namespace Gatehouse.Contracts.ApiKeys;
 public sealed record CreateApiKeyRequest
 {
     /// <summary>1–200 characters.</summary>
+    [Required, StringLength(200, MinimumLength = 1)]
     public string? Name { get; init; }
 
     /// <summary>Platform permissions (the key can then call this API) and/or the organization's own, checked through verify.</summary>
+    [Required]
     public List<string>? Permissions { get; init; }
 
     /// <summary>Names of roles of the organization; their permissions are added to the key's.</summary>
@@ -18,9 +21,11 @@ public sealed record CreateApiKeyRequest
     public DateTime? ExpiresAt { get; init; }
 
     /// <summary><c>[a-z0-9]{1,16}</c>; default: the organization's <c>settings.keyPrefix</c>, else <c>gk</c>.</summary>
+    [RegularExpression("^[a-z0-9]{1,16}$")]
     public string? Prefix { get; init; }
 
     /// <summary>Your identifier of the key's owner (a user, a customer); filterable in the list.</summary>
+    [StringLength(256)]
     public string? OwnerId { get; init; }
 
     /// <summary>Any JSON object (≤ 16 KiB), returned by verify.</summary>
