@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
 namespace Gatehouse.Contracts.ApiKeys;
@@ -6,6 +7,7 @@ namespace Gatehouse.Contracts.ApiKeys;
 public sealed record CreateApiKeyRequest
 {
     /// <summary>1–200 characters.</summary>
+    [Required, StringLength(200, MinimumLength = 1)]
     public string? Name { get; init; }
 
     /// <summary>Platform permissions (the key can then call this API) and/or the organization's own, checked through verify. Optional, default none.</summary>
@@ -18,9 +20,11 @@ public sealed record CreateApiKeyRequest
     public DateTime? ExpiresAt { get; init; }
 
     /// <summary><c>[a-z0-9]{1,16}</c>; default: the organization's <c>settings.keyPrefix</c>, else <c>gk</c>.</summary>
+    [RegularExpression("^[a-z0-9]{1,16}$")]
     public string? Prefix { get; init; }
 
     /// <summary>Your identifier of the key's owner (a user, a customer); filterable in the list.</summary>
+    [StringLength(256)]
     public string? OwnerId { get; init; }
 
     /// <summary>Any JSON object (≤ 16 KiB), returned by verify.</summary>

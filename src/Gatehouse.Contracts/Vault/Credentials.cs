@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 
 namespace Gatehouse.Contracts.Vault;
@@ -6,11 +7,17 @@ namespace Gatehouse.Contracts.Vault;
 public sealed record CreateCredentialRequest
 {
     /// <summary>Your name for the integration, <c>[a-zA-Z0-9_.:-]{1,128}</c>; an integration may hold several credentials.</summary>
+    [Required, RegularExpression(IntegrationIdPattern)]
     public string? IntegrationId { get; init; }
 
+    /// <summary>The rule on <see cref="IntegrationId"/>, which the server applies as declared here.</summary>
+    public const string IntegrationIdPattern = "^[a-zA-Z0-9_.:-]{1,128}$";
+
     /// <summary>oauth2_bearer, oauth2_client_credentials, api_key, basic_auth, bearer_token, jwt, saml or custom.</summary>
+    [Required]
     public string? AuthType { get; init; }
 
+    [Required, StringLength(200, MinimumLength = 1)]
     public string? Name { get; init; }
 
     /// <summary>The secret fields the auth type requires; stored only encrypted, returned only by reveal.</summary>

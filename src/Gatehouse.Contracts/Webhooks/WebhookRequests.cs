@@ -1,14 +1,18 @@
+using System.ComponentModel.DataAnnotations;
 namespace Gatehouse.Contracts.Webhooks;
 
 /// <summary>Register a webhook endpoint.</summary>
 public sealed record CreateWebhookRequest
 {
     /// <summary>https URL receiving the events (http and private addresses only when the server allows insecure webhooks).</summary>
+    [Required, StringLength(2048, MinimumLength = 1)]
     public string? Url { get; init; }
 
     /// <summary>Event types (see <c>GET /api/v1/webhook-events</c>), <c>resource.*</c>, or <c>*</c>.</summary>
+    [Required]
     public List<string>? Events { get; init; }
 
+    [StringLength(1000)]
     public string? Description { get; init; }
 
     /// <summary>Default true.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gatehouse.Server.Platform.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.OpenApi;
 using Microsoft.OpenApi.Reader;
@@ -42,6 +43,112 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
 
         mapped.Except(documented).ShouldBeEmpty("mapped but not documented");
         documented.Except(mapped).ShouldBeEmpty("documented but not mapped");
+    }
+
+    /// <summary>
+    /// The query parameters a route accepts (those its handler binds, which the unknown-parameter
+    /// check lets through) are exactly those the document lists for it, each with a JSON type.
+    /// </summary>
+    [Fact]
+    public async Task Every_query_parameter_a_route_accepts_is_documented_with_its_type()
+    {
+        var document = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var paths = document.Body.GetProperty("paths");
+        var checkedParameters = 0;
+        foreach (var endpoint in _server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        {
+            var route = "/" + endpoint.RoutePattern.RawText!.Trim('/');
+            if (Undocumented.Contains(route) || route.StartsWith("/docs", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var accepted = endpoint.Metadata.GetMetadata<System.Reflection.MethodInfo>() is { } handler
+                ? QueryParameters.Declared(handler, endpoint.Metadata)
+                : new HashSet<string>(endpoint.Metadata.OfType<AcceptsQueryMetadata>().SelectMany(a => a.Names), StringComparer.OrdinalIgnoreCase);
+            foreach (var method in endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            {
+                var where = $"{method} {route}";
+                var operation = paths.GetProperty(route).GetProperty(method.ToLowerInvariant());
+                var parameters = operation.TryGetProperty("parameters", out var declared) ? declared.EnumerateArray().ToList() : new List<JsonElement>();
+                var documented = parameters.Where(p => p.GetProperty("in").GetString() == "query").ToList();
+
+                documented.Select(p => p.GetProperty("name").GetString()!).Order(StringComparer.OrdinalIgnoreCase)
+                    .ShouldBe(accepted.Order(StringComparer.OrdinalIgnoreCase), where);
+                foreach (var parameter in documented)
+                {
+                    parameter.GetProperty("schema").TryGetProperty("type", out _).ShouldBeTrue($"{where} {parameter.GetProperty("name")}");
+                    checkedParameters++;
+                }
+
+                foreach (var parameter in parameters.Where(p => p.GetProperty("in").GetString() == "path"))
+                {
+                    parameter.GetProperty("schema").GetProperty("type").GetString().ShouldBe("string", $"{where} {parameter.GetProperty("name")}");
+                }
+            }
+        }
+
+        checkedParameters.ShouldBeGreaterThan(60);
+    }
+
+    /// <summary>Names a client generator can use, and the rate-limit headers declared once and referenced.</summary>
+    [Fact]
+    public async Task Schemas_have_plain_names_and_shared_headers_are_referenced()
+    {
+        var response = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var components = response.Body.GetProperty("components");
+
+        components.GetProperty("schemas").EnumerateObject().Select(s => s.Name).Where(name => !System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Z][A-Za-z0-9]*$") || name.Contains("Of", StringComparison.Ordinal))
+            .ShouldBeEmpty();
+        components.GetProperty("schemas").TryGetProperty("ApiKeyViewListEnvelope", out _).ShouldBeTrue();
+        foreach (var header in new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" })
+        {
+            components.GetProperty("headers").GetProperty(header).GetProperty("schema").GetProperty("type").GetString().ShouldBe("integer");
+        }
+
+        foreach (var path in response.Body.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                foreach (var answer in operation.Value.GetProperty("responses").EnumerateObject())
+                {
+                    if (!answer.Value.TryGetProperty("headers", out var headers))
+                    {
+                        continue;
+                    }
+
+                    foreach (var header in headers.EnumerateObject())
+                    {
+                        header.Value.GetProperty("$ref").GetString().ShouldBe($"#/components/headers/{header.Name}", $"{operation.Name} {path.Name} {answer.Name}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Timestamps are date-time strings; a response member is required unless the server leaves it out, and nullable only when it can be null.</summary>
+    [Fact]
+    public async Task Response_schemas_say_what_is_always_there_and_what_can_be_null()
+    {
+        var response = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var schemas = response.Body.GetProperty("components").GetProperty("schemas");
+
+        var key = schemas.GetProperty("ApiKeyView");
+        var required = key.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ToHashSet();
+        required.ShouldBe(key.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet(), ignoreOrder: true);
+        var properties = key.GetProperty("properties");
+        properties.GetProperty("createdAt").GetProperty("type").GetString().ShouldBe("string");
+        properties.GetProperty("createdAt").GetProperty("format").GetString().ShouldBe("date-time");
+        properties.GetProperty("id").GetProperty("type").GetString().ShouldBe("string");
+        properties.GetProperty("revokedAt").GetProperty("type").EnumerateArray().Select(t => t.GetString()).ShouldBe(["null", "string"], ignoreOrder: true);
+        properties.GetProperty("permissions").GetProperty("items").GetProperty("type").GetString().ShouldBe("string");
+
+        var meta = schemas.GetProperty("ResponseMeta");
+        meta.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ShouldBe(["requestId", "timestamp"], ignoreOrder: true);
+        var envelope = schemas.GetProperty("ApiKeyViewListEnvelope");
+        envelope.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ShouldBe(["success", "data", "meta"], ignoreOrder: true);
+        envelope.GetProperty("properties").GetProperty("data").GetProperty("type").GetString().ShouldBe("array");
+        schemas.GetProperty("ErrorBody").GetProperty("required").EnumerateArray().Select(r => r.GetString()).ShouldBe(["code", "message"], ignoreOrder: true);
     }
 
     [Fact]
@@ -126,4 +233,64 @@ public sealed class OpenApiIdempotencyTests(SharedServer shared)
             parameters.EnumerateArray().Any(p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header").ShouldBeTrue(path);
         }
     }
+}
+
+/// <summary>
+/// The rules a request schema declares (required members, lengths, patterns) are the rules the
+/// server applies: each is broken in turn on every create route and must be answered 422 naming
+/// the member, and a body missing everything names exactly the members the schema requires.
+/// </summary>
+public sealed class OpenApiRequestRulesTests(SharedServer shared)
+{
+    private readonly GatehouseServer _server = shared.Server;
+
+    [Fact]
+    public async Task Every_declared_request_rule_is_the_rule_the_server_enforces()
+    {
+        var document = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var schemas = document.Body.GetProperty("components").GetProperty("schemas");
+        var orgId = await _server.CreateOrgAsync();
+        var checkedRules = new List<string>();
+        foreach (var path in document.Body.GetProperty("paths").EnumerateObject())
+        {
+            var route = path.Name.Replace("{orgId}", orgId, StringComparison.Ordinal);
+            if (!path.Name.StartsWith("/api/v1/orgs", StringComparison.Ordinal) || route.Contains('{', StringComparison.Ordinal)
+                || !path.Value.TryGetProperty("post", out var post) || !post.TryGetProperty("requestBody", out var body))
+            {
+                continue;
+            }
+
+            var reference = body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+            var schema = schemas.GetProperty(reference.Split('/')[^1]);
+            var required = schema.TryGetProperty("required", out var names) ? names.EnumerateArray().Select(n => n.GetString()!).ToHashSet() : [];
+
+            var empty = await _server.Root.SendRawAsync(HttpMethod.Post, route, "{}");
+            empty.StatusCode.ShouldBe(422, $"{path.Name}: {empty.Text}");
+            Fields(empty).Where(f => f.Reason == "required").Select(f => f.Field).ToHashSet().ShouldBe(required, ignoreOrder: true, $"{path.Name}: {empty.Text}");
+            checkedRules.AddRange(required.Select(name => $"{path.Name} {name} required"));
+
+            foreach (var property in schema.GetProperty("properties").EnumerateObject())
+            {
+                var broken = property.Value.TryGetProperty("maxLength", out var maxLength) ? new string('a', maxLength.GetInt32() + 1)
+                    : property.Value.TryGetProperty("pattern", out _) ? "Not Allowed!"
+                    : null;
+                if (broken is null)
+                {
+                    continue;
+                }
+
+                var response = await _server.Root.SendRawAsync(HttpMethod.Post, route, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [property.Name] = broken }));
+                response.StatusCode.ShouldBe(422, $"{path.Name} {property.Name}: {response.Text}");
+                Fields(response).Where(f => f.Field == property.Name && f.Reason != "required").ShouldNotBeEmpty($"{path.Name} {property.Name}: {response.Text}");
+                checkedRules.Add($"{path.Name} {property.Name} {(maxLength.ValueKind == JsonValueKind.Number ? "maxLength" : "pattern")}");
+            }
+        }
+
+        checkedRules.Count.ShouldBeGreaterThan(12, string.Join("\n", checkedRules));
+        TestContext.Current.SendDiagnosticMessage(string.Join("\n", checkedRules));
+    }
+
+    private static List<(string Field, string Reason)> Fields(ApiResponse response) =>
+        [.. response.Body.GetProperty("error").GetProperty("details").GetProperty("fields").EnumerateArray()
+            .Select(f => (f.GetProperty("field").GetString()!, f.GetProperty("reason").GetString()!))];
 }

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -10,12 +11,15 @@ namespace Gatehouse.Server.Features.ApiKeys;
 
 public static class ListApiKeys
 {
+    /// <summary>The longest <c>q</c>; the OpenAPI document declares the same bound.</summary>
+    public const int MaxSearchLength = 200;
+
     /// <summary>
     /// Keys of the organization, newest first, with the common paging and creation-time filters and
     /// <c>ownerId</c>, <c>enabled</c>, <c>q</c> (substring of the name), <c>includeRevoked</c> (default false).
     /// </summary>
     public static async Task<Results<ApiPage<ApiKeyView>, ApiError>> Handle(
-        string orgId, [AsParameters] PageParameters paging, [FromQuery] string? ownerId, [FromQuery(Name = "enabled")] string? enabledText, [FromQuery] string? q,
+        string orgId, [AsParameters] PageParameters paging, [FromQuery] string? ownerId, [FromQuery(Name = "enabled")] string? enabledText, [FromQuery, MaxLength(MaxSearchLength)] string? q,
         [FromQuery(Name = "includeRevoked")] string? includeRevokedText, GatehouseDb db, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!paging.TryParse(out var page, out var error)
@@ -43,9 +47,9 @@ public static class ListApiKeys
 
         if (q is { Length: > 0 } text)
         {
-            if (text.Length > 200)
+            if (text.Length > MaxSearchLength)
             {
-                return PageQuery.Bad("q", "must be at most 200 characters");
+                return PageQuery.Bad("q", $"must be at most {MaxSearchLength} characters");
             }
 
             query = query.Where(k => k.Name.Contains(text));

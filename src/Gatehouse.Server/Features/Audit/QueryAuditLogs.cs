@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json;
 using Gatehouse.Contracts.Audit;
@@ -21,15 +22,18 @@ public static class QueryAuditLogs
 {
     public const string NdjsonType = "application/x-ndjson";
 
-    public static Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> ForOrg(
+    /// <summary>The longest <c>action</c> filter; the OpenAPI document declares the same bound.</summary>
+    public const int MaxActionLength = 128;
+
+    public static Task<Results<AuditExport, ApiPage<AuditEventView>, ApiError>> ForOrg(
         string orgId, [AsParameters] PageParameters paging, [AsParameters] AuditFilters filters, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken) =>
         HandleAsync(orgId, paging, filters, httpContext, db, cancellationToken);
 
-    public static Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> ForAdmin(
+    public static Task<Results<AuditExport, ApiPage<AuditEventView>, ApiError>> ForAdmin(
         [AsParameters] PageParameters paging, [AsParameters] AuditFilters filters, [FromQuery] string? orgId, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken) =>
         HandleAsync(orgId is { Length: > 0 } ? orgId : null, paging, filters, httpContext, db, cancellationToken);
 
-    private static async Task<Results<ApiPage<AuditEventView>, AuditExport, ApiError>> HandleAsync(
+    private static async Task<Results<AuditExport, ApiPage<AuditEventView>, ApiError>> HandleAsync(
         string? orgId, PageParameters paging, AuditFilters filters, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
     {
         if (!paging.TryParse(out var page, out var error))
@@ -42,9 +46,9 @@ public static class QueryAuditLogs
         var action = filters.Action ?? "";
         if (action.Length > 0)
         {
-            if (action.Length > 128)
+            if (action.Length > MaxActionLength)
             {
-                return PageQuery.Bad("action", "must be at most 128 characters");
+                return PageQuery.Bad("action", $"must be at most {MaxActionLength} characters");
             }
 
             if (action.EndsWith(".*", StringComparison.Ordinal))
@@ -104,6 +108,7 @@ public static class QueryAuditLogs
 public sealed class AuditFilters
 {
     [FromQuery(Name = "action")]
+    [MaxLength(QueryAuditLogs.MaxActionLength)]
     public string? Action { get; set; }
 
     [FromQuery(Name = "actorId")]

@@ -324,6 +324,6 @@ public static partial class CredentialOperations
     private static CredentialView View(Credential c, DateTime now, IReadOnlyList<CredentialVersionView>? versions) =>
         new(c.Id, c.OrgId, c.IntegrationId, c.Name, c.AuthType, c.Metadata, c.ExpiresAt, c.ExpiresAt is { } at && at <= now, c.CurrentVersion, versions, c.CreatedAt, c.UpdatedAt);
 
-    [GeneratedRegex("^[a-zA-Z0-9_.:-]{1,128}$")]
+    [GeneratedRegex(CreateCredentialRequest.IntegrationIdPattern)]
     private static partial Regex IntegrationPattern();
 }

@@ -1,5 +1,7 @@
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace Gatehouse.Server.Platform.Http;
@@ -18,6 +20,8 @@ public static class OpenApiSetup
         services.AddOpenApi("v1", options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
+            options.CreateSchemaReferenceId = type => OpenApiSchemas.ReferenceId(type);
+            options.AddSchemaTransformer(OpenApiSchemas.DescribeWireTypes);
             options.AddDocumentTransformer((document, context, _) =>
             {
                 var catalog = context.ApplicationServices.GetRequiredService<FeatureCatalog>();
@@ -45,10 +49,18 @@ public static class OpenApiSetup
                     Name = "X-API-Key",
                     Description = "An API key.",
                 };
+                document.Components.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                foreach (var (name, header) in RateLimitHeaders.Append((RetryAfter, RetryAfterHeader)))
+                {
+                    document.Components.Headers[name] = header;
+                }
+
+                OpenApiSchemas.RequireWhatResponsesAlwaysWrite(document);
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                await DescribeEveryRepresentation(operation, context, cancellationToken);
                 if (context.Description.HttpMethod is { } method && !HttpMethods.IsGet(method)
                     && operation.Responses is { } responses && !responses.ContainsKey("409") && responses.TryGetValue("400", out var invalid))
                 {
@@ -66,7 +78,7 @@ public static class OpenApiSetup
                     ];
                     var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid API key";
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
-                    DescribeRateLimitHeaders(operation);
+                    DescribeRateLimitHeaders(operation, context.Document);
                 }
 
                 DescribeQueryParameters(operation);
@@ -97,10 +109,50 @@ public static class OpenApiSetup
                         }
                     }
                 }
-
-                return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// A route can answer one status in several media types (the audit list: its JSON page, or an
+    /// NDJSON stream); the generator keeps one type per status, so the others are added here.
+    /// </summary>
+    private static async Task DescribeEveryRepresentation(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var produces in context.Description.ActionDescriptor.EndpointMetadata.OfType<IProducesResponseTypeMetadata>())
+        {
+            if (produces.Type is not { } type || type == typeof(void)
+                || operation.Responses?.TryGetValue(produces.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var declared) != true
+                || declared is not OpenApiResponse response)
+            {
+                continue;
+            }
+
+            foreach (var contentType in produces.ContentTypes)
+            {
+                response.Content ??= new Dictionary<string, OpenApiMediaType>();
+                if (!response.Content.ContainsKey(contentType))
+                {
+                    response.Content[contentType] = new OpenApiMediaType { Schema = await SchemaOf(type, context, cancellationToken) };
+                }
+            }
+        }
+    }
+
+    /// <summary>A reference to the type's schema under components, registering it when nothing else has.</summary>
+    private static async Task<IOpenApiSchema> SchemaOf(Type type, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(type, null, cancellationToken);
+        var id = OpenApiSchemas.ReferenceId(type);
+        if (id is null || context.Document is not { } document)
+        {
+            return schema;
+        }
+
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        document.Components.Schemas.TryAdd(id, schema);
+        return new OpenApiSchemaReference(id, document);
+    }
 
     /// <summary>
     /// Query parameters are bound as text, so that a bad value is answered by the route's own rule
@@ -136,7 +188,7 @@ public static class OpenApiSetup
     /// credential is counted carries the tightest window's X-RateLimit-* headers, and a 429 also
     /// says when to retry. A body that cannot be read (400, 413, 415) is answered before that.
     /// </summary>
-    private static void DescribeRateLimitHeaders(OpenApiOperation operation)
+    private static void DescribeRateLimitHeaders(OpenApiOperation operation, OpenApiDocument? document)
     {
         if (operation.Responses is null)
         {
@@ -151,14 +203,15 @@ public static class OpenApiSetup
             }
 
             writable.Headers ??= new Dictionary<string, IOpenApiHeader>();
-            foreach (var (name, header) in RateLimitHeaders)
+            // Declared once under components.headers: repeated inline they were most of the document.
+            foreach (var (name, _) in RateLimitHeaders)
             {
-                writable.Headers.TryAdd(name, header);
+                writable.Headers.TryAdd(name, new OpenApiHeaderReference(name, document));
             }
 
             if (status == "429")
             {
-                writable.Headers.TryAdd("Retry-After", RetryAfterHeader);
+                writable.Headers.TryAdd(RetryAfter, new OpenApiHeaderReference(RetryAfter, document));
             }
         }
     }
@@ -171,6 +224,8 @@ public static class OpenApiSetup
     ];
 
     private static readonly string[] AnsweredBeforeTheCredential = ["400", "413", "415"];
+
+    private const string RetryAfter = "Retry-After";
 
     private static readonly OpenApiHeader RetryAfterHeader = IntegerHeader("Seconds to wait before the request can succeed.");
 

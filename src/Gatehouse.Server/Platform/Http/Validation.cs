@@ -71,6 +71,6 @@ public sealed partial class Validation
         return this;
     }
 
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,63}$")]
+    [GeneratedRegex(Contracts.Orgs.CreateOrgRequest.SlugPattern)]
     private static partial Regex SlugPattern();
 }
