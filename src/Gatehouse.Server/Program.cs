@@ -140,7 +140,7 @@ public static class Program
             Timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
             TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
         });
-        services.AddSingleton<HttpMetrics>();
+        services.AddGatehouseTelemetry(builder.Configuration, HealthFeature.Version);
         services.AddSingleton<JobRegistry>();
         services.AddSingleton<IdempotencyFilter>();
         services.AddSingleton<IdempotencyPurge>();
@@ -157,12 +157,12 @@ public static class Program
         var app = builder.Build();
         LoadRootKeys(app);
         app.Services.GetRequiredService<AuditChain>();
+        app.Services.GetRequiredService<GatehouseMetrics>();
 
         // 5. Middleware, outermost first. The client address is settled before anything reads it.
         app.UseTrustedProxies();
         app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<ApiPipeline>();
-        app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<IdempotencyBodyBuffering>();
         app.UseRouting();
         app.UseRequestTimeouts();
@@ -178,6 +178,7 @@ public static class Program
         app.MapOpenApi(OpenApiSetup.DocumentPath).RejectUnknownQueryParameters();
         var api = app.MapGroup("/api/v1");
         api.RejectUnknownQueryParameters();
+        api.LabelRoutesAsInOpenApi();
         var routes = new FeatureRoutes(app, api);
         foreach (var feature in Features)
         {
