@@ -54,6 +54,11 @@ public static class Program
             // Background (concurrent) full collections only, unless memory runs short: a blocking
             // full collection of a heap holding the key cache paused verifies for tens of milliseconds.
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+            if (HealthProbeCommand.Matches(args))
+            {
+                return HealthProbeCommand.RunAsync(args).GetAwaiter().GetResult();
+            }
+
             if (RootKeyCommand.Matches(args))
             {
                 return RunRootKeyCommand(args[1..]);
