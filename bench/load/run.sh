@@ -79,7 +79,8 @@ run() {
 # verify (timed inside the server, so without the machine's wake-up and scheduling delays that wrk
 # also sees) and the key cache's lookups.
 scrape() { curl -sf "http://127.0.0.1:$PORT/metrics" > "$work/$1.metrics"; }
-verify_buckets='^gatehouse_http_request_duration_seconds_bucket[{]method="POST",route="/api/v1/keys/verify",status="200",le="'
+# ASP.NET Core's own request histogram (labels in the exporter's order: scope, method, status, route, …, le).
+verify_buckets='^http_server_request_duration_seconds_bucket[{].*http_request_method="POST",http_response_status_code="200",http_route="/api/v1/keys/verify",.*le="'
 # server_p99 <label>: the upper bound (ms) of the bucket holding the 99th percentile of the label's verifies
 server_p99() {
   awk -v pattern="$verify_buckets" '
@@ -91,8 +92,8 @@ server_p99() {
 }
 # cache_misses <label>: key-cache misses during the label's run
 cache_misses() {
-  awk 'FNR == NR && /^gatehouse_key_cache_lookups_total[{]result="miss"[}]/ { before = $2; next }
-       /^gatehouse_key_cache_lookups_total[{]result="miss"[}]/ { print $2 - before }' "$work/$1-before.metrics" "$work/$1-after.metrics"
+  awk 'FNR == NR && /^gatehouse_key_cache_lookups_total[{].*result="miss"[}]/ { before = $2; next }
+       /^gatehouse_key_cache_lookups_total[{].*result="miss"[}]/ { print $2 - before }' "$work/$1-before.metrics" "$work/$1-after.metrics"
 }
 # measured <label> <run arguments…>: run, with /metrics read around it
 measured() { local label=$1; scrape "$label-before"; run "$@"; scrape "$label-after"; }

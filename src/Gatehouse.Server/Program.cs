@@ -5,6 +5,7 @@ using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
+using Gatehouse.Server.Features.RootKeys;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
@@ -36,6 +37,7 @@ public static class Program
         new AuditFeature(),
         new WebhooksFeature(),
         new VaultFeature(),
+        new RootKeysFeature(),
     ];
 
     /// <summary>
@@ -52,6 +54,16 @@ public static class Program
             // Background (concurrent) full collections only, unless memory runs short: a blocking
             // full collection of a heap holding the key cache paused verifies for tens of milliseconds.
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+            if (HealthProbeCommand.Matches(args))
+            {
+                return HealthProbeCommand.RunAsync(args).GetAwaiter().GetResult();
+            }
+
+            if (RootKeyCommand.Matches(args))
+            {
+                return RunRootKeyCommand(args[1..]);
+            }
+
             var app = Build(args);
             app.Run();
             return 0;
@@ -74,12 +86,34 @@ public static class Program
     /// <paramref name="customize"/> runs before the settings are read; <paramref name="overrideServices"/>
     /// after every service is registered.
     /// </summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null, Action<IServiceCollection>? overrideServices = null)
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null, Action<IServiceCollection>? overrideServices = null) =>
+        Build(args, customize, overrideServices, bootstrapRootKey: true);
+
+    /// <summary>
+    /// <c>root-key …</c>: the server composed from the same settings but not listening; the database
+    /// is migrated as at start, and no root key is made for an empty one (the command says what it does).
+    /// </summary>
+    private static int RunRootKeyCommand(string[] commandArgs)
+    {
+        var app = Build([], builder => builder.Logging.SetMinimumLevel(LogLevel.Warning), null, bootstrapRootKey: false);
+        try
+        {
+            return RootKeyCommand.RunAsync(app.Services, commandArgs, Console.Out, Console.Error).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            ((IDisposable)app).Dispose();
+        }
+    }
+
+    private static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize, Action<IServiceCollection>? overrideServices, bool bootstrapRootKey)
     {
         // The content root is the build output, so appsettings.json is found whatever the working directory.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-        // 1. Settings: appsettings.json, then the GATEHOUSE_* environment variables on top.
+        // 1. Settings: appsettings.json, then the file GATEHOUSE_CONFIG names, then the GATEHOUSE_*
+        // environment variables on top.
+        ConfigurationFiles.AddExternal(builder.Configuration);
         builder.Configuration.AddInMemoryCollection(GatehouseOptions.EnvironmentVariables
             .Select(v => (v.Value, Environment.GetEnvironmentVariable(v.Key)))
             .Where(v => v.Item2 is not null)
@@ -104,10 +138,10 @@ public static class Program
         KnownSettings.Check(builder.Configuration, optionSections);
 
         // 3. Key material and storage: data dir, master key, database (migrated), pepper, root key.
-        var dataDir = ServerKeys.PrepareDataDir(options.DataDir);
+        var dataDir = ServerKeys.PrepareDataDir(ConfigurationFiles.ResolveDataDir(builder.Configuration, options.DataDir));
         var masterKey = ServerKeys.LoadMasterKey(options.MasterKey, dataDir);
         var database = DescribeDatabase(options, dataDir);
-        var secretHasher = PrepareDatabase(database, masterKey, options.RootKey, options.MasterKeyPrevious);
+        var secretHasher = PrepareDatabase(database, masterKey, options.RootKey, options.MasterKeyPrevious, bootstrapRootKey);
 
         // 4. Platform services.
         var services = builder.Services;
@@ -140,7 +174,7 @@ public static class Program
             Timeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
             TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
         });
-        services.AddSingleton<HttpMetrics>();
+        services.AddGatehouseTelemetry(builder.Configuration, HealthFeature.Version);
         services.AddSingleton<JobRegistry>();
         services.AddSingleton<IdempotencyFilter>();
         services.AddSingleton<IdempotencyPurge>();
@@ -157,12 +191,12 @@ public static class Program
         var app = builder.Build();
         LoadRootKeys(app);
         app.Services.GetRequiredService<AuditChain>();
+        app.Services.GetRequiredService<GatehouseMetrics>();
 
         // 5. Middleware, outermost first. The client address is settled before anything reads it.
         app.UseTrustedProxies();
         app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<ApiPipeline>();
-        app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<IdempotencyBodyBuffering>();
         app.UseMiddleware<ExactRouteShortcut>();
         app.UseRouting();
@@ -179,6 +213,7 @@ public static class Program
         app.MapOpenApi(OpenApiSetup.DocumentPath).RejectUnknownQueryParameters();
         var api = app.MapGroup("/api/v1");
         api.RejectUnknownQueryParameters();
+        api.LabelRoutesAsInOpenApi();
         var routes = new FeatureRoutes(app, api);
         foreach (var feature in Features)
         {
@@ -188,7 +223,8 @@ public static class Program
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            Console.WriteLine($"Gatehouse listening on {string.Join(", ", addresses)} ({database.Provider.ToString().ToLowerInvariant()})");
+            // The data dir is named: two ways of starting must never silently use two different ones.
+            Console.WriteLine($"Gatehouse listening on {string.Join(", ", addresses)} ({database.Provider.ToString().ToLowerInvariant()}, data dir {dataDir})");
         });
         return app;
     }
@@ -210,7 +246,7 @@ public static class Program
         }
     }
 
-    private static Crypto.SecretHasher PrepareDatabase(DatabaseTarget database, Crypto.MasterKey masterKey, string? rootKey, string? previousMasterKey)
+    private static Crypto.SecretHasher PrepareDatabase(DatabaseTarget database, Crypto.MasterKey masterKey, string? rootKey, string? previousMasterKey, bool bootstrapRootKey)
     {
         try
         {
@@ -235,6 +271,11 @@ public static class Program
             }
 
             var hasher = ServerKeys.LoadSecretHasher(database, masterKey);
+            if (!bootstrapRootKey)
+            {
+                return hasher;
+            }
+
             var (generated, error) = RootKeyStore.Bootstrap(database, hasher, rootKey);
             if (error is not null)
             {

@@ -52,14 +52,43 @@ public sealed class HealthTests(SharedServer shared)
     {
         var orgId = await _server.CreateOrgAsync();
         await _server.Root.GetAsync($"/api/v1/orgs/{orgId}");
+        await _server.Root.GetAsync("/api/v1/orgs");
 
         var metrics = await _server.Anonymous.Http.GetStringAsync("/metrics");
 
-        metrics.ShouldContain("# TYPE gatehouse_http_requests_total counter");
-        metrics.ShouldContain("gatehouse_http_requests_total{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\"}");
-        metrics.ShouldContain("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\",le=\"0.0001\"}");
-        metrics.ShouldContain("gatehouse_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/orgs/{orgId}\",status=\"200\",le=\"+Inf\"}");
+        metrics.ShouldContain("# TYPE http_server_request_duration_seconds histogram");
+        var route = "http_route=\"/api/v1/orgs/{orgId}\"";
+        MetricsScrape.Lines(metrics, "http_server_request_duration_seconds_bucket", "http_request_method=\"GET\"", route, "http_response_status_code=\"200\"", "le=\"0.0001\"").ShouldHaveSingleItem();
+        var count = MetricsScrape.Lines(metrics, "http_server_request_duration_seconds_count", "http_request_method=\"GET\"", route, "http_response_status_code=\"200\"").ShouldHaveSingleItem();
+        long.Parse(count.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThanOrEqualTo(1);
+        // A group's root route is labelled as the OpenAPI document spells it, without the trailing slash.
+        MetricsScrape.Lines(metrics, "http_server_request_duration_seconds_count", "http_route=\"/api/v1/orgs\"").ShouldNotBeEmpty();
+        metrics.ShouldNotContain("http_route=\"/api/v1/orgs/\"");
         metrics.ShouldNotContain(orgId);
+    }
+
+    [Fact]
+    public async Task Metrics_include_the_servers_own_runtime_and_process_figures()
+    {
+        var metrics = await _server.Anonymous.Http.GetStringAsync("/metrics");
+
+        metrics.ShouldContain("# TYPE gatehouse_key_cache_lookups_total counter");
+        metrics.ShouldContain("# TYPE gatehouse_webhook_queue_depth gauge");
+        metrics.ShouldContain("# TYPE gatehouse_webhook_deliveries_total counter");
+        metrics.ShouldContain("# TYPE dotnet_gc_collections_total counter");
+        metrics.ShouldContain("# TYPE process_cpu_time_seconds_total counter");
+    }
+
+    [Fact]
+    public async Task Liveness_and_readiness_answer_healthy_without_a_credential()
+    {
+        var live = await _server.Anonymous.GetAsync("/health/live");
+        var ready = await _server.Anonymous.GetAsync("/health/ready");
+
+        live.StatusCode.ShouldBe(200);
+        live.Text.ShouldBe("{\"status\":\"healthy\"}");
+        ready.StatusCode.ShouldBe(200);
+        ready.Text.ShouldBe("{\"status\":\"healthy\"}");
     }
 }
 
@@ -77,6 +106,14 @@ public sealed class DatabaseDownTests
             health.StatusCode.ShouldBe(503);
             health.Text.ShouldBe("{\"status\":\"unhealthy\"}");
 
+            var ready = await server.Anonymous.GetAsync("/health/ready");
+            ready.StatusCode.ShouldBe(503);
+            ready.Text.ShouldBe("{\"status\":\"unhealthy\"}");
+
+            // Liveness needs no database: the process is up, so an orchestrator must not restart it.
+            var live = await server.Anonymous.GetAsync("/health/live");
+            live.StatusCode.ShouldBe(200);
+
             var admin = await server.Root.GetAsync("/api/v1/admin/health");
             admin.StatusCode.ShouldBe(503);
             admin.ErrorCode.ShouldBe("SERVICE_UNAVAILABLE");
@@ -90,6 +127,9 @@ public sealed class DatabaseDownTests
             await outage.EndAsync();
         }
 
+        // Readiness also covers the background jobs, which failed during the outage and are ready
+        // again after their next successful pass.
+        await Eventually.TrueAsync(async () => (await server.Anonymous.GetAsync("/health/ready")).StatusCode == 200, "ready after the outage");
         (await server.Anonymous.GetAsync("/health")).StatusCode.ShouldBe(200);
         (await server.Root.PostAsync("/api/v1/orgs", new { name = "after outage" })).StatusCode.ShouldBe(201);
     }

@@ -7,6 +7,7 @@ using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Observability;
 using Microsoft.AspNetCore.Http.HttpResults;
+using HealthCheckService = Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService;
 
 namespace Gatehouse.Server.Features.Health;
 
@@ -28,19 +29,30 @@ public sealed class HealthFeature : Feature
         services.Services.AddSingleton<DatabaseHealth>();
         services.Services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<DatabaseHealth>());
         services.HealthCheck<JobsHealth>().HealthCheck<ClusterHealth>();
+        ComponentHealthCheck.AddReadinessChecks(services.Services);
+    }
+
+    private static async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(ComponentHealthCheck.ReadyTag), cancellationToken);
+        return report.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy
+            ? TypedResults.Json(new HealthStatus(ComponentHealth.Unhealthy), statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(new HealthStatus(ComponentHealth.Healthy));
     }
 
     public override void MapRoutes(FeatureRoutes routes)
     {
         var (app, api) = (routes.Root, routes.Api);
-        app.MapGet("/health", async Task<Results<Ok<HealthStatus>, JsonHttpResult<HealthStatus>>> (DatabaseHealth database, CancellationToken cancellationToken) =>
-            (await database.CheckAsync(cancellationToken)).IsHealthy
-                ? TypedResults.Ok(new HealthStatus(ComponentHealth.Healthy))
-                : TypedResults.Json(new HealthStatus(ComponentHealth.Unhealthy), statusCode: StatusCodes.Status503ServiceUnavailable))
-            .WithTags("Health").WithName("Health").WithSummary("Liveness: 200 healthy, 503 when the database is unreachable");
+        app.MapGet("/health/live", () => TypedResults.Ok(new HealthStatus(ComponentHealth.Healthy)))
+            .WithTags("Health").WithName("HealthLive").WithSummary("Liveness: 200 while the process answers; touches no database");
 
-        app.MapGet("/metrics", (HttpMetrics metrics) => TypedResults.Text(metrics.ToPrometheusText(), "text/plain; version=0.0.4; charset=utf-8"))
-            .WithTags("Health").WithName("Metrics").WithSummary("Prometheus text exposition of request counts and durations");
+        app.MapGet("/health/ready", ReadyAsync)
+            .WithTags("Health").WithName("HealthReady").WithSummary("Readiness: 200 when the database, keyring and jobs work, 503 otherwise");
+
+        app.MapGet("/health", ReadyAsync)
+            .WithTags("Health").WithName("Health").WithSummary("Readiness under its original path (same as /health/ready)");
+
+        app.MapGatehouseMetrics();
 
         api.MapGet("/health", () => new ApiOk<ApiHealth>(new ApiHealth(ComponentHealth.Healthy, Version, UptimeSeconds)))
             .WithTags("Health").WithName("ApiHealth").WithSummary("Version and uptime");

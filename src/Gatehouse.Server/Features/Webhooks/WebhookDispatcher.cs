@@ -5,6 +5,7 @@ using System.Text;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Jobs;
+using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -17,7 +18,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRegistry jobs, TimeProvider clock,
-    WebhookOptions options, ILogger<WebhookDispatcher> logger) : PeriodicJob(jobs, clock, logger)
+    WebhookOptions options, WebhookDeliveryMetrics metrics, ILogger<WebhookDispatcher> logger) : PeriodicJob(jobs, clock, logger)
 {
     public const string JobName = "webhook-delivery";
     public const string HttpClientName = "webhooks";
@@ -70,7 +71,9 @@ public sealed class WebhookDispatcher(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-        return new JobPass(Succeeded: true, await db.Set<WebhookDelivery>().LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken));
+        var pending = await db.Set<WebhookDelivery>().LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken);
+        metrics.QueueDepth(pending);
+        return new JobPass(Succeeded: true, pending);
     }
 
     /// <summary>Sends every due delivery of one batch; returns how many were due.</summary>
@@ -98,6 +101,8 @@ public sealed class WebhookDispatcher(
 
     private async Task AttemptAsync(string deliveryId, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.Source.StartActivity("webhook.deliver");
+        span?.SetTag("gatehouse.webhook.delivery_id", deliveryId);
         await using var scope = scopes.CreateAsyncScope();
         var services = scope.ServiceProvider;
         var db = services.GetRequiredService<GatehouseDb>();
@@ -157,6 +162,11 @@ public sealed class WebhookDispatcher(
         try
         {
             await changes.RunAsync(ct => RecordOutcomeAsync(db, changes, endpoint, delivery, outcome, attemptedAt, ct), CancellationToken.None);
+            var result = outcome.Succeeded ? WebhookDeliveryMetrics.Delivered
+                : delivery.Status == WebhookDelivery.Failed ? WebhookDeliveryMetrics.Failed : WebhookDeliveryMetrics.Retrying;
+            metrics.Attempted(result);
+            span?.SetTag("gatehouse.webhook.outcome", result);
+            span?.SetTag("http.response.status_code", outcome.StatusCode);
         }
         catch (DbUpdateConcurrencyException)
         {

@@ -63,6 +63,7 @@ public sealed class WebhooksFeature : Feature
         services.ChangeSetParticipant<WebhookOutbox>().AfterCommit<WebhookOutbox>();
         services.OrgData<WebhookOrgData>();
         services.Job<WebhookDispatcher>();
+        services.Metrics<WebhookDeliveryMetrics>();
         // The factory's own request logging writes the full URL, whose path and query often hold
         // the receiver's token: the dispatcher logs scheme and host instead.
         services.Services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

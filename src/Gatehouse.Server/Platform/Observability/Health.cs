@@ -67,3 +67,42 @@ public sealed class JobsHealth(JobRegistry registry) : IHealthComponent
             new Dictionary<string, object?> { ["jobs"] = jobs, ["failing"] = failing }));
     }
 }
+
+/// <summary>
+/// One <see cref="IHealthComponent"/> as a check of <c>Microsoft.Extensions.Diagnostics.HealthChecks</c>;
+/// the components named in <see cref="Readiness"/> decide /health/ready.
+/// </summary>
+public sealed class ComponentHealthCheck(IHealthComponent component) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public const string ReadyTag = "ready";
+
+    /// <summary>What must work before a node takes traffic: its database, its key material and its background jobs.</summary>
+    public static readonly string[] Readiness = ["database", "keyring", "jobs"];
+
+    public async Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var health = await component.CheckAsync(cancellationToken);
+        return health.Status switch
+        {
+            ComponentHealth.Healthy => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(),
+            // Degraded still serves: the node stays in rotation while an operator looks.
+            ComponentHealth.Degraded => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded(),
+            _ => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(),
+        };
+    }
+
+    /// <summary>Registers a readiness check per component in <see cref="Readiness"/>, resolved by name when first run.</summary>
+    public static void AddReadinessChecks(IServiceCollection services)
+    {
+        var checks = services.AddHealthChecks();
+        foreach (var name in Readiness)
+        {
+            checks.Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
+                name,
+                provider => new ComponentHealthCheck(provider.GetServices<IHealthComponent>().Single(c => c.Name == name)),
+                Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy,
+                [ReadyTag]));
+        }
+    }
+}

@@ -231,6 +231,8 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
 
     private async ValueTask<CachedKey?> LoadAsync(SecretDigest digest, string owner, DateTime now, CancellationToken cancellationToken)
     {
+        // Misses only (the hit path starts nothing); null, and free, unless traces are exported.
+        using var span = Platform.Observability.Telemetry.Source.StartActivity("key_cache.miss");
         var hash = digest.ToHex();
         var generation = Interlocked.Read(ref _generation);
         CachedKey? loaded;
