@@ -90,6 +90,33 @@ public sealed class VerifyEndpointTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task The_exact_path_skips_route_matching_but_keeps_its_route_label_and_other_spellings_and_methods_are_routed()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var (_, key) = await _server.CreateKeyAsync(orgId);
+        var before = await VerifySeriesCountAsync();
+
+        var exact = await _server.Root.SendAsync(HttpMethod.Post, Path, new { key });
+        var otherCase = await _server.Root.SendAsync(HttpMethod.Post, "/API/v1/Keys/Verify", new { key });
+        var get = await _server.Root.SendRawAsync(HttpMethod.Get, Path, null, contentType: null);
+
+        exact.StatusCode.ShouldBe(200, exact.Text);
+        exact.Code().ShouldBe("VALID");
+        otherCase.StatusCode.ShouldBe(200, otherCase.Text);
+        otherCase.Code().ShouldBe("VALID");
+        get.StatusCode.ShouldBe(405, get.Text);
+        // Both verifies are counted under the route's own label, however they reached the handler.
+        await Eventually.TrueAsync(async () => await VerifySeriesCountAsync() >= before + 2, "two more verifies under http_route=\"/api/v1/keys/verify\"");
+    }
+
+    private async Task<long> VerifySeriesCountAsync()
+    {
+        var text = await _server.Anonymous.Http.GetStringAsync("/metrics");
+        return MetricsScrape.Lines(text, "http_server_request_duration_seconds_count", "http_request_method=\"POST\"", "http_route=\"/api/v1/keys/verify\"", "http_response_status_code=\"200\"")
+            .Sum(line => long.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Without_a_body_it_is_400_and_null_is_400()
     {
         var empty = await _server.Root.SendRawAsync(HttpMethod.Post, Path, null, contentType: null);
