@@ -51,6 +51,8 @@ public sealed record CreateApiKeyRequest
 /// </summary>
 public sealed record UpdateApiKeyRequest
 {
+    /// <summary>1–200 characters.</summary>
+    [StringLength(200, MinimumLength = 1)]
     public string? Name { get; init; }
     public List<string>? Permissions { get; init; }
     public List<string>? Roles { get; init; }
@@ -59,18 +61,23 @@ public sealed record UpdateApiKeyRequest
     public List<string>? IpAllowlist { get; init; }
 
     /// <summary>An ISO-8601 timestamp in the future, or null for no expiry.</summary>
+    [ValueOrNull(typeof(DateTime))]
     public JsonElement ExpiresAt { get; init; }
 
     /// <summary>A string (≤ 256), or null.</summary>
+    [ValueOrNull(typeof(string)), StringLength(256)]
     public JsonElement OwnerId { get; init; }
 
     /// <summary>A JSON object (≤ 16 KiB), or null.</summary>
+    [ValueOrNull(typeof(Dictionary<string, JsonElement>))]
     public JsonElement Meta { get; init; }
 
     /// <summary>Credits ≥ 0, or null for unlimited.</summary>
+    [ValueOrNull(typeof(long), Minimum = 0)]
     public JsonElement Remaining { get; init; }
 
     /// <summary><c>{interval, amount, day?}</c>, or null for no refill.</summary>
+    [ValueOrNull(typeof(KeyRefill))]
     public JsonElement Refill { get; init; }
 }
 

@@ -19,7 +19,12 @@ public sealed record CreateRoleRequest
 /// <summary>Fields to change; absent fields stay. <c>permissions</c> replaces the list.</summary>
 public sealed record UpdateRoleRequest
 {
+    /// <summary>Unique in the organization: <c>[a-zA-Z0-9_.:-]{1,100}</c>.</summary>
+    [StringLength(100, MinimumLength = 1)]
     public string? Name { get; init; }
+
+    [StringLength(1000)]
     public string? Description { get; init; }
+
     public List<string>? Permissions { get; init; }
 }

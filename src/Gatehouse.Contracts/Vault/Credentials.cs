@@ -32,7 +32,9 @@ public sealed record CreateCredentialRequest
 /// <summary>Change a credential; new <c>data</c> makes a new version (the previous one is kept).</summary>
 public sealed record UpdateCredentialRequest
 {
+    [StringLength(200, MinimumLength = 1)]
     public string? Name { get; init; }
+
     public Dictionary<string, JsonElement>? Data { get; init; }
     public Dictionary<string, JsonElement>? Metadata { get; init; }
     public DateTime? ExpiresAt { get; init; }

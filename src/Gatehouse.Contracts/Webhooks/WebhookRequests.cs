@@ -22,9 +22,15 @@ public sealed record CreateWebhookRequest
 /// <summary>Fields to change; absent fields stay. Enabling a disabled endpoint clears its failure record.</summary>
 public sealed record UpdateWebhookRequest
 {
+    /// <summary>https URL receiving the events.</summary>
+    [StringLength(2048, MinimumLength = 1)]
     public string? Url { get; init; }
+
     public List<string>? Events { get; init; }
+
+    [StringLength(1000)]
     public string? Description { get; init; }
+
     public bool? Enabled { get; init; }
 }
 

@@ -112,7 +112,7 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
             {
                 foreach (var answer in operation.Value.GetProperty("responses").EnumerateObject())
                 {
-                    if (!answer.Value.TryGetProperty("headers", out var headers))
+                    if (!Resolve(response.Body, answer.Value).TryGetProperty("headers", out var headers))
                     {
                         continue;
                     }
@@ -188,18 +188,57 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
                     // A body that cannot be read is answered before the credential is checked and counted.
                     foreach (var answer in responses.EnumerateObject().Where(r => r.Name is not ("400" or "413" or "415")))
                     {
-                        var headers = answer.Value.GetProperty("headers");
+                        var headers = Resolve(response.Body, answer.Value).GetProperty("headers");
                         foreach (var header in new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset" })
                         {
                             headers.TryGetProperty(header, out _).ShouldBeTrue($"{where} {answer.Name} {header}");
                         }
                     }
 
-                    responses.GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _).ShouldBeTrue(where);
+                    Resolve(response.Body, responses.GetProperty("429")).GetProperty("headers").TryGetProperty("Retry-After", out _).ShouldBeTrue(where);
                 }
             }
         }
     }
+
+    /// <summary>Error answers are declared once under components.responses and referenced: no operation repeats one inline.</summary>
+    [Fact]
+    public async Task Error_answers_are_shared_components()
+    {
+        var response = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var shared = response.Body.GetProperty("components").GetProperty("responses");
+        Resolve(response.Body, shared.GetProperty("NotFound")).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()
+            .ShouldBe("#/components/schemas/ErrorEnvelope");
+        var inline = new List<string>();
+        var referenced = 0;
+        foreach (var path in response.Body.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                foreach (var answer in operation.Value.GetProperty("responses").EnumerateObject().Where(a => a.Name[0] is '4' or '5'))
+                {
+                    if (answer.Value.TryGetProperty("$ref", out var reference))
+                    {
+                        shared.TryGetProperty(reference.GetString()!.Split('/')[^1], out _).ShouldBeTrue(reference.GetString());
+                        referenced++;
+                    }
+                    else
+                    {
+                        inline.Add($"{operation.Name} {path.Name} {answer.Name}");
+                    }
+                }
+            }
+        }
+
+        inline.ShouldBeEmpty();
+        referenced.ShouldBeGreaterThan(300);
+    }
+
+    /// <summary>A response, or the shared response a <c>$ref</c> names.</summary>
+    internal static JsonElement Resolve(JsonElement document, JsonElement answer) =>
+        answer.TryGetProperty("$ref", out var reference)
+            ? document.GetProperty("components").GetProperty("responses").GetProperty(reference.GetString()!.Split('/')[^1])
+            : answer;
 
     [Fact]
     public async Task The_reference_page_is_served_with_its_assets_locally()
@@ -287,6 +326,66 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         }
 
         checkedRules.Count.ShouldBeGreaterThan(12, string.Join("\n", checkedRules));
+        TestContext.Current.SendDiagnosticMessage(string.Join("\n", checkedRules));
+    }
+
+    /// <summary>
+    /// The change routes: every length or pattern a PATCH body declares is refused (422 naming the
+    /// member) when broken, on a resource that exists, and the resource is left as it was.
+    /// </summary>
+    [Fact]
+    public async Task Every_declared_change_rule_is_the_rule_the_server_enforces()
+    {
+        var document = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var schemas = document.Body.GetProperty("components").GetProperty("schemas");
+        var orgId = await _server.CreateOrgAsync();
+        var org = $"/api/v1/orgs/{orgId}";
+        var role = await _server.Root.PostAsync($"{org}/roles", new { name = "rules-role", permissions = new[] { "api_keys:read" } });
+        var key = await _server.Root.PostAsync($"{org}/api-keys", new { name = "rules-key" });
+        var hook = await _server.Root.PostAsync($"{org}/webhooks", new { url = "http://127.0.0.1:9/hook", events = new[] { "*" }, enabled = false });
+        var credential = await _server.Root.PostAsync($"{org}/credentials", new { integrationId = "rules", authType = "api_key", name = "rules-credential", data = new { apiKey = "x" } });
+        var ids = new Dictionary<string, string>
+        {
+            ["{orgId}"] = orgId,
+            ["{roleId}"] = role.Str("id"),
+            ["{keyId}"] = key.Str("id"),
+            ["{webhookId}"] = hook.Str("id"),
+            ["{integrationId}"] = "rules",
+            ["{credentialId}"] = credential.Str("id"),
+        };
+        var checkedRules = new List<string>();
+        foreach (var path in document.Body.GetProperty("paths").EnumerateObject())
+        {
+            if (!path.Name.StartsWith("/api/v1/orgs/{orgId}", StringComparison.Ordinal)
+                || !path.Value.TryGetProperty("patch", out var patch) || !patch.TryGetProperty("requestBody", out var body))
+            {
+                continue;
+            }
+
+            var route = ids.Aggregate(path.Name, (text, id) => text.Replace(id.Key, id.Value, StringComparison.Ordinal));
+            route.ShouldNotContain("{", customMessage: $"{path.Name}: make a resource for this change route");
+            var before = (await _server.Root.GetAsync(route)).Body.GetProperty("data").GetRawText();
+            var reference = body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+            foreach (var property in schemas.GetProperty(reference.Split('/')[^1]).GetProperty("properties").EnumerateObject())
+            {
+                var broken = property.Value.TryGetProperty("maxLength", out var maxLength) ? new string('a', maxLength.GetInt32() + 1)
+                    : property.Value.TryGetProperty("pattern", out _) ? "Not Allowed!"
+                    : null;
+                if (broken is null)
+                {
+                    continue;
+                }
+
+                var response = await _server.Root.SendRawAsync(HttpMethod.Patch, route, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [property.Name] = broken }));
+                response.StatusCode.ShouldBe(422, $"{path.Name} {property.Name}: {response.Text}");
+                Fields(response).Where(f => f.Field == property.Name).ShouldNotBeEmpty($"{path.Name} {property.Name}: {response.Text}");
+                checkedRules.Add($"PATCH {path.Name} {property.Name}");
+            }
+
+            (await _server.Root.GetAsync(route)).Body.GetProperty("data").GetRawText().ShouldBe(before, path.Name);
+        }
+
+        checkedRules.Count.ShouldBeGreaterThanOrEqualTo(8, string.Join("\n", checkedRules));
         TestContext.Current.SendDiagnosticMessage(string.Join("\n", checkedRules));
     }
 

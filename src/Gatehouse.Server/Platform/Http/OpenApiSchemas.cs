@@ -54,7 +54,12 @@ public static class OpenApiSchemas
     {
         var type = context.JsonTypeInfo.Type;
         var valueType = Nullable.GetUnderlyingType(type);
-        if ((type == typeof(string) || (valueType ?? type) == typeof(DateTime)) && schema.Type is null)
+        if (type == typeof(JsonElement) && context.JsonPropertyInfo?.AttributeProvider is MemberInfo member
+            && member.GetCustomAttribute<ValueOrNullAttribute>() is { } valueOrNull)
+        {
+            DescribeValueOrNull(schema, valueOrNull, member, context.Document);
+        }
+        else if ((type == typeof(string) || (valueType ?? type) == typeof(DateTime)) && schema.Type is null)
         {
             schema.Type = JsonSchemaType.String;
             if (type != typeof(string))
@@ -79,6 +84,46 @@ public static class OpenApiSchemas
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>A raw JSON member of a change request: the type of its value, or null to clear it.</summary>
+    private static void DescribeValueOrNull(OpenApiSchema schema, ValueOrNullAttribute valueOrNull, MemberInfo member, OpenApiDocument? document)
+    {
+        var type = valueOrNull.ValueType;
+        if (type == typeof(string))
+        {
+            schema.Type = JsonSchemaType.String | JsonSchemaType.Null;
+            if (member.GetCustomAttribute<System.ComponentModel.DataAnnotations.StringLengthAttribute>() is { } length)
+            {
+                schema.MaxLength = length.MaximumLength;
+            }
+        }
+        else if (type == typeof(DateTime))
+        {
+            schema.Type = JsonSchemaType.String | JsonSchemaType.Null;
+            schema.Format = "date-time";
+        }
+        else if (type == typeof(long) || type == typeof(int))
+        {
+            schema.Type = JsonSchemaType.Integer | JsonSchemaType.Null;
+            if (valueOrNull.Minimum != long.MinValue)
+            {
+                schema.Minimum = valueOrNull.Minimum.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        else if (typeof(System.Collections.IDictionary).IsAssignableFrom(type))
+        {
+            schema.Type = JsonSchemaType.Object | JsonSchemaType.Null;
+            schema.AdditionalProperties = new OpenApiSchema();
+        }
+        else if (ReferenceId(type) is { } id)
+        {
+            schema.OneOf = [new OpenApiSchemaReference(id, document), new OpenApiSchema { Type = JsonSchemaType.Null }];
+        }
+        else
+        {
+            throw new InvalidOperationException($"{member.DeclaringType?.Name}.{member.Name}: no schema for a value of {type.Name}.");
+        }
     }
 
     /// <summary>

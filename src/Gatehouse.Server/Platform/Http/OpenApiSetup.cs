@@ -56,6 +56,7 @@ public static class OpenApiSetup
                 }
 
                 OpenApiSchemas.RequireWhatResponsesAlwaysWrite(document);
+                ShareErrorResponses(document);
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
@@ -111,6 +112,47 @@ public static class OpenApiSetup
                 }
             });
         });
+
+    /// <summary>
+    /// The error answers are the same envelope on every route: each distinct one (status, description,
+    /// headers, body) is declared once under <c>components.responses</c> and referenced, instead of
+    /// being repeated on every operation (they were most of the document).
+    /// </summary>
+    private static void ShareErrorResponses(OpenApiDocument document)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.Responses ??= new Dictionary<string, IOpenApiResponse>();
+        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var operation in document.Paths.Values.SelectMany(path => (IEnumerable<OpenApiOperation>?)path.Operations?.Values ?? []))
+        {
+            foreach (var (status, answer) in operation.Responses?.ToList() ?? [])
+            {
+                if (status[0] is not ('4' or '5') || answer is not OpenApiResponse response || response.Content is not { Count: > 0 } content
+                    || content.Values.Any(media => media.Schema is not OpenApiSchemaReference))
+                {
+                    continue;
+                }
+
+                var signature = string.Join('|', status, response.Description,
+                    string.Join(',', (IEnumerable<string>?)response.Headers?.Keys.Order(StringComparer.Ordinal) ?? []),
+                    string.Join(',', content.Select(media => $"{media.Key}={((OpenApiSchemaReference)media.Value.Schema!).Reference.Id}")));
+                if (!shared.TryGetValue(signature, out var name))
+                {
+                    var reason = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)).Replace(" ", "", StringComparison.Ordinal);
+                    name = reason;
+                    for (var variant = 2; document.Components.Responses.ContainsKey(name); variant++)
+                    {
+                        name = $"{reason}{variant}";
+                    }
+
+                    document.Components.Responses[name] = response;
+                    shared[signature] = name;
+                }
+
+                operation.Responses![status] = new OpenApiResponseReference(name, document);
+            }
+        }
+    }
 
     /// <summary>
     /// A route can answer one status in several media types (the audit list: its JSON page, or an
