@@ -13,7 +13,7 @@ public sealed partial class ReadmeQuickStartTests
     [Fact]
     public async Task The_quick_start_runs_as_pasted_against_a_fresh_server()
     {
-        var missing = new[] { "bash", "curl", "jq", "python3" }.Where(tool => FindOnPath(tool) is null).ToList();
+        var missing = new[] { "bash", "curl", "jq", "python3" }.Where(tool => ExternalTools.FindOnPath(tool) is null).ToList();
         missing.ShouldBeEmpty("the README quick start needs these programs (Debian packages of the same names)");
         var blocks = QuickStartBlocks();
         var start = blocks.Single(b => b.Contains("dotnet run", StringComparison.Ordinal));
@@ -58,7 +58,7 @@ public sealed partial class ReadmeQuickStartTests
     /// <summary>Every ```bash block between "## Quick start" and the next second-level heading of README.md.</summary>
     private static List<string> QuickStartBlocks()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(ExternalTools.RepositoryRoot(), "README.md"));
         var from = readme.IndexOf("\n## Quick start", StringComparison.Ordinal);
         from.ShouldBeGreaterThanOrEqualTo(0, "README.md has no '## Quick start' section");
         var to = readme.IndexOf("\n## ", from + 1, StringComparison.Ordinal);
@@ -99,21 +99,6 @@ public sealed partial class ReadmeQuickStartTests
         }
 
         return (process.ExitCode, await output, await errors);
-    }
-
-    private static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Gatehouse.slnx not found above the test binaries.");
     }
 
     [GeneratedRegex(@"```bash\n(.*?)```", RegexOptions.Singleline)]

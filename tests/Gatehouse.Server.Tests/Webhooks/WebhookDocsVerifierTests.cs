@@ -11,7 +11,7 @@ public sealed class WebhookDocsVerifierTests(SharedServer shared)
     [Fact]
     public async Task The_documented_javascript_verifier_accepts_a_real_delivery()
     {
-        var node = FindNode();
+        var node = ExternalTools.FindOnPath("node");
         if (node is null)
         {
             Assert.Skip("node is not installed");
@@ -30,7 +30,7 @@ public sealed class WebhookDocsVerifierTests(SharedServer shared)
 
     private static async Task<string> RunAsync(string node, string secret, ReceivedWebhook message)
     {
-        var docs = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "docs", "webhooks.md"));
+        var docs = await File.ReadAllTextAsync(Path.Combine(ExternalTools.RepositoryRoot(), "docs", "webhooks.md"));
         var start = docs.IndexOf("```javascript\n", StringComparison.Ordinal) + "```javascript\n".Length;
         var code = docs[start..docs.IndexOf("```", start, StringComparison.Ordinal)];
         var input = JsonSerializer.Serialize(new
@@ -59,22 +59,5 @@ public sealed class WebhookDocsVerifierTests(SharedServer shared)
         {
             File.Delete(file);
         }
-    }
-
-    private static string? FindNode() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, "node")).FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root was not found.");
     }
 }
