@@ -146,9 +146,11 @@ public sealed class DatabaseDownTests
                 return new Outage(server, null);
             }
 
+            // Move first, then empty the pools: a background job that opened a connection between
+            // the two steps in the other order kept a handle on the moved file, and health said 200.
             var movedTo = server.DataDir + "-away";
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Move(server.DataDir, movedTo);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             return new Outage(server, movedTo);
         }
 
