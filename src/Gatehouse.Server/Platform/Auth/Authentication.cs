@@ -3,7 +3,7 @@ using Gatehouse.Contracts;
 namespace Gatehouse.Server.Platform.Auth;
 
 /// <summary>
-/// Reads <c>Authorization: Bearer …</c> or <c>X-API-Key</c> and resolves it into a principal
+/// Reads <c>Authorization: Bearer …</c>, <c>X-API-Key</c> or the session cookie and resolves it into a principal
 /// once per request. Whether a route needs one is decided by its endpoint filter, not here.
 /// </summary>
 public static class Authentication
@@ -41,8 +41,17 @@ public static class Authentication
         }
 
         var apiKey = request.Headers["X-API-Key"].ToString();
-        return apiKey.Length > 0 ? apiKey.Trim() : null;
+        if (apiKey.Length > 0)
+        {
+            return apiKey.Trim();
+        }
+
+        // Last: a browser's login session. Unsafe requests it authenticates must pass the Origin check.
+        return request.Cookies.TryGetValue(SessionCookieName, out var session) && session.Length > 0 ? session : null;
     }
+
+    /// <summary>The cookie a login sets (the Users feature); a <c>__Host-</c> cookie is bound to this host, path /, Secure.</summary>
+    public const string SessionCookieName = "__Host-gatehouse_session";
 
     /// <summary>
     /// Resolves the credential without remembering the outcome on the request: for a handler that

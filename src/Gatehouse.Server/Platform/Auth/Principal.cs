@@ -61,7 +61,10 @@ public sealed record Principal(ActorKind Kind, string CredentialId, string? OrgI
     /// <summary>The actor behind the credential when it is not the credential itself (the user of a session).</summary>
     public string? SubjectId { get; init; }
 
-    public bool IsRoot => Kind == ActorKind.Root;
+    /// <summary>A platform administrator's session (a user of no organization): it acts like the root key.</summary>
+    public bool ActsAsRoot { get; init; }
+
+    public bool IsRoot => Kind == ActorKind.Root || ActsAsRoot;
 
     /// <summary>The stored name of the credential kind: audit actor types and idempotency scopes use it.</summary>
     public string CredentialType => Kind switch

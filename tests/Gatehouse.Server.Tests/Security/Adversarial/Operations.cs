@@ -56,6 +56,12 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "UpdateCredential" => new { name = "renamed-" + Guid.NewGuid().ToString("N")[..8] },
         "SetRateLimitOverride" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
         "StandaloneRateLimit" or "RateLimit" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
+        "CreateUser" => new { email = $"sample-{Guid.NewGuid():N}@example.org", name = "Sample", permissions = new[] { "deploy:read" } },
+        "CreateAnyUser" => new { orgId = world.A.OrgId, email = $"sample-{Guid.NewGuid():N}@example.org", name = "Sample" },
+        "UpdateUser" => new { name = "Renamed" },
+        "LoginWithPassword" => new { email = "nobody@example.org", password = "not-the-password-0" },
+        "Logout" => new { all = false },
+        "ChangePassword" => new { currentPassword = World.UserPassword, newPassword = "a-new-long-passphrase-9" },
         _ when !operation.HasBody => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
     };

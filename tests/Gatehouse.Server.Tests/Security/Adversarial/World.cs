@@ -12,7 +12,7 @@ public sealed record OrgResources(string OrgId, IReadOnlyDictionary<string, stri
 
 /// <summary>
 /// Two organizations, each holding one of every resource a route parameter can name (key, role,
-/// webhook and delivery, credential), and a third set of ids whose resources were deleted.
+/// webhook and delivery, credential, user and session), and a third set of ids whose resources were deleted.
 /// </summary>
 public sealed class World
 {
@@ -37,6 +37,9 @@ public sealed class World
     /// <summary>A key of A holding <c>*</c>.</summary>
     public string AdminKeyA { get; }
 
+    /// <summary>The password of every world user (long and not a common one).</summary>
+    public const string UserPassword = "world-resident-passphrase-7Q";
+
     public static async Task<World> CreateAsync(GatehouseServer server)
     {
         var a = await PopulateAsync(server, "World A");
@@ -49,6 +52,7 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/roles/{deleted["roleId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/credentials/{deleted["integrationId"]}/{deleted["credentialId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/webhooks/{deleted["webhookId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/users/{deleted["userId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -77,6 +81,10 @@ public sealed class World
         }));
         ids["integrationId"] = integrationId;
         ids["credentialId"] = credential.Str("id");
+        var email = $"resident-{Guid.NewGuid():N}@example.org";
+        ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");
+        var login = Created(await server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = World.UserPassword, orgId }));
+        ids["sessionId"] = login.Data.GetProperty("session").GetProperty("id").GetString()!;
         return new OrgResources(orgId, ids);
     }
 

@@ -1,0 +1,107 @@
+using System.ComponentModel.DataAnnotations;
+using Gatehouse.Contracts.Permissions;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
+using Gatehouse.Server.Platform.Events;
+
+namespace Gatehouse.Server.Features.Users;
+
+/// <summary>Settings of section <c>Gatehouse:Users</c>.</summary>
+public sealed class UsersOptions
+{
+    /// <summary>A session unused this long ends.</summary>
+    [Range(1, 24 * 60)]
+    public int SessionIdleMinutes { get; set; } = 30;
+
+    /// <summary>A session ends this long after its login, however active.</summary>
+    [Range(1, 24 * 30)]
+    public int SessionAbsoluteHours { get; set; } = 12;
+
+    /// <summary>Argon2id memory of new password hashes, in KiB (OWASP: 19 MiB with 2 passes, or more memory with fewer).</summary>
+    [Range(7 * 1024, 4 * 1024 * 1024)]
+    public int PasswordMemoryKiB { get; set; } = 19 * 1024;
+
+    /// <summary>Argon2id passes of new password hashes.</summary>
+    [Range(1, 20)]
+    public int PasswordIterations { get; set; } = 2;
+}
+
+/// <summary>What happens to users.</summary>
+public static class UserActions
+{
+    public static readonly AuditAction Create = new("user.create", "user", new WebhookEvent("user.created", "A user was created.", "users:read"));
+    public static readonly AuditAction Update = new("user.update", "user", new WebhookEvent("user.updated", "A user was changed (name, roles, permissions, disabled).", "users:read"));
+    public static readonly AuditAction Delete = new("user.delete", "user", new WebhookEvent("user.deleted", "A user was deleted; their sessions ended and their credentials were revoked.", "users:read"));
+    public static readonly AuditAction PasswordChange = new("user.password_change", "user");
+
+    public static readonly IReadOnlyList<AuditAction> All = [Create, Update, Delete, PasswordChange];
+}
+
+/// <summary>What happens at the door: logins, failed logins, logouts, sessions ended by an administrator.</summary>
+public static class AuthActions
+{
+    public static readonly AuditAction Login = new("auth.login", "user");
+    public static readonly AuditAction LoginFailed = new("auth.login_failed", "user");
+    public static readonly AuditAction Logout = new("auth.logout", "user");
+    public static readonly AuditAction SessionEnd = new("user.session_end", "user_session");
+
+    public static readonly IReadOnlyList<AuditAction> All = [Login, LoginFailed, Logout, SessionEnd];
+}
+
+/// <summary>
+/// People: users of an organization (or platform administrators), password login, sessions usable
+/// as a bearer token or a cookie (docs/users.md).
+/// </summary>
+public sealed class UsersFeature : Feature
+{
+    public override string Name => "Users";
+
+    public override IReadOnlyList<(string Tag, string Description)> Tags =>
+    [
+        ("Users", "People of an organization, their roles and permissions, and their login sessions."),
+        ("Authentication", "Password login, the current session, logout and password change."),
+    ];
+
+    public override IReadOnlyList<PermissionInfo> Permissions =>
+    [
+        new("users:read", "List and read users."),
+        new("users:write", "Create, update and delete users; list and end their sessions."),
+    ];
+
+    public override IReadOnlyList<AuditAction> AuditActions => [.. UserActions.All, .. AuthActions.All];
+
+    public override void AddServices(FeatureServices services)
+    {
+        services.Options<UsersOptions>(Name);
+        services.Services.AddSingleton<PasswordHasher>();
+        services.Metrics<LoginThrottle>();
+        services.Metrics<SessionCache>().ChangeSetParticipant<SessionCache>().AfterCommit<SessionCache>();
+        services.CredentialResolver<SessionCredentialResolver>();
+        services.Services.AddSingleton<IRequestGate, SessionCookieOriginGate>();
+        services.Services.AddScoped<UserChangeServices>();
+        services.Services.AddScoped<LoginServices>();
+        services.OrgData<UserOrgData>();
+    }
+
+    public override void MapRoutes(FeatureRoutes routes)
+    {
+        var users = routes.Api.MapGroup("/orgs/{orgId}/users").WithTags("Users");
+        users.MapPost("", UserOperations.Create).RequirePermission("users:write").GuardsEscalation().WithName("CreateUser").WithSummary("Create a user");
+        users.MapGet("", UserOperations.List).RequirePermission("users:read").WithName("ListUsers").WithSummary("List users (filters email, q)");
+        users.MapGet("/{userId}", UserOperations.Get).RequirePermission("users:read").WithName("GetUser").WithSummary("Get a user");
+        users.MapPatch("/{userId}", UserOperations.Update).RequirePermission("users:write").GuardsEscalation().WithName("UpdateUser").WithSummary("Update a user (name, roles, permissions, disabled)");
+        users.MapDelete("/{userId}", UserOperations.Delete).RequirePermission("users:write").GuardsEscalation().WithName("DeleteUser").WithSummary("Delete a user, end their sessions and revoke their credentials");
+        users.MapGet("/{userId}/sessions", UserOperations.ListSessions).RequirePermission("users:write").WithName("ListUserSessions").WithSummary("List a user's sessions");
+        users.MapDelete("/{userId}/sessions/{sessionId}", UserOperations.EndSession).RequirePermission("users:write").GuardsEscalation().WithName("EndUserSession").WithSummary("End one session of a user");
+
+        var admin = routes.Api.MapGroup("/admin/users").WithTags("Users");
+        admin.MapGet("", UserOperations.ListAll).RequireRoot().WithName("ListAllUsers").WithSummary("List users of every organization (filters orgId, email, q)");
+        admin.MapPost("", UserOperations.CreateAny).RequireRoot().GuardsEscalation().WithName("CreateAnyUser").WithSummary("Create a user of any organization, or a platform administrator (orgId null)");
+
+        var auth = routes.Api.MapGroup("/auth").WithTags("Authentication");
+        auth.MapPost("/local/login", AuthOperations.Login).AllowAnonymous().WithName("LoginWithPassword").WithSummary("Log in with email and password: a session token and cookie");
+        auth.MapPost("/logout", AuthOperations.Logout).RequireCredential().WithName("Logout").WithSummary("End this session, or every session of the user (all: true)");
+        auth.MapGet("/session", AuthOperations.Current).RequireCredential().WithName("GetCurrentSession").WithSummary("The session's user, session and effective permissions");
+        auth.MapPost("/password", AuthOperations.ChangePassword).RequireCredential().WithName("ChangePassword").WithSummary("Change the password; the user's other sessions end");
+    }
+}
