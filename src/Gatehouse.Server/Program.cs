@@ -6,6 +6,7 @@ using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Features.RootKeys;
+using Gatehouse.Server.Features.ServiceAccounts;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
@@ -33,6 +34,7 @@ public static class Program
         new RolesFeature(),
         new PermissionsFeature(),
         new ApiKeysFeature(),
+        new ServiceAccountsFeature(),
         new RateLimitsFeature(),
         new AuditFeature(),
         new WebhooksFeature(),
