@@ -56,6 +56,10 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "UpdateCredential" => new { name = "renamed-" + Guid.NewGuid().ToString("N")[..8] },
         "SetRateLimitOverride" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
         "StandaloneRateLimit" or "RateLimit" => new { @namespace = "sample", identifier = "user-1", limit = 10, durationMs = 60_000 },
+        "CreateServiceAccount" => new { name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:read" } },
+        "AdminCreateServiceAccount" or "AdminCreateServiceAccountAlias" => new { orgId = world.A.OrgId, name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:read" } },
+        "UpdateServiceAccount" => new { description = "changed" },
+        "CreateServiceAccountKey" => new { name = "sample", permissions = new[] { "deploy:read" } },
         _ when !operation.HasBody => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
     };

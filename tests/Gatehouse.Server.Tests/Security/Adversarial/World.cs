@@ -49,6 +49,7 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/roles/{deleted["roleId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/credentials/{deleted["integrationId"]}/{deleted["credentialId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/webhooks/{deleted["webhookId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/service-accounts/{deleted["serviceAccountId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -76,6 +77,8 @@ public sealed class World
             data = new { apiKey = "sk_resident_" + Guid.NewGuid().ToString("N") },
         }));
         ids["integrationId"] = integrationId;
+        ids["serviceAccountId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "resident", permissions = new[] { "deploy:read" } }))
+            .Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
         ids["credentialId"] = credential.Str("id");
         return new OrgResources(orgId, ids);
     }
