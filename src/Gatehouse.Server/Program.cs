@@ -7,6 +7,7 @@ using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Features.RootKeys;
 using Gatehouse.Server.Features.Users;
+using Gatehouse.Server.Features.ServiceAccounts;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
@@ -35,6 +36,7 @@ public static class Program
         new PermissionsFeature(),
         new ApiKeysFeature(),
         new UsersFeature(),
+        new ServiceAccountsFeature(),
         new RateLimitsFeature(),
         new AuditFeature(),
         new WebhooksFeature(),

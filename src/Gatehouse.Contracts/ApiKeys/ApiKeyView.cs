@@ -36,6 +36,13 @@ public record ApiKeyView
     public required IReadOnlyList<string> Permissions { get; init; }
     public required IReadOnlyList<string> Roles { get; init; }
     public bool Enabled { get; init; }
+
+    /// <summary>
+    /// True while the key's owner (a service account or user named by <c>ownerId</c>) is disabled:
+    /// the key then verifies as DISABLED whatever <c>enabled</c> says, and works again when the owner is enabled.
+    /// </summary>
+    public bool OwnerSuspended { get; init; }
+
     public DateTime? ExpiresAt { get; init; }
     public string? OwnerId { get; init; }
     public IReadOnlyDictionary<string, JsonElement>? Meta { get; init; }

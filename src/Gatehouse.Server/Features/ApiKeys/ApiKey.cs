@@ -26,6 +26,12 @@ public sealed class ApiKey : ICreatedEntity, IVersioned, IOrgOwned
     public List<string> Permissions { get; set; } = [];
     public List<string> Roles { get; set; } = [];
     public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Set while the key's owner (a user or service account) is disabled. Kept apart from
+    /// <see cref="Enabled"/> so enabling the owner restores exactly what the key's own flag was.
+    /// </summary>
+    public bool OwnerSuspended { get; set; }
     public DateTime? ExpiresAt { get; set; }
     public string? OwnerId { get; set; }
     public Dictionary<string, JsonElement>? Meta { get; set; }
@@ -71,6 +77,7 @@ internal static class ApiKeyViewMapping
             Permissions = key.Permissions,
             Roles = key.Roles,
             Enabled = key.Enabled,
+            OwnerSuspended = key.OwnerSuspended,
             ExpiresAt = key.ExpiresAt,
             OwnerId = key.OwnerId,
             Meta = key.Meta,
@@ -102,6 +109,7 @@ internal static class ApiKeyViewMapping
                 Permissions = view.Permissions,
                 Roles = view.Roles,
                 Enabled = view.Enabled,
+                OwnerSuspended = view.OwnerSuspended,
                 ExpiresAt = view.ExpiresAt,
                 OwnerId = view.OwnerId,
                 Meta = view.Meta,

@@ -71,6 +71,38 @@ internal static partial class ApiKeyRules
 
     public static void OwnerId(Validation validation, string? ownerId) => validation.Optional("ownerId", ownerId, 256);
 
+    /// <summary>The reason a request names an owner other than the calling credential's own.</summary>
+    public const string MustBeOwnOwner = "must_be_own";
+
+    /// <summary>
+    /// The owner of a key the caller creates: an owned caller (a service account's key, a user's
+    /// session or personal key) creates keys of its own owner only, so disabling or deleting that
+    /// owner reaches them too; others name any owner, or none.
+    /// </summary>
+    public static string? OwnerOfNewKey(Validation validation, HttpContext httpContext, string? requested)
+    {
+        if (httpContext.RequirePrincipal().IssuingOwner is not { } own)
+        {
+            return requested;
+        }
+
+        if (requested is not null && !string.Equals(requested, own, StringComparison.Ordinal))
+        {
+            validation.Add("ownerId", MustBeOwnOwner);
+        }
+
+        return own;
+    }
+
+    /// <summary>A PATCH of <c>ownerId</c> by an owned caller may only name that caller's owner.</summary>
+    public static void OwnerChange(Validation validation, HttpContext httpContext, Patch<string> ownerId)
+    {
+        if (ownerId.Present && httpContext.RequirePrincipal().IssuingOwner is { } own && !string.Equals(ownerId.Value, own, StringComparison.Ordinal))
+        {
+            validation.Add("ownerId", MustBeOwnOwner);
+        }
+    }
+
     public static void Meta(Validation validation, Dictionary<string, JsonElement>? meta)
     {
         if (meta is not null && JsonSerializer.SerializeToUtf8Bytes(meta).Length > MaxMetaBytes)

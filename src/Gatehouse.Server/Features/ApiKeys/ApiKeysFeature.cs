@@ -57,6 +57,8 @@ public sealed class ApiKeysFeature : Feature
         services.Services.AddSingleton<VerifyEndpoint>();
         services.CredentialResolver<ApiKeyCredentialResolver>();
         services.Services.AddSingleton<IRoleHolders, ApiKeyRoleHolders>();
+        services.Services.AddScoped<OwnedApiKeys>();
+        services.Services.AddScoped<IOwnedCredentials>(provider => provider.GetRequiredService<OwnedApiKeys>());
         services.OrgData<ApiKeyOrgData>();
         services.ChangeSetParticipant<RoleChangeEviction>().AfterCommit<RoleChangeEviction>();
         services.Job<KeyUsageFlushService>();

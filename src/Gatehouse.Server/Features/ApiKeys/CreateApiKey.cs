@@ -16,6 +16,24 @@ public static class CreateApiKey
         string orgId, CreateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, SecretHasher hasher,
         KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
+        var (error, issued) = await PrepareAsync(orgId, request, httpContext, db, changes, hasher, cache, clock, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        await changes.CommitAsync(cancellationToken);
+        return new ApiCreated<IssuedApiKey>(issued!);
+    }
+
+    /// <summary>
+    /// Validates and checks a new key and adds it to <paramref name="changes"/> without committing,
+    /// so a caller (a service account's creation) can commit it with its own change.
+    /// </summary>
+    internal static async Task<(ApiError? Error, IssuedApiKey? Issued)> PrepareAsync(
+        string orgId, CreateApiKeyRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, SecretHasher hasher,
+        KeyRecordCache cache, TimeProvider clock, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow().UtcDateTime;
         var validation = new Validation().Permissions("permissions", request.Permissions, required: false);
         ApiKeyRules.Name(validation, request.Name, required: true);
@@ -23,6 +41,7 @@ public static class CreateApiKey
         ApiKeyRules.Roles(validation, request.Roles);
         ApiKeyRules.ExpiresAt(validation, request.ExpiresAt, now);
         ApiKeyRules.OwnerId(validation, request.OwnerId);
+        var ownerId = ApiKeyRules.OwnerOfNewKey(validation, httpContext, request.OwnerId);
         ApiKeyRules.Meta(validation, request.Meta);
         ApiKeyRules.Remaining(validation, request.Remaining);
         ApiKeyRules.Refill(validation, request.Refill);
@@ -31,7 +50,7 @@ public static class CreateApiKey
         await ApiKeyRules.MissingRolesAsync(validation, db, orgId, request.Roles, cancellationToken);
         if (!validation.IsValid)
         {
-            return validation.ToError();
+            return (validation.ToError(), null);
         }
 
         // No permissions is a valid key: one whose roles give it what it needs, or one that only
@@ -58,7 +77,7 @@ public static class CreateApiKey
             Roles = roles,
             Enabled = request.Enabled ?? true,
             ExpiresAt = request.ExpiresAt,
-            OwnerId = request.OwnerId,
+            OwnerId = ownerId,
             Meta = request.Meta,
             Remaining = request.Remaining ?? request.Refill?.Amount,
             Refill = request.Refill,
@@ -71,15 +90,18 @@ public static class CreateApiKey
         };
         if (Escalation.Authorize(httpContext, before: null, after: await ApiKeyRules.GrantAsync(db, key, cancellationToken), issuesSecret: true) is { } forbidden)
         {
-            return forbidden;
+            return (forbidden, null);
         }
 
         db.Add(key);
         changes.Record(ApiKeyActions.Create, orgId, key.Id, AuditChanges(key));
-        await changes.CommitAsync(cancellationToken);
         // A checksum-valid guess of this very key could have been cached as unknown: forget it.
-        cache.Evict(key.Hash);
-        return new ApiCreated<IssuedApiKey>(IssuedApiKey.From(key, secret, now));
+        changes.AfterCommit(() =>
+        {
+            cache.Evict(key.Hash);
+            return Task.CompletedTask;
+        });
+        return (null, IssuedApiKey.From(key, secret, now));
     }
 
     /// <summary>What the audit trail keeps of a key: its settings, never the secret, its hash or its start.</summary>

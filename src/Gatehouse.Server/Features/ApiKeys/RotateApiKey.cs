@@ -67,6 +67,8 @@ public static class RotateApiKey
             Permissions = [.. old.Permissions],
             Roles = [.. old.Roles],
             Enabled = old.Enabled,
+            // The owner's state travels with the key: rotating cannot bring a suspended owner's key back.
+            OwnerSuspended = old.OwnerSuspended,
             ExpiresAt = old.ExpiresAt,
             OwnerId = old.OwnerId,
             Meta = old.Meta,

@@ -28,6 +28,7 @@ public static class UpdateApiKey
         ApiKeyRules.TryRead<KeyRefill>(validation, "refill", request.Refill, out var refill);
         ApiKeyRules.ExpiresAt(validation, expiresAt.Value, now);
         ApiKeyRules.OwnerId(validation, ownerId.Value);
+        ApiKeyRules.OwnerChange(validation, httpContext, ownerId);
         ApiKeyRules.Meta(validation, meta.Value);
         ApiKeyRules.Remaining(validation, remaining.Value);
         ApiKeyRules.Refill(validation, refill.Value);

@@ -66,6 +66,17 @@ public sealed record Principal(ActorKind Kind, string CredentialId, string? OrgI
 
     public bool IsRoot => Kind == ActorKind.Root || ActsAsRoot;
 
+    /// <summary>The owner of the credential (a user or service account), when it has one: a personal or service account key.</summary>
+    public string? OwnerId { get; init; }
+
+    /// <summary>
+    /// Whom every credential this principal creates belongs to: the owner of its credential, or the
+    /// user of a session. Null for unowned credentials (root, organization admin keys), which may
+    /// name any owner. An owned principal may not create unowned credentials or another owner's,
+    /// so disabling or deleting the owner reaches everything it issued (decision 0011).
+    /// </summary>
+    public string? IssuingOwner => OwnerId ?? (Kind == ActorKind.UserSession ? SubjectId : null);
+
     /// <summary>The stored name of the credential kind: audit actor types and idempotency scopes use it.</summary>
     public string CredentialType => Kind switch
     {

@@ -111,6 +111,7 @@ public sealed class ApiError : IResult, IEndpointMetadataProvider, IStatusCodeHt
     private static string Describe(string reason) => reason switch
     {
         "required" => "is required",
+        "must_be_own" => "must be the owner of the calling credential (an owned credential issues credentials of its own owner only)",
         _ => reason,
     };
 }

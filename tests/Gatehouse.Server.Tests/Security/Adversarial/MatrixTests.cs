@@ -82,7 +82,13 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var (adminId, _) = await server.CreateKeyAsync(orgId, new { name = "owner", permissions = new[] { "*" } });
             var role = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "powers", permissions = new[] { "orgs:write" } });
             await server.CreateKeyAsync(orgId, new { name = "role holder", permissions = new[] { "deploy:write" }, roles = new[] { "powers" } });
-            var permission = operation.Requirement?.Permission ?? throw new InvalidOperationException($"{operation} is guarded but names no permission");
+            // A root-only route is tried by the organization's strongest kind of key: it holds everything but the platform.
+            var permission = operation.Requirement switch
+            {
+                { Permission: { } named } => named,
+                { RootOnly: true } => "*",
+                _ => throw new InvalidOperationException($"{operation} is guarded but names no permission"),
+            };
             var caller = await server.OrgClientAsync(orgId, permission);
             var webhook = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/target", events = new[] { "role.created" } });
             // A user holding everything: changing, deleting or ending a session of them is beyond the caller.
@@ -91,6 +97,12 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             {
                 ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"), ["userId"] = user.Str("id"),
                 ["sessionId"] = "ses_" + Guid.NewGuid().ToString("N"),
+            // The account owns the organization's strongest key: touching the account touches that key.
+            var account = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "powers", permissions = new[] { "*" } });
+            var ids = new Dictionary<string, string>
+            {
+                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"),
+                ["serviceAccountId"] = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!,
             };
             var attempt = EscalatingBody(operation);
             var before = await SnapshotAsync(server, orgId);
@@ -126,6 +138,11 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         "CreateUser" => new { email = $"escalated-{Guid.NewGuid():N}@example.org", name = "Escalated", permissions = new[] { "*" } },
         "UpdateUser" => new { name = "taken over" },
         "DeleteUser" or "EndUserSession" => null,
+        "CreateServiceAccount" => new { name = "escalated", permissions = new[] { "*" } },
+        "AdminCreateServiceAccount" or "AdminCreateServiceAccountAlias" => new { orgId = "org_unused", name = "escalated", permissions = new[] { "*" } },
+        "UpdateServiceAccount" => new { disabled = true },
+        "DeleteServiceAccount" => null,
+        "CreateServiceAccountKey" => new { name = "escalated", permissions = new[] { "orgs:write" } },
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 
@@ -144,6 +161,7 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
     {
         var parts = new StringBuilder();
         foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/audit-logs?limit=1" })
+        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/audit-logs?limit=1" })
         {
             var response = await server.Root.GetAsync($"/api/v1/orgs/{orgId}{path}");
             parts.Append(path).Append(' ').Append(response.StatusCode).Append(' ');

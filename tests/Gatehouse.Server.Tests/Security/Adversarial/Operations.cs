@@ -62,6 +62,10 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "LoginWithPassword" => new { email = "nobody@example.org", password = "not-the-password-0" },
         "Logout" => new { all = false },
         "ChangePassword" => new { currentPassword = World.UserPassword, newPassword = "a-new-long-passphrase-9" },
+        "CreateServiceAccount" => new { name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:read" } },
+        "AdminCreateServiceAccount" or "AdminCreateServiceAccountAlias" => new { orgId = world.A.OrgId, name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:read" } },
+        "UpdateServiceAccount" => new { description = "changed" },
+        "CreateServiceAccountKey" => new { name = "sample", permissions = new[] { "deploy:read" } },
         _ when !operation.HasBody => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
     };

@@ -53,6 +53,7 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/credentials/{deleted["integrationId"]}/{deleted["credentialId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/webhooks/{deleted["webhookId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/users/{deleted["userId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/service-accounts/{deleted["serviceAccountId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -80,6 +81,8 @@ public sealed class World
             data = new { apiKey = "sk_resident_" + Guid.NewGuid().ToString("N") },
         }));
         ids["integrationId"] = integrationId;
+        ids["serviceAccountId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "resident", permissions = new[] { "deploy:read" } }))
+            .Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
         ids["credentialId"] = credential.Str("id");
         var email = $"resident-{Guid.NewGuid():N}@example.org";
         ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");

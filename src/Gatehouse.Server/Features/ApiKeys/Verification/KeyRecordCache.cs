@@ -44,6 +44,7 @@ public sealed class CachedKey
     public CredentialOutcome AuthenticatedOutcome => field ??= CredentialOutcome.Success(new Principal(ActorKind.ApiKey, Id, OrgId, EffectivePermissions, AuthenticationMethod.SecretKey)
     {
         Restrictions = ExpiresAt is null && IpAllowlist.Count == 0 ? null : new CredentialRestrictions(ExpiresAt, IpAllowlist),
+        OwnerId = OwnerId,
     });
 
     /// <summary>
@@ -84,7 +85,7 @@ public sealed class CachedKey
         EffectivePermissions = key.Permissions.Count == 0 && rolePermissions.Count == 0
             ? NoPermissions
             : key.Permissions.Concat(rolePermissions).ToHashSet(StringComparer.Ordinal),
-        Enabled = key.Enabled,
+        Enabled = key.Enabled && !key.OwnerSuspended,
         ExpiresAt = key.ExpiresAt,
         RevokedAt = key.RevokedAt,
         Remaining = key.Remaining,
@@ -148,6 +149,7 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
             Permissions = k.Permissions,
             Roles = k.Roles,
             Enabled = k.Enabled,
+            OwnerSuspended = k.OwnerSuspended,
             ExpiresAt = k.ExpiresAt,
             OwnerId = k.OwnerId,
             Meta = k.Meta,
