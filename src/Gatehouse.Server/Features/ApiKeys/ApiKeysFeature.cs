@@ -59,7 +59,7 @@ public sealed class ApiKeysFeature : Feature
         services.Services.AddSingleton<IRoleHolders, ApiKeyRoleHolders>();
         services.OrgData<ApiKeyOrgData>();
         services.ChangeSetParticipant<RoleChangeEviction>().AfterCommit<RoleChangeEviction>();
-        services.Job<KeyUsageFlushService>();
+        services.Job<KeyUsageFlushService>().Job<KeyUsageFlushJob>();
         services.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.WithAddedModifier(
             o.SerializerOptions.TypeInfoResolver ?? new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(), KeyVerdictJson.Configure));
     }
