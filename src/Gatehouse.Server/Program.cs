@@ -1,6 +1,7 @@
 using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.Health;
+using Gatehouse.Server.Features.Jobs;
 using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
@@ -42,6 +43,7 @@ public static class Program
         new WebhooksFeature(),
         new VaultFeature(),
         new RootKeysFeature(),
+        new JobsFeature(),
     ];
 
     /// <summary>
@@ -181,8 +183,7 @@ public static class Program
         services.AddGatehouseTelemetry(builder.Configuration, HealthFeature.Version);
         services.AddSingleton<JobRegistry>();
         services.AddSingleton<IdempotencyFilter>();
-        services.AddSingleton<IdempotencyPurge>();
-        services.AddHostedService(sp => sp.GetRequiredService<IdempotencyPurge>());
+        featureServices.Job<IdempotencyPurge>();
 
         services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
         services.AddSingleton<RateLimiter>();

@@ -1,51 +1,84 @@
 using Gatehouse.Server.Platform.Jobs;
-using Microsoft.Extensions.Logging.Abstractions;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Tests.Platform;
 
-/// <summary>The base of the background jobs: it registers, reports every pass, survives a failed one and can be woken.</summary>
+/// <summary>
+/// The base of the background jobs, inside a real server: it registers, reports every pass,
+/// survives a failed one, can be woken, and records failed passes and passes that did work.
+/// </summary>
 public sealed class PeriodicJobTests
 {
+    private static Task<GatehouseServer> StartWithCountingJobAsync(bool failFirst, bool didWork = true) =>
+        GatehouseServer.StartAsync(new ServerOptions
+        {
+            Services = services =>
+            {
+                services.AddSingleton(sp => new CountingJob(sp.GetRequiredService<JobRunner>(), sp.GetRequiredService<JobRegistry>(), sp.GetRequiredService<ILogger<CountingJob>>(), failFirst, didWork));
+                services.AddHostedService(sp => sp.GetRequiredService<CountingJob>());
+                services.AddSingleton<IBackgroundJob>(sp => sp.GetRequiredService<CountingJob>());
+            },
+        });
+
     [Fact]
     public async Task A_failed_pass_is_reported_and_the_next_pass_runs_when_woken()
     {
-        var registry = new JobRegistry();
-        var job = new CountingJob(registry, failFirst: true);
+        await using var server = await StartWithCountingJobAsync(failFirst: true);
+        var job = server.Services.GetRequiredService<CountingJob>();
+        var registry = server.Services.GetRequiredService<JobRegistry>();
 
-        await job.StartAsync(CancellationToken.None);
-        try
-        {
-            // The first pass runs at start and fails; the hour-long interval would keep the job idle, but a wake runs it now.
-            await Eventually.TrueAsync(() => job.Passes >= 1, "the first pass");
-            job.Wake();
-            await Eventually.TrueAsync(() => job.Passes >= 2, "a pass after the wake");
-        }
-        finally
-        {
-            await job.StopAsync(CancellationToken.None);
-        }
+        // The first pass runs at start and fails; the hour-long interval would keep the job idle, but a wake runs it now.
+        await Eventually.TrueAsync(() => registry.Find(CountingJob.JobName)?.Runs >= 1, "the first pass");
+        job.Wake();
+        await Eventually.TrueAsync(() => registry.Find(CountingJob.JobName)?.Runs >= 2, "a pass after the wake");
 
         var state = registry.Snapshot()[CountingJob.JobName];
         state.Failures.ShouldBe(1);
         state.ConsecutiveFailures.ShouldBe(0);
-        state.Runs.ShouldBeGreaterThanOrEqualTo(2);
         state.QueueDepth.ShouldBe(7);
+
+        // Both passes are recorded: the failure with its message (never a stack trace), the success because it did work.
+        var stats = await server.Root.GetAsync($"/api/v1/admin/jobs/{CountingJob.JobName}/stats");
+        stats.StatusCode.ShouldBe(200, stats.Text);
+        stats.Data.GetProperty("runs").GetInt64().ShouldBeGreaterThanOrEqualTo(2);
+        stats.Data.GetProperty("failures").GetInt64().ShouldBe(1);
+        await using var scope = server.Services.CreateAsyncScope();
+        var failed = await scope.ServiceProvider.GetRequiredService<GatehouseDb>().Set<JobRun>()
+            .SingleAsync(r => r.Job == CountingJob.JobName && r.Ok == false, TestContext.Current.CancellationToken);
+        failed.Error.ShouldBe("first pass fails (test)");
+        failed.Trigger.ShouldBe(JobRun.Schedule);
     }
 
     [Fact]
-    public async Task A_test_runs_a_pass_on_demand_without_starting_the_loop()
+    public async Task A_test_runs_a_pass_on_demand()
     {
-        var registry = new JobRegistry();
-        var job = new CountingJob(registry, failFirst: true);
+        await using var server = await StartWithCountingJobAsync(failFirst: false);
+        var job = server.Services.GetRequiredService<CountingJob>();
 
-        (await job.RunNowAsync(CancellationToken.None)).ShouldBeFalse();
-        (await job.RunNowAsync(CancellationToken.None)).ShouldBeTrue();
+        (await job.RunNowAsync(TestContext.Current.CancellationToken)).ShouldBeTrue();
 
-        job.Passes.ShouldBe(2);
-        registry.Snapshot()[CountingJob.JobName].Failures.ShouldBe(1);
+        job.Passes.ShouldBeGreaterThanOrEqualTo(1);
+        server.Services.GetRequiredService<JobRegistry>().Snapshot()[CountingJob.JobName].Failures.ShouldBe(0);
     }
 
-    private sealed class CountingJob(JobRegistry registry, bool failFirst) : PeriodicJob(registry, TimeProvider.System, NullLogger.Instance)
+    [Fact]
+    public async Task Scheduled_passes_that_find_nothing_to_do_leave_no_run_rows()
+    {
+        await using var server = await StartWithCountingJobAsync(failFirst: false, didWork: false);
+        var job = server.Services.GetRequiredService<CountingJob>();
+        for (var i = 0; i < 3; i++)
+        {
+            (await job.RunNowAsync(TestContext.Current.CancellationToken)).ShouldBeTrue();
+        }
+
+        var stats = await server.Root.GetAsync($"/api/v1/admin/jobs/{CountingJob.JobName}/stats");
+        stats.Data.GetProperty("runs").GetInt64().ShouldBe(0);
+        stats.Data.GetProperty("queueDepth").GetInt64().ShouldBe(7);
+    }
+
+    internal sealed class CountingJob(JobRunner runner, JobRegistry registry, ILogger logger, bool failFirst, bool didWork)
+        : PeriodicJob(runner, registry, TimeProvider.System, logger)
     {
         public const string JobName = "counting";
         private int _passes;
@@ -54,14 +87,16 @@ public sealed class PeriodicJobTests
 
         public override string Name => JobName;
 
-        protected override TimeSpan Interval => TimeSpan.FromHours(1);
+        public override string Description => "Counts its passes (test).";
 
-        protected override Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+        public override TimeSpan Interval => TimeSpan.FromHours(1);
+
+        public override Task<JobPass> RunPassAsync(JobPassContext pass, CancellationToken cancellationToken)
         {
-            var pass = Interlocked.Increment(ref _passes);
-            return pass == 1 && failFirst
+            var count = Interlocked.Increment(ref _passes);
+            return count == 1 && failFirst
                 ? throw new InvalidOperationException("first pass fails (test)")
-                : Task.FromResult(new JobPass(Succeeded: true, Queued: 7));
+                : Task.FromResult(new JobPass(Succeeded: true, Queued: 7, DidWork: didWork));
         }
     }
 }

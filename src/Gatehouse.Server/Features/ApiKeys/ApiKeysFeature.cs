@@ -61,7 +61,7 @@ public sealed class ApiKeysFeature : Feature
         services.Services.AddScoped<IOwnedCredentials>(provider => provider.GetRequiredService<OwnedApiKeys>());
         services.OrgData<ApiKeyOrgData>();
         services.ChangeSetParticipant<RoleChangeEviction>().AfterCommit<RoleChangeEviction>();
-        services.Job<KeyUsageFlushService>();
+        services.Job<KeyUsageFlushService>().Job<KeyUsageFlushJob>();
         services.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.WithAddedModifier(
             o.SerializerOptions.TypeInfoResolver ?? new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(), KeyVerdictJson.Configure));
     }

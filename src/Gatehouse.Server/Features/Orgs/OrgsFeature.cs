@@ -18,7 +18,11 @@ public sealed class OrgsFeature : Feature
 {
     public override string Name => "Orgs";
 
-    public override IReadOnlyList<(string Tag, string Description)> Tags => [("Organizations", "Tenants: create, read, update, delete, and their stats.")];
+    public override IReadOnlyList<(string Tag, string Description)> Tags =>
+    [
+        ("Organizations", "Tenants: create, read, update, delete, and their stats."),
+        ("Tenants", "The platform administrator's view of organizations, by id or slug."),
+    ];
 
     public override IReadOnlyList<PermissionInfo> Permissions =>
     [
@@ -37,5 +41,11 @@ public sealed class OrgsFeature : Feature
         orgs.MapPatch("/{orgId}", UpdateOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("UpdateOrg").WithSummary("Update an organization");
         orgs.MapDelete("/{orgId}", DeleteOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("DeleteOrg").WithSummary("Delete an organization and erase its data");
         orgs.MapGet("/{orgId}/stats", GetOrgStats.Handle).RequirePermission("orgs:read").WithName("GetOrgStats").WithSummary("Counts and verification outcomes of the last 24 h");
+
+        var tenants = routes.Api.MapGroup("/admin/tenants").WithTags("Tenants");
+        tenants.MapGet("/{tenantId}", Tenants.Get).RequireRoot().WithName("GetTenant").WithSummary("Get an organization by id or slug");
+        tenants.MapPatch("/{tenantId}", Tenants.Update).RequireRoot().WithName("UpdateTenant").WithSummary("Update an organization by id or slug");
+        tenants.MapDelete("/{tenantId}", Tenants.Delete).RequireRoot().WithName("DeleteTenant").WithSummary("Delete an organization by id or slug and erase its data");
+        tenants.MapGet("/{tenantId}/stats", Tenants.Stats).RequireRoot().WithName("GetTenantStats").WithSummary("Counts and verification outcomes of the last 24 h, by id or slug");
     }
 }

@@ -67,7 +67,8 @@ public static class KeyRotation
 /// <param name="Moved">Records re-encrypted under their organization's current data key.</param>
 /// <param name="Skipped">Records that could not be opened (<c>credentialId/version</c>): left as they are, their key kept.</param>
 /// <param name="Complete">Every organization was gone through (not stopped by the batch limit or a failure).</param>
-public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, bool Complete);
+/// <param name="Retired">Data keys destroyed because nothing uses them any more.</param>
+public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, bool Complete, int Retired = 0);
 
 /// <summary>
 /// Re-encrypts credential versions still sealed under an older data key, in batches, and retires
@@ -76,8 +77,8 @@ public sealed record ReencryptionRun(int Moved, IReadOnlyList<string> Skipped, b
 /// A record that cannot be opened is skipped and reported (log, run result, admin health); it
 /// keeps its key version alive, and neither stops the run nor the other records and organizations.
 /// </summary>
-public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRegistry jobs, TimeProvider clock, VaultOptions options, ILogger<DataKeyReencryption> logger)
-    : PeriodicJob(jobs, clock, logger)
+public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyring keyring, JobRunner runner, JobRegistry jobs, TimeProvider clock, VaultOptions options, ILogger<DataKeyReencryption> logger)
+    : PeriodicJob(runner, jobs, clock, logger)
 {
     public const string JobName = "dek-reencrypt";
     public const int BatchSize = 100;
@@ -86,32 +87,55 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
 
     public override string Name => JobName;
 
-    protected override TimeSpan Interval => TimeSpan.FromSeconds(30);
+    public override TimeSpan Interval => TimeSpan.FromSeconds(30);
+
+    public override string Description => "Re-encrypts vault records still sealed under an older data key and retires data keys nothing uses any more.";
+
+    /// <summary>A manual run may be limited to one organization.</summary>
+    public override bool AcceptsOrg => true;
 
     /// <summary>Tests that drive the job batch by batch (to stop it halfway, like a crash) switch the loop off.</summary>
-    protected override bool Enabled => options.ReencryptInBackground;
+    public override bool Scheduled => options.ReencryptInBackground;
 
-    /// <summary>Batches are small transactions of their own; one pass goes through every organization.</summary>
-    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+    /// <summary>Batches are small transactions of their own; one pass goes through every organization (or the one asked for).</summary>
+    public override async Task<JobPass> RunPassAsync(JobPassContext pass, CancellationToken cancellationToken)
     {
-        await RunAsync(int.MaxValue, cancellationToken);
-        return new JobPass(!_lastRunFailed, _unreadable.Values.Sum(v => v.Count));
+        var run = await RunAsync(int.MaxValue, cancellationToken, pass);
+        return new JobPass(!_lastRunFailed, _unreadable.Values.Sum(v => v.Count), DidWork: run.Moved > 0 || run.Skipped.Count > 0 || run.Retired > 0);
     }
 
     /// <summary>Records (<c>credentialId/version</c>) the last complete pass over their organization could not open; they keep their old key.</summary>
     public IReadOnlyList<string> Unreadable => [.. _unreadable.OrderBy(o => o.Key, StringComparer.Ordinal).SelectMany(o => o.Value)];
 
     /// <summary>Re-encrypts at most <paramref name="maxBatches"/> batches, then retires unused keys if every organization was gone through.</summary>
-    public async Task<ReencryptionRun> RunAsync(int maxBatches, CancellationToken cancellationToken)
+    public async Task<ReencryptionRun> RunAsync(int maxBatches, CancellationToken cancellationToken, JobPassContext? pass = null)
     {
+        pass ??= JobPassContext.Detached();
         List<(string OrgId, int Current)> orgs;
+        long total;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-            orgs = [.. (await db.Set<DataKey>().Where(k => k.WrappedKey != null).GroupBy(k => k.OrgId)
+            var keys = db.Set<DataKey>().Where(k => k.WrappedKey != null);
+            if (pass.OrgId is { } only)
+            {
+                keys = keys.Where(k => k.OrgId == only);
+            }
+
+            orgs = [.. (await keys.GroupBy(k => k.OrgId)
                 .Select(g => new { OrgId = g.Key, Current = g.Max(k => k.Version) }).OrderBy(o => o.OrgId).ToListAsync(cancellationToken))
                 .Select(o => (o.OrgId, o.Current))];
+
+            // The progress total: every record on an older key when the pass starts.
+            total = 0;
+            foreach (var (orgId, current) in orgs)
+            {
+                total += await db.Owned<CredentialVersion>(orgId).LongCountAsync(v => v.KeyVersion < current, cancellationToken);
+            }
         }
+
+        long done = 0;
+        await pass.Progress.ReportAsync(done, total);
 
         var moved = 0;
         var batches = 0;
@@ -156,6 +180,8 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
 
                 batches++;
                 moved += batch.Moved;
+                done += batch.Read;
+                await pass.Progress.ReportAsync(Math.Min(done, total), total);
                 cursor = batch.Cursor;
                 if (batch.Read < BatchSize)
                 {
@@ -185,15 +211,15 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             }
         }
 
-        foreach (var gone in _unreadable.Keys.Where(o => !orgs.Any(x => x.OrgId == o)))
+        foreach (var gone in _unreadable.Keys.Where(o => pass.OrgId is null && !orgs.Any(x => x.OrgId == o)))
         {
             _unreadable.TryRemove(gone, out _);
         }
 
         // Only organizations gone through to the end: elsewhere a record may still be on an old key.
-        await RetireUnusedAsync(completed, cancellationToken);
+        var retired = await RetireUnusedAsync(completed, cancellationToken);
         _lastRunFailed = failed;
-        return new ReencryptionRun(moved, skipped, complete);
+        return new ReencryptionRun(moved, skipped, complete, retired);
     }
 
     private sealed record Batch(int Read, int Moved, (string CredentialId, int Version)? Cursor);
@@ -260,8 +286,9 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
     }
 
     /// <summary>Per organization, under the exclusive side of its key lock: no writer is between loading a key and committing.</summary>
-    private async Task RetireUnusedAsync(IReadOnlyList<string> orgIds, CancellationToken cancellationToken)
+    private async Task<int> RetireUnusedAsync(IReadOnlyList<string> orgIds, CancellationToken cancellationToken)
     {
+        var retired = 0;
         foreach (var orgId in orgIds)
         {
             await using var scope = scopes.CreateAsyncScope();
@@ -282,6 +309,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
                 if (!used)
                 {
                     old.WrappedKey = null;
+                    retired++;
                     old.RetiredAt = Clock.GetUtcNow().UtcDateTime;
                 }
             }
@@ -289,5 +317,7 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
+
+        return retired;
     }
 }

@@ -17,8 +17,8 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// and posts it, records the attempt, and schedules the retry. Schedules use the injected clock.
 /// </summary>
 public sealed class WebhookDispatcher(
-    IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRegistry jobs, TimeProvider clock,
-    WebhookOptions options, WebhookDeliveryMetrics metrics, ILogger<WebhookDispatcher> logger) : PeriodicJob(jobs, clock, logger)
+    IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRunner runner, JobRegistry jobs, TimeProvider clock,
+    WebhookOptions options, WebhookDeliveryMetrics metrics, ILogger<WebhookDispatcher> logger) : PeriodicJob(runner, jobs, clock, logger)
 {
     public const string JobName = "webhook-delivery";
     public const string HttpClientName = "webhooks";
@@ -44,9 +44,14 @@ public sealed class WebhookDispatcher(
     public override string Name => JobName;
 
     /// <summary>Polls for due retries and for other nodes' work; this node's commits wake it at once.</summary>
-    protected override TimeSpan Interval => PollInterval;
+    public override TimeSpan Interval => PollInterval;
 
-    protected override bool Enabled => options.DeliveryEnabled;
+    public override string Description => "Sends due webhook deliveries from the outbox and schedules retries of failed attempts.";
+
+    /// <summary>Every node sends: each delivery attempt is claimed row by row, so nodes never send the same attempt twice.</summary>
+    public override JobPlacement Placement => JobPlacement.EveryNode;
+
+    public override bool Scheduled => options.DeliveryEnabled;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -63,17 +68,22 @@ public sealed class WebhookDispatcher(
     }
 
     /// <summary>Batch after batch until fewer than a full batch were due.</summary>
-    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+    public override async Task<JobPass> RunPassAsync(JobPassContext pass, CancellationToken cancellationToken)
     {
-        while (await RunOnceAsync(cancellationToken) == BatchSize && !cancellationToken.IsCancellationRequested)
+        int due;
+        var sent = 0;
+        do
         {
+            due = await RunOnceAsync(cancellationToken);
+            sent += due;
         }
+        while (due == BatchSize && !cancellationToken.IsCancellationRequested);
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         var pending = await db.Set<WebhookDelivery>().LongCountAsync(d => d.Status == WebhookDelivery.Pending, cancellationToken);
         metrics.QueueDepth(pending);
-        return new JobPass(Succeeded: true, pending);
+        return new JobPass(Succeeded: true, pending, DidWork: sent > 0);
     }
 
     /// <summary>Sends every due delivery of one batch; returns how many were due.</summary>

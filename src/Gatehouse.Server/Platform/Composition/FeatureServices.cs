@@ -62,12 +62,25 @@ public sealed class FeatureServices(IServiceCollection services, IConfiguration 
         return this;
     }
 
-    /// <summary>A background job: a singleton that also runs as a hosted service (it reports to the job registry).</summary>
+    /// <summary>
+    /// A background job, registered once: a singleton that runs as a hosted service when it is one
+    /// (its schedule), and is listed, triggered and recorded by the job routes when it is an
+    /// <see cref="Jobs.IBackgroundJob"/> (its name, description, interval and placement).
+    /// </summary>
     public FeatureServices Job<T>()
-        where T : class, IHostedService
+        where T : class
     {
         services.TryAddSingleton<T>();
-        services.AddHostedService(sp => sp.GetRequiredService<T>());
+        if (typeof(IHostedService).IsAssignableFrom(typeof(T)))
+        {
+            services.AddSingleton(sp => (IHostedService)sp.GetRequiredService<T>());
+        }
+
+        if (typeof(Jobs.IBackgroundJob).IsAssignableFrom(typeof(T)))
+        {
+            services.AddSingleton(sp => (Jobs.IBackgroundJob)sp.GetRequiredService<T>());
+        }
+
         return this;
     }
 

@@ -217,14 +217,16 @@ public sealed class IdempotencyBodyBuffering(RequestDelegate next)
 }
 
 /// <summary>Deletes stored idempotent responses older than 24 h, hourly.</summary>
-public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRegistry jobs, TimeProvider clock, ILogger<IdempotencyPurge> logger)
-    : PeriodicJob(jobs, clock, logger)
+public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRunner runner, JobRegistry jobs, TimeProvider clock, ILogger<IdempotencyPurge> logger)
+    : PeriodicJob(runner, jobs, clock, logger)
 {
     public const string JobName = "idempotency-purge";
 
     public override string Name => JobName;
 
-    protected override TimeSpan Interval => TimeSpan.FromHours(1);
+    public override string Description => "Deletes stored responses of idempotent requests once they are older than 24 hours.";
+
+    public override TimeSpan Interval => TimeSpan.FromHours(1);
 
     public async Task<int> PurgeAsync(CancellationToken cancellationToken)
     {
@@ -234,9 +236,9 @@ public sealed class IdempotencyPurge(IServiceScopeFactory scopes, JobRegistry jo
         return await db.Set<IdempotencyRecord>().Where(r => r.CreatedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
     }
 
-    protected override async Task<JobPass> RunPassAsync(CancellationToken cancellationToken)
+    public override async Task<JobPass> RunPassAsync(JobPassContext pass, CancellationToken cancellationToken)
     {
-        await PurgeAsync(cancellationToken);
-        return new JobPass(Succeeded: true);
+        var purged = await PurgeAsync(cancellationToken);
+        return new JobPass(Succeeded: true, DidWork: purged > 0);
     }
 }

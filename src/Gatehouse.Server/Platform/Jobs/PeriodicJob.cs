@@ -1,12 +1,13 @@
 namespace Gatehouse.Server.Platform.Jobs;
 
 /// <summary>
-/// The base of a background job that runs one pass at a time: it registers with the
-/// <see cref="JobRegistry"/>, ticks on the injected clock (a test advances a fake clock instead of
-/// sleeping), can be woken early, reports every pass, and survives a failed pass — the next tick
-/// retries. Tests call <see cref="RunNowAsync"/> to run a pass on demand.
+/// The base of a background job with a schedule of its own: it ticks on the injected clock (a test
+/// advances a fake clock instead of sleeping), can be woken early, and runs each pass through the
+/// <see cref="JobRunner"/> (one pass at a time, under the job's lease where it runs on one node at
+/// a time, reported and recorded); a failed pass never stops the loop — the next tick retries.
+/// Tests call <see cref="RunNowAsync"/> to run a pass on demand.
 /// </summary>
-public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger logger) : BackgroundService
+public abstract class PeriodicJob(JobRunner runner, JobRegistry jobs, TimeProvider clock, ILogger logger) : BackgroundService, IBackgroundJob
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
 
@@ -16,17 +17,20 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
     /// <summary>The job's logger, for what a pass reports beyond success or failure.</summary>
     protected ILogger Logger => logger;
 
-    /// <summary>The job's name in the registry, the admin health report and the logs.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Time between passes on the injected clock.</summary>
-    protected abstract TimeSpan Interval { get; }
+    public abstract string Description { get; }
 
-    /// <summary>False keeps the job registered but idle on this node (a setting switched it off).</summary>
-    protected virtual bool Enabled => true;
+    public abstract TimeSpan Interval { get; }
 
-    /// <summary>One pass: whether it did all it should, and how much work is left queued (for the health report).</summary>
-    protected abstract Task<JobPass> RunPassAsync(CancellationToken cancellationToken);
+    public virtual JobPlacement Placement => JobPlacement.OneNodeAtATime;
+
+    public virtual bool AcceptsOrg => false;
+
+    /// <summary>False keeps the job registered but idle on this node (a setting switched it off); manual runs still work.</summary>
+    public virtual bool Scheduled => true;
+
+    public abstract Task<JobPass> RunPassAsync(JobPassContext pass, CancellationToken cancellationToken);
 
     /// <summary>Runs a pass soon instead of at the next tick (work was just queued).</summary>
     public void Wake()
@@ -41,22 +45,9 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
         }
     }
 
-    /// <summary>Runs one pass now, reporting it; a failure is logged and reported, never thrown.</summary>
-    public async Task<bool> RunNowAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var pass = await RunPassAsync(cancellationToken);
-            jobs.ReportRun(Name, pass.Succeeded, clock.GetUtcNow().UtcDateTime, pass.Queued);
-            return pass.Succeeded;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            jobs.ReportRun(Name, succeeded: false, clock.GetUtcNow().UtcDateTime);
-            logger.LogWarning(ex, "Job {Job} failed; the next pass retries", Name);
-            return false;
-        }
-    }
+    /// <summary>Runs one pass now (after a pass in progress), reporting it; a failure is logged and reported, never thrown.</summary>
+    public async Task<bool> RunNowAsync(CancellationToken cancellationToken) =>
+        await runner.RunAsync(this, JobTrigger.Now, cancellationToken) == true;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -66,19 +57,23 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!Enabled)
+        if (!Scheduled)
         {
             return;
         }
 
         try
         {
+            var woken = true;
             while (!stoppingToken.IsCancellationRequested)
             {
-                await RunNowAsync(stoppingToken);
+                // A wake-up means work was queued on this node: it runs even if another node ran the job a moment ago.
+                await runner.RunAsync(this, woken ? JobTrigger.Now : JobTrigger.Schedule, stoppingToken);
+                jobs.ScheduleNext(Name, clock.GetUtcNow().UtcDateTime + Interval);
                 using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 var wait = Task.Delay(Interval, clock, tick.Token);
-                await Task.WhenAny(wait, _wake.WaitAsync(tick.Token));
+                var wake = _wake.WaitAsync(tick.Token);
+                woken = await Task.WhenAny(wait, wake) == wake;
                 await tick.CancelAsync();
                 stoppingToken.ThrowIfCancellationRequested();
             }
@@ -87,8 +82,9 @@ public abstract class PeriodicJob(JobRegistry jobs, TimeProvider clock, ILogger 
         {
             // Shutting down.
         }
+        finally
+        {
+            jobs.ScheduleNext(Name, null);
+        }
     }
 }
-
-/// <summary>What one pass of a job did: whether all of it succeeded, and how much work is left queued.</summary>
-public readonly record struct JobPass(bool Succeeded, long Queued = 0);
