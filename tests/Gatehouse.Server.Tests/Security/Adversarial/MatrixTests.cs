@@ -93,15 +93,12 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var webhook = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = "http://127.0.0.1:9/target", events = new[] { "role.created" } });
             // A user holding everything: changing, deleting or ending a session of them is beyond the caller.
             var user = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email = $"owner-{Guid.NewGuid():N}@example.org", name = "Owner", permissions = new[] { "*" } });
-            var ids = new Dictionary<string, string>
-            {
-                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"), ["userId"] = user.Str("id"),
-                ["sessionId"] = "ses_" + Guid.NewGuid().ToString("N"),
             // The account owns the organization's strongest key: touching the account touches that key.
             var account = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "powers", permissions = new[] { "*" } });
             var ids = new Dictionary<string, string>
             {
-                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"),
+                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"), ["userId"] = user.Str("id"),
+                ["sessionId"] = "ses_" + Guid.NewGuid().ToString("N"),
                 ["serviceAccountId"] = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!,
             };
             var attempt = EscalatingBody(operation);
@@ -160,8 +157,7 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
     private static async Task<string> SnapshotAsync(GatehouseServer server, string orgId)
     {
         var parts = new StringBuilder();
-        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/audit-logs?limit=1" })
-        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/audit-logs?limit=1" })
+        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/audit-logs?limit=1" })
         {
             var response = await server.Root.GetAsync($"/api/v1/orgs/{orgId}{path}");
             parts.Append(path).Append(' ').Append(response.StatusCode).Append(' ');
