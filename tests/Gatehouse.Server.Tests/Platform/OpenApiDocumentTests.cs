@@ -344,9 +344,13 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         var key = await _server.Root.PostAsync($"{org}/api-keys", new { name = "rules-key" });
         var hook = await _server.Root.PostAsync($"{org}/webhooks", new { url = "http://127.0.0.1:9/hook", events = new[] { "*" }, enabled = false });
         var credential = await _server.Root.PostAsync($"{org}/credentials", new { integrationId = "rules", authType = "api_key", name = "rules-credential", data = new { apiKey = "x" } });
+        var user = await _server.Root.PostAsync($"{org}/users", new { email = $"rules-{Guid.NewGuid():N}@example.org", name = "Rules" });
+        var account = await _server.Root.PostAsync($"{org}/service-accounts", new { name = "rules-account", permissions = new[] { "api_keys:read" } });
         var ids = new Dictionary<string, string>
         {
             ["{orgId}"] = orgId,
+            ["{userId}"] = user.Str("id"),
+            ["{serviceAccountId}"] = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!,
             ["{roleId}"] = role.Str("id"),
             ["{keyId}"] = key.Str("id"),
             ["{webhookId}"] = hook.Str("id"),

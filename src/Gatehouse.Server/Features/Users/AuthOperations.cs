@@ -236,11 +236,18 @@ public static class AuthOperations
     private static void ClearCookie(HttpContext httpContext) =>
         httpContext.Response.Cookies.Delete(SessionTokens.CookieName, CookieOptionsFor(httpContext, expiresAt: null));
 
-    /// <summary>HttpOnly, SameSite=Lax, Path=/ and Secure — Secure dropped only for plain HTTP on a loopback address (local development).</summary>
+    /// <summary>
+    /// HttpOnly, SameSite=Lax, Path=/ and Secure. Secure is dropped only for a client that is not a
+    /// browser on plain HTTP over loopback (local development with curl or an HttpClient cookie jar,
+    /// which would not send a Secure cookie back over http). A browser always gets it: browsers keep
+    /// a <c>__Host-</c> cookie only when it is Secure, and accept Secure cookies from loopback http.
+    /// Browsers are told apart by the Fetch Metadata header (<c>Sec-Fetch-Site</c>) they send.
+    /// </summary>
     private static CookieOptions CookieOptionsFor(HttpContext httpContext, DateTime? expiresAt) => new()
     {
         HttpOnly = true,
-        Secure = httpContext.Request.IsHttps || httpContext.Connection.RemoteIpAddress is not { } address || !IPAddress.IsLoopback(address),
+        Secure = httpContext.Request.IsHttps || httpContext.Connection.RemoteIpAddress is not { } address || !IPAddress.IsLoopback(address)
+            || httpContext.Request.Headers.ContainsKey("Sec-Fetch-Site"),
         SameSite = SameSiteMode.Lax,
         Path = "/",
         Expires = expiresAt is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
