@@ -39,8 +39,13 @@ public class SessionValidationBenchmarks : SeededServerBenchmarks
             db.Add(new User { Id = userId, Email = "bench@example.org", EmailKey = "platform/bench@example.org", Name = "Bench", CreatedAt = now, UpdatedAt = now });
             db.Add(new UserSession
             {
-                Id = "ses_bench_" + Guid.NewGuid().ToString("N"), UserId = userId, Hash = hasher.Hash(token), CreatedAt = now, LastSeenAt = now,
-                ExpiresAt = now.AddHours(12), IdleTimeoutSeconds = 1800,
+                Id = "ses_bench_" + Guid.NewGuid().ToString("N"),
+                UserId = userId,
+                Hash = hasher.Hash(token),
+                CreatedAt = now,
+                LastSeenAt = now,
+                ExpiresAt = now.AddHours(12),
+                IdleTimeoutSeconds = 1800,
             });
             db.SaveChanges();
         }

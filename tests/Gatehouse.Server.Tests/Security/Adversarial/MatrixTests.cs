@@ -89,7 +89,11 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var user = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email = $"owner-{Guid.NewGuid():N}@example.org", name = "Owner", permissions = new[] { "*" } });
             var ids = new Dictionary<string, string>
             {
-                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"), ["userId"] = user.Str("id"),
+                ["orgId"] = orgId,
+                ["keyId"] = adminId,
+                ["roleId"] = role.Str("id"),
+                ["webhookId"] = webhook.Str("id"),
+                ["userId"] = user.Str("id"),
                 ["sessionId"] = "ses_" + Guid.NewGuid().ToString("N"),
             };
             var attempt = EscalatingBody(operation);
