@@ -37,6 +37,8 @@ public class SessionValidationBenchmarks : SeededServerBenchmarks
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
             var userId = "usr_bench_" + Guid.NewGuid().ToString("N");
             db.Add(new User { Id = userId, Email = "bench@example.org", EmailKey = "platform/bench@example.org", Name = "Bench", CreatedAt = now, UpdatedAt = now });
+            // The user first: the session row references it, and nothing tells EF the order.
+            db.SaveChanges();
             db.Add(new UserSession
             {
                 Id = "ses_bench_" + Guid.NewGuid().ToString("N"),
