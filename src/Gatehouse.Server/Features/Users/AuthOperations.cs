@@ -35,19 +35,19 @@ public static class AuthOperations
 
     public static async Task<Results<ApiOk<LoginResponse>, ApiError>> Login(LoginRequest request, HttpContext httpContext, LoginServices services, CancellationToken cancellationToken)
     {
-        var validation = new Validation().Required("email", request.Email, 254).Required("password", request.Password, PasswordPolicy.MaxLength * 4);
-        if (!validation.IsValid)
-        {
-            return validation.ToError();
-        }
-
-        // The unauthenticated per-IP policy first: it counts every attempt, hashed or not.
+        // The unauthenticated per-IP policy first: it counts every attempt, well-formed, hashed or not.
         foreach (var gate in services.Authentication.AnonymousGates)
         {
             if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
             {
                 return limited;
             }
+        }
+
+        var validation = new Validation().Required("email", request.Email, 254).Required("password", request.Password, PasswordPolicy.MaxLength * 4);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
         }
 
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";

@@ -29,7 +29,7 @@ public static class SessionTokens
 /// most once a minute. An ended, expired, idle or unknown session, or one of a disabled user, fails
 /// with one answer.
 /// </summary>
-internal sealed class SessionCredentialResolver(SessionCache cache, IServiceScopeFactory scopes, TimeProvider clock) : ICredentialResolver
+public sealed class SessionCredentialResolver(SessionCache cache, IServiceScopeFactory scopes, TimeProvider clock) : ICredentialResolver
 {
     public const string InvalidSessionMessage = "The session is not valid; log in again.";
 

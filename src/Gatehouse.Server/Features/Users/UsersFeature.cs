@@ -99,9 +99,23 @@ public sealed class UsersFeature : Feature
         admin.MapPost("", UserOperations.CreateAny).RequireRoot().GuardsEscalation().WithName("CreateAnyUser").WithSummary("Create a user of any organization, or a platform administrator (orgId null)");
 
         var auth = routes.Api.MapGroup("/auth").WithTags("Authentication");
-        auth.MapPost("/local/login", AuthOperations.Login).AllowAnonymous().WithName("LoginWithPassword").WithSummary("Log in with email and password: a session token and cookie");
+        auth.MapPost("/local/login", AuthOperations.Login).AllowAnonymous().ProducesProblemEnvelope(401, 429).WithName("LoginWithPassword").WithSummary("Log in with email and password: a session token and cookie");
         auth.MapPost("/logout", AuthOperations.Logout).RequireCredential().WithName("Logout").WithSummary("End this session, or every session of the user (all: true)");
         auth.MapGet("/session", AuthOperations.Current).RequireCredential().WithName("GetCurrentSession").WithSummary("The session's user, session and effective permissions");
         auth.MapPost("/password", AuthOperations.ChangePassword).RequireCredential().WithName("ChangePassword").WithSummary("Change the password; the user's other sessions end");
+    }
+}
+
+internal static class OpenRouteMetadata
+{
+    /// <summary>Declares the error answers of a route without a credential requirement (which would declare them itself).</summary>
+    public static TBuilder ProducesProblemEnvelope<TBuilder>(this TBuilder builder, params int[] statuses) where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var status in statuses)
+        {
+            builder.WithMetadata(new Microsoft.AspNetCore.Http.ProducesResponseTypeMetadata(status, typeof(Gatehouse.Contracts.ErrorEnvelope), ["application/json"]));
+        }
+
+        return builder;
     }
 }

@@ -81,6 +81,14 @@ public static class OpenApiSetup
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
                     DescribeRateLimitHeaders(operation, context.Document);
                 }
+                else if (context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any())
+                {
+                    // Open on purpose (a login makes a credential): the empty requirement says "none needed",
+                    // and the per-IP policy for credential-less requests still answers with its headers.
+                    operation.Security = [new OpenApiSecurityRequirement()];
+                    operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Needs no credential; limited per client IP.";
+                    DescribeRateLimitHeaders(operation, context.Document);
+                }
 
                 DescribeQueryParameters(operation);
 
