@@ -94,7 +94,10 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var account = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "powers", permissions = new[] { "*" } });
             var ids = new Dictionary<string, string>
             {
-                ["orgId"] = orgId, ["keyId"] = adminId, ["roleId"] = role.Str("id"), ["webhookId"] = webhook.Str("id"),
+                ["orgId"] = orgId,
+                ["keyId"] = adminId,
+                ["roleId"] = role.Str("id"),
+                ["webhookId"] = webhook.Str("id"),
                 ["serviceAccountId"] = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!,
             };
             var attempt = EscalatingBody(operation);
