@@ -44,8 +44,8 @@ public sealed class OrgsFeature : Feature
 
         var tenants = routes.Api.MapGroup("/admin/tenants").WithTags("Tenants");
         tenants.MapGet("/{tenantId}", Tenants.Get).RequireRoot().WithName("GetTenant").WithSummary("Get an organization by id or slug");
-        tenants.MapPatch("/{tenantId}", Tenants.Update).RequireRoot().WithName("UpdateTenant").WithSummary("Update an organization by id or slug");
-        tenants.MapDelete("/{tenantId}", Tenants.Delete).RequireRoot().WithName("DeleteTenant").WithSummary("Delete an organization by id or slug and erase its data");
+        tenants.MapPatch("/{tenantId}", Tenants.Update).RequireRoot().GuardsEscalation().WithName("UpdateTenant").WithSummary("Update an organization by id or slug");
+        tenants.MapDelete("/{tenantId}", Tenants.Delete).RequireRoot().GuardsEscalation().WithName("DeleteTenant").WithSummary("Delete an organization by id or slug and erase its data");
         tenants.MapGet("/{tenantId}/stats", Tenants.Stats).RequireRoot().WithName("GetTenantStats").WithSummary("Counts and verification outcomes of the last 24 h, by id or slug");
     }
 }
