@@ -182,4 +182,32 @@ public sealed class SessionTests(SharedServer shared)
         clock.Advance(TimeSpan.FromMinutes(1));
         (await server.CookielessClient(active.Token).GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(401);
     }
+
+    [Fact]
+    public async Task Ended_and_expired_sessions_are_listed_for_a_week_then_pruned()
+    {
+        var clock = new FakeClock();
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = clock });
+        var orgId = await server.CreateOrgAsync();
+        var email = UserSteps.NewEmail();
+        var userId = await server.CreateUserAsync(orgId, email);
+        var ended = await server.LoginAsync(email);
+        (await server.CookielessClient(ended.Token).PostAsync("/api/v1/auth/logout", new { })).StatusCode.ShouldBe(200);
+        var sessions = $"/api/v1/orgs/{orgId}/users/{userId}/sessions";
+
+        async Task<int> ListedAfterPruneAsync()
+        {
+            var trigger = await server.Root.PostAsync("/api/v1/admin/jobs/trigger", new { job = "session-prune" });
+            trigger.StatusCode.ShouldBe(202, trigger.Text);
+            await Eventually.ValueAsync(() => server.Root.GetAsync($"/api/v1/admin/jobs/runs/{trigger.Str("runId")}"),
+                r => r.StatusCode == 200 && r.Str("state") == "succeeded", "the prune run to succeed", describe: r => r.Text);
+            return (await server.Root.GetAsync(sessions)).Data.GetArrayLength();
+        }
+
+        (await ListedAfterPruneAsync()).ShouldBe(1, "an ended session stays listed for a week");
+        clock.Advance(TimeSpan.FromDays(8));
+        var current = await server.LoginAsync(email);
+        (await ListedAfterPruneAsync()).ShouldBe(1, "the ended session is gone and the new one stays");
+        (await server.CookielessClient(current.Token).GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(200);
+    }
 }
