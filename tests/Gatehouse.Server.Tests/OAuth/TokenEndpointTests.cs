@@ -308,6 +308,38 @@ public sealed class TokenEndpointTests(SharedServer shared)
         response.StatusCode.ShouldBe(200, response.Text);
     }
 
+    [Fact]
+    public async Task Too_many_token_requests_are_429_with_retry_after_and_no_token()
+    {
+        var clock = new FakeClock();
+        var tight = new Dictionary<string, string?>
+        {
+            ["Gatehouse:RateLimits:PerMinute"] = "5",
+            ["Gatehouse:RateLimits:UnauthenticatedPerMinute"] = "5",
+        };
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = clock, Settings = tight });
+        var orgId = await server.CreateOrgAsync();
+        var client = await server.CreateSecretClientAsync(orgId, ["deploy:read"]);
+
+        var answers = new List<ApiResponse>();
+        for (var i = 0; i < 12; i++)
+        {
+            answers.Add(await server.TokenWithBasicAsync(client.Id, client.Secret!));
+        }
+
+        answers.Take(5).ShouldAllBe(a => a.StatusCode == 200);
+        var limited = answers.Last();
+        limited.StatusCode.ShouldBe(429, limited.Text);
+        int.Parse(limited.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
+        limited.ShouldBeAProtocolAnswer();
+        limited.OAuthError().ShouldNotBeNullOrEmpty(limited.Text);
+        limited.Text.ShouldNotContain("access_token");
+
+        // The window passes with the clock, and tokens are issued again.
+        clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        (await server.TokenWithBasicAsync(client.Id, client.Secret!)).StatusCode.ShouldBe(200);
+    }
+
     private static string[] AudienceOf(JsonElement claims) =>
         claims.GetProperty("aud").ValueKind == JsonValueKind.Array ? claims.GetProperty("aud").Strings() : [claims.GetProperty("aud").GetString()!];
 }
