@@ -99,7 +99,11 @@ public sealed class BearerTokenTests(SharedServer shared)
         // A token is a credential to call the API, not a key an application verifies on behalf of its users.
         var verified = await _server.Root.VerifyAsync(new { key = token });
 
-        verified.StatusCode.ShouldBe(200, verified.Text);
-        verified.Data.GetProperty("valid").GetBoolean().ShouldBeFalse();
+        // Refused either as a malformed key (422, a JWT is longer than any key) or as an invalid one; never valid.
+        verified.StatusCode.ShouldBeOneOf([200, 422], verified.Text);
+        if (verified.StatusCode == 200)
+        {
+            verified.Data.GetProperty("valid").GetBoolean().ShouldBeFalse();
+        }
     }
 }

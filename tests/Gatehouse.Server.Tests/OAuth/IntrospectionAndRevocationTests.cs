@@ -242,6 +242,25 @@ public sealed class IntrospectionAndRevocationTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task A_token_issued_after_the_client_is_enabled_again_works_even_within_the_same_second()
+    {
+        // A clock that stands still: disabling, enabling and a new token all in one second, as can happen in production.
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = new FakeClock() });
+        var orgId = await server.CreateOrgAsync();
+        var client = await server.CreateSecretClientAsync(orgId, ["oauth_clients:read"]);
+        var old = await server.AccessTokenAsync(client);
+        var path = $"{OAuthSteps.ClientsPath(orgId)}/{client.Id}";
+
+        (await server.Root.PatchAsync(path, new { disabled = true })).StatusCode.ShouldBe(200);
+        (await server.Root.PatchAsync(path, new { disabled = false })).StatusCode.ShouldBe(200);
+        var fresh = await server.AccessTokenAsync(client);
+
+        (await server.CreateClient(old).GetAsync(ProbePath(orgId))).StatusCode.ShouldBe(401);
+        (await server.IntrospectAsync(client, fresh)).IsActive().ShouldBeTrue();
+        (await server.CreateClient(fresh).GetAsync(ProbePath(orgId))).StatusCode.ShouldBe(200);
+    }
+
+    [Fact]
     public async Task An_expired_token_is_inactive_and_refused_from_its_exp_on()
     {
         var clock = new FakeClock();

@@ -127,7 +127,6 @@ public sealed class OAuthClientTests(SharedServer shared)
             (["jwks", "jwksUri"], new { name = "k", scopes, tokenEndpointAuthMethod = "private_key_jwt" }),
             (["jwks"], new { name = "k", scopes, tokenEndpointAuthMethod = "client_secret_basic", jwks = key.PublicJwks() }),
             (["jwksUri"], new { name = "k", scopes, tokenEndpointAuthMethod = "client_secret_post", jwksUri = "https://keys.example.test/jwks.json" }),
-            (["jwksUri"], new { name = "k", scopes, tokenEndpointAuthMethod = "private_key_jwt", jwksUri = "http://keys.example.test/jwks.json" }),
             (["serviceAccountId"], new { name = "sa", scopes, serviceAccountId = "sa_" + Guid.NewGuid().ToString("N") }),
         };
 
@@ -144,6 +143,23 @@ public sealed class OAuthClientTests(SharedServer shared)
 
         wrong.ShouldBeEmpty();
         (await _server.Root.GetAsync(path)).Data.GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_jwks_uri_must_be_https_where_insecure_outbound_urls_are_not_allowed()
+    {
+        // The shared test servers allow plain-http outbound URLs (for local webhook receivers); production does not.
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions
+        {
+            Settings = new Dictionary<string, string?> { ["Gatehouse:Webhooks:AllowInsecure"] = "false" },
+        });
+        var orgId = await server.CreateOrgAsync();
+
+        var plain = await server.Root.PostAsync(OAuthSteps.ClientsPath(orgId), new { name = "k", scopes = new[] { "deploy:read" }, tokenEndpointAuthMethod = "private_key_jwt", jwksUri = "http://keys.example.test/jwks.json" });
+
+        plain.StatusCode.ShouldBe(422, plain.Text);
+        FieldNames(plain).ShouldBe(["jwksUri"]);
+        (await server.Root.GetAsync(OAuthSteps.ClientsPath(orgId))).Data.GetArrayLength().ShouldBe(0);
     }
 
     [Fact]

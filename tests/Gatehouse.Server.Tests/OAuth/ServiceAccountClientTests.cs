@@ -58,26 +58,30 @@ public sealed class ServiceAccountClientTests(SharedServer shared)
     [Fact]
     public async Task Disabling_the_account_stops_its_clients_and_their_tokens_and_enabling_it_lets_them_work_again()
     {
-        var orgId = await _server.CreateOrgAsync();
-        var (accountId, _, _) = await _server.CreateServiceAccountAsync(orgId, ["oauth_clients:read"]);
-        var client = await CreateAccountClientAsync(orgId, accountId, ["oauth_clients:read"]);
-        var token = await _server.AccessTokenAsync(client);
+        // A clock that stands still: everything below happens within one second, as it can in production.
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = new FakeClock() });
+        var orgId = await server.CreateOrgAsync();
+        var (accountId, _, _) = await server.CreateServiceAccountAsync(orgId, ["oauth_clients:read"]);
+        var client = await server.CreateOAuthClientAsync(orgId, new { name = "owned", scopes = new[] { "oauth_clients:read" }, serviceAccountId = accountId });
+        var token = await server.AccessTokenAsync(client);
         var accountPath = $"/api/v1/orgs/{orgId}/service-accounts/{accountId}";
-        (await _server.CreateClient(token).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(200);
+        (await server.CreateClient(token).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(200);
 
-        (await _server.Root.PatchAsync(accountPath, new { disabled = true })).StatusCode.ShouldBe(200);
+        (await server.Root.PatchAsync(accountPath, new { disabled = true })).StatusCode.ShouldBe(200);
 
-        var refused = await _server.TokenWithBasicAsync(client.Id, client.Secret!);
+        var refused = await server.TokenWithBasicAsync(client.Id, client.Secret!);
         refused.StatusCode.ShouldBe(401, refused.Text);
         refused.OAuthError().ShouldBe("invalid_client");
-        (await _server.CreateClient(token).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(401);
-        (await _server.IntrospectAsync(client, token)).StatusCode.ShouldBe(401);
-        (await (await _server.OrgClientAsync(orgId, "oauth_clients:read")).IntrospectAsync(token)).IsExactlyInactive().ShouldBeTrue();
+        (await server.CreateClient(token).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(401);
+        (await server.IntrospectAsync(client, token)).StatusCode.ShouldBe(401);
+        (await (await server.OrgClientAsync(orgId, "oauth_clients:read")).IntrospectAsync(token)).IsExactlyInactive().ShouldBeTrue();
 
-        (await _server.Root.PatchAsync(accountPath, new { disabled = false })).StatusCode.ShouldBe(200);
+        (await server.Root.PatchAsync(accountPath, new { disabled = false })).StatusCode.ShouldBe(200);
 
-        var fresh = await _server.AccessTokenAsync(client);
-        (await _server.CreateClient(fresh).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(200);
+        // A token issued after enabling works, whatever second it falls in.
+        var fresh = await server.AccessTokenAsync(client);
+        (await server.CreateClient(fresh).GetAsync(OAuthSteps.ClientsPath(orgId))).StatusCode.ShouldBe(200);
+        (await server.IntrospectAsync(client, fresh)).IsActive().ShouldBeTrue();
     }
 
     [Fact]

@@ -312,11 +312,7 @@ public sealed class TokenEndpointTests(SharedServer shared)
     public async Task Too_many_token_requests_are_429_with_retry_after_and_no_token()
     {
         var clock = new FakeClock();
-        var tight = new Dictionary<string, string?>
-        {
-            ["Gatehouse:RateLimits:PerMinute"] = "5",
-            ["Gatehouse:RateLimits:UnauthenticatedPerMinute"] = "5",
-        };
+        var tight = new Dictionary<string, string?> { ["Gatehouse:OAuth:TokenRequestsPerClientPerMinute"] = "5" };
         await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = clock, Settings = tight });
         var orgId = await server.CreateOrgAsync();
         var client = await server.CreateSecretClientAsync(orgId, ["deploy:read"]);
@@ -328,6 +324,7 @@ public sealed class TokenEndpointTests(SharedServer shared)
         }
 
         answers.Take(5).ShouldAllBe(a => a.StatusCode == 200);
+        answers.Skip(5).ShouldAllBe(a => a.StatusCode == 429);
         var limited = answers.Last();
         limited.StatusCode.ShouldBe(429, limited.Text);
         int.Parse(limited.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
@@ -336,7 +333,41 @@ public sealed class TokenEndpointTests(SharedServer shared)
         limited.Text.ShouldNotContain("access_token");
 
         // The window passes with the clock, and tokens are issued again.
-        clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        // The limit is a sliding window: a whole window after the previous one has drained.
+        clock.Advance(TimeSpan.FromMinutes(2));
+        (await server.TokenWithBasicAsync(client.Id, client.Secret!)).StatusCode.ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task Repeated_failed_client_authentication_from_one_address_is_429_even_for_the_right_secret()
+    {
+        var clock = new FakeClock();
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions
+        {
+            Clock = clock,
+            Settings = new Dictionary<string, string?> { ["Gatehouse:OAuth:FailedAuthPerIpPerMinute"] = "3" },
+        });
+        var orgId = await server.CreateOrgAsync();
+        var client = await server.CreateSecretClientAsync(orgId, ["deploy:read"]);
+        var guess = "gcs_" + new string('G', 43);
+
+        var failures = new List<ApiResponse>();
+        for (var i = 0; i < 3; i++)
+        {
+            failures.Add(await server.TokenWithBasicAsync(client.Id, guess));
+        }
+
+        var fourth = await server.TokenWithBasicAsync(client.Id, guess);
+        var rightSecret = await server.TokenWithBasicAsync(client.Id, client.Secret!);
+
+        failures.ShouldAllBe(f => f.StatusCode == 401);
+        fourth.StatusCode.ShouldBe(429, fourth.Text);
+        fourth.Header("Retry-After").ShouldNotBeNull();
+        fourth.ShouldBeAProtocolAnswer();
+        // Guessing stops for the address, so a correct guess gets no token either until the window passes.
+        rightSecret.StatusCode.ShouldBe(429, rightSecret.Text);
+        // The limit is a sliding window: a whole window after the previous one has drained.
+        clock.Advance(TimeSpan.FromMinutes(2));
         (await server.TokenWithBasicAsync(client.Id, client.Secret!)).StatusCode.ShouldBe(200);
     }
 
