@@ -217,5 +217,78 @@ for (const method of methods) {
   });
 }
 
+// The refusals, read the way a standards client reads them: the library must recognise each error.
+
+/** Runs a request that must be refused; returns its status, RFC 6749 error code and authentication challenges. */
+async function refusal(send, process) {
+  const response = await send();
+  try {
+    await process(response);
+  } catch (error) {
+    if (error instanceof oauth.WWWAuthenticateChallengeError) {
+      const body = await error.response.json().catch(() => ({}));
+      return { status: error.status, error: body.error, challenges: error.cause };
+    }
+
+    if (error instanceof oauth.ResponseBodyError) {
+      return { status: error.status, error: error.error, challenges: [] };
+    }
+
+    throw error;
+  }
+
+  fail(`the request was accepted (${response.status})`);
+}
+
+const basic = clients.client_secret_basic;
+
+await step('refuse wrong secret client_secret_basic', async () => {
+  const result = await refusal(
+    () => oauth.clientCredentialsGrantRequest(as, basic.client, oauth.ClientSecretBasic(`${basicClientSecret}x`), {}, insecure),
+    (response) => oauth.processClientCredentialsResponse(as, basic.client, response));
+  expect(result.status === 401 && result.error === 'invalid_client', `got ${result.status} ${result.error}`);
+  const challenge = result.challenges.find((c) => c.scheme === 'basic');
+  expect(challenge?.parameters.realm === 'gatehouse', `WWW-Authenticate challenges ${JSON.stringify(result.challenges)}`);
+  ok('401 invalid_client, Basic realm="gatehouse"');
+});
+
+await step('refuse wrong secret client_secret_post', async () => {
+  const post = clients.client_secret_post;
+  const result = await refusal(
+    () => oauth.clientCredentialsGrantRequest(as, post.client, oauth.ClientSecretPost(`${postClientSecret}x`), {}, insecure),
+    (response) => oauth.processClientCredentialsResponse(as, post.client, response));
+  expect(result.status === 401 && result.error === 'invalid_client', `got ${result.status} ${result.error}`);
+  ok('401 invalid_client');
+});
+
+await step('refuse scope beyond the client', async () => {
+  const result = await refusal(
+    () => oauth.clientCredentialsGrantRequest(as, basic.client, basic.auth, { scope: 'api_keys:read orgs:write' }, insecure),
+    (response) => oauth.processClientCredentialsResponse(as, basic.client, response));
+  expect(result.status === 400 && result.error === 'invalid_scope', `got ${result.status} ${result.error}`);
+  ok('400 invalid_scope');
+});
+
+await step('refuse replayed assertion private_key_jwt', async () => {
+  const { client } = clients.private_key_jwt;
+  const jti = `replay-${crypto.randomUUID()}`;
+  const sameJti = oauth.PrivateKeyJwt({ key: privateKey, kid: privateJwk.kid }, { [oauth.modifyAssertion]: (_header, payload) => { payload.jti = jti; } });
+  const first = await oauth.clientCredentialsGrantRequest(as, client, sameJti, {}, insecure);
+  await oauth.processClientCredentialsResponse(as, client, first);
+  const result = await refusal(
+    () => oauth.clientCredentialsGrantRequest(as, client, sameJti, {}, insecure),
+    (response) => oauth.processClientCredentialsResponse(as, client, response));
+  expect(result.status === 401 && result.error === 'invalid_client', `got ${result.status} ${result.error}`);
+  ok('first use 200, second use 401 invalid_client');
+});
+
+await step('refuse unauthenticated introspection', async () => {
+  const result = await refusal(
+    () => oauth.introspectionRequest(as, basic.client, oauth.None(), 'not-a-token', insecure),
+    (response) => oauth.processIntrospectionResponse(as, basic.client, response));
+  expect(result.status === 401 && result.error === 'invalid_client', `got ${result.status} ${result.error}`);
+  ok('401 invalid_client');
+});
+
 currentStep = 'done';
 ok(`${methods.length} client authentication methods`);

@@ -9,7 +9,9 @@ namespace Gatehouse.Server.Tests.OAuth;
 /// (oauth4webapi for the protocol, jose for the tokens) discovers the metadata, obtains a
 /// client-credentials token with client_secret_basic, client_secret_post and private_key_jwt,
 /// verifies each against the published JWKS, uses it on this API, introspects it, revokes it, and
-/// sees introspection and the API turn it away. Our own tests cannot catch a reading of an RFC that
+/// sees introspection and the API turn it away; then it checks that the refusals (wrong secret,
+/// a scope beyond the client, a replayed assertion, introspection without a client) are errors the
+/// library recognises. Our own tests cannot catch a reading of an RFC that
 /// only our own code shares; a library written by others against the same RFCs can.
 /// </summary>
 public sealed class IndependentClientTests(SharedServer shared)
@@ -19,7 +21,7 @@ public sealed class IndependentClientTests(SharedServer shared)
     private readonly GatehouseServer _server = shared.Server;
 
     [Fact]
-    public async Task A_standards_client_obtains_verifies_uses_introspects_and_revokes_tokens_with_each_authentication_method()
+    public async Task A_standards_client_obtains_verifies_uses_introspects_and_revokes_tokens_with_each_authentication_method_and_reads_every_refusal()
     {
         var node = ExternalTools.FindOnPath("node");
         var npm = ExternalTools.FindOnPath("npm");
@@ -77,6 +79,18 @@ public sealed class IndependentClientTests(SharedServer shared)
             {
                 lines.ShouldContain(line => line.StartsWith($"ok {step} {method}:", StringComparison.Ordinal), output);
             }
+        }
+
+        foreach (var refusal in new[]
+        {
+            "refuse wrong secret client_secret_basic: 401 invalid_client, Basic realm=\"gatehouse\"",
+            "refuse wrong secret client_secret_post: 401 invalid_client",
+            "refuse scope beyond the client: 400 invalid_scope",
+            "refuse replayed assertion private_key_jwt: first use 200, second use 401 invalid_client",
+            "refuse unauthenticated introspection: 401 invalid_client",
+        })
+        {
+            lines.ShouldContain("ok " + refusal, output);
         }
 
         lines.ShouldContain("ok api revoked private_key_jwt: GET api-keys 401", output);
