@@ -2,6 +2,7 @@ using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.Health;
 using Gatehouse.Server.Features.Jobs;
+using Gatehouse.Server.Features.OAuth;
 using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
 using Gatehouse.Server.Features.RateLimits;
@@ -38,6 +39,7 @@ public static class Program
         new ApiKeysFeature(),
         new UsersFeature(),
         new ServiceAccountsFeature(),
+        new OAuthFeature(),
         new RateLimitsFeature(),
         new AuditFeature(),
         new WebhooksFeature(),

@@ -39,7 +39,11 @@ public sealed class ServiceAccountsFeature : Feature
 
     public override IReadOnlyList<AuditAction> AuditActions => ServiceAccountActions.All;
 
-    public override void AddServices(FeatureServices services) => services.OrgData<ServiceAccountOrgData>();
+    public override void AddServices(FeatureServices services)
+    {
+        services.OrgData<ServiceAccountOrgData>();
+        services.Services.AddScoped<ServiceAccountDirectory>();
+    }
 
     public override void MapRoutes(FeatureRoutes routes)
     {

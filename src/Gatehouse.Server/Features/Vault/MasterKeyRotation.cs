@@ -71,6 +71,16 @@ public static class MasterKeyRotation
             }
         }
 
+        // Token-signing keys of the OAuth feature, sealed under their own subkey.
+        foreach (var (kid, sealedValue) in Read(connection, transaction, "SELECT kid, sealed_key FROM oauth_signing_keys"))
+        {
+            if (TryReseal(current, previous, OAuth.SigningKeySealing.Purpose, sealedValue, OAuth.SigningKeySealing.Aad(kid)) is { } fresh)
+            {
+                Update(connection, transaction, "UPDATE oauth_signing_keys SET sealed_key = @v WHERE kid = @k", fresh, kid);
+                rewrapped++;
+            }
+        }
+
         // Scope and key joined by a newline, which neither can hold (a credential id; a header value).
         foreach (var (scopeAndKey, sealedValue) in Read(connection, transaction, "SELECT scope || '\n' || key, sealed_body FROM idempotency_records WHERE sealed_body IS NOT NULL"))
         {

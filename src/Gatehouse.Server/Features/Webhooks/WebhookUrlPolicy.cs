@@ -9,6 +9,7 @@ namespace Gatehouse.Server.Features.Webhooks;
 /// and again at connect time, on the address actually dialled (so DNS rebinding cannot slip past).
 /// <see cref="WebhookOptions.AllowInsecure"/> lifts both rules for development and tests.
 /// </summary>
+[Gatehouse.Server.Platform.Composition.FeatureApi]
 public sealed class WebhookUrlPolicy(WebhookOptions options)
 {
     public const int MaxUrlLength = 2048;
@@ -18,6 +19,9 @@ public sealed class WebhookUrlPolicy(WebhookOptions options)
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
     public bool AllowInsecure => options.AllowInsecure;
+
+    /// <summary>A handler for outbound calls to URLs this policy checked: no redirects, no proxy, forbidden addresses refused at connect time.</summary>
+    public SocketsHttpHandler CreateHandler() => WebhooksFeature.CreateHandler(this);
 
     /// <summary>Null when the URL may be registered; otherwise the reason. Resolves the host, never connects.</summary>
     public async Task<string?> CheckAsync(string url, CancellationToken cancellationToken)

@@ -91,7 +91,7 @@ public sealed class WebhooksFeature : Feature
     /// connect callback that resolves the host itself and refuses forbidden addresses at the moment
     /// of connecting, so a name that changes its answer after registration (DNS rebinding) gains nothing.
     /// </summary>
-    private static SocketsHttpHandler CreateHandler(WebhookUrlPolicy policy) => new()
+    internal static SocketsHttpHandler CreateHandler(WebhookUrlPolicy policy) => new()
     {
         AllowAutoRedirect = false,
         UseProxy = false,

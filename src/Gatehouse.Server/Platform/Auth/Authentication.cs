@@ -53,6 +53,9 @@ public static class Authentication
     /// <summary>The cookie a login sets (the Users feature); a <c>__Host-</c> cookie is bound to this host, path /, Secure.</summary>
     public const string SessionCookieName = "__Host-gatehouse_session";
 
+    private const int MaxSecretLength = 512;
+    private const int MaxTokenLength = 4096;
+
     /// <summary>
     /// Resolves the credential without remembering the outcome on the request: for a handler that
     /// keeps the principal itself (verify), which then never touches the request's item bag.
@@ -65,12 +68,13 @@ public static class Authentication
             return CredentialOutcome.None;
         }
 
-        if (credential.Length is 0 or > 512)
+        // Opaque secrets are short; a signed token carries its claims and signature (an RS256 one runs to ~700 characters).
+        var shape = credential.Length is 0 or > MaxTokenLength ? CredentialShape.OpaqueSecret : PresentedCredential.ShapeOf(credential);
+        if (credential.Length == 0 || credential.Length > (shape == CredentialShape.Jwt ? MaxTokenLength : MaxSecretLength))
         {
             return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, "The API key is malformed.");
         }
 
-        var shape = PresentedCredential.ShapeOf(credential);
         // Only opaque secrets are hashed: a signed token is checked by its signature, not looked up.
         var presented = new PresentedCredential(credential, shape, shape == CredentialShape.OpaqueSecret ? services.Hasher.Digest(credential) : default);
         foreach (var resolver in services.ResolversOf(shape))
