@@ -346,8 +346,10 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         var credential = await _server.Root.PostAsync($"{org}/credentials", new { integrationId = "rules", authType = "api_key", name = "rules-credential", data = new { apiKey = "x" } });
         var user = await _server.Root.PostAsync($"{org}/users", new { email = $"rules-{Guid.NewGuid():N}@example.org", name = "Rules" });
         var account = await _server.Root.PostAsync($"{org}/service-accounts", new { name = "rules-account", permissions = new[] { "api_keys:read" } });
+        var client = await _server.Root.PostAsync($"{org}/oauth-clients", new { name = "rules-client", scopes = new[] { "api_keys:read" } });
         var ids = new Dictionary<string, string>
         {
+            ["{clientId}"] = client.Str("id"),
             ["{orgId}"] = orgId,
             ["{userId}"] = user.Str("id"),
             ["{serviceAccountId}"] = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!,

@@ -45,7 +45,7 @@ public static class OAuthClientOperations
         var method = request.TokenEndpointAuthMethod ?? ClientAuthMethods.SecretBasic;
         var algorithm = request.SigningAlgorithm ?? SigningAlgorithms.ES256;
         var validation = new Validation().Required("name", request.Name, 100).Optional("description", request.Description, 1000)
-            .Permissions("scopes", request.Scopes, required: true);
+            .Permissions("scopes", request.Scopes, required: true).Optional("serviceAccountId", request.ServiceAccountId, 64);
         if (request.Scopes is { Count: 0 })
         {
             validation.Add("scopes", "must hold at least one permission");

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Gatehouse.Server.Features.ServiceAccounts;
 
 /// <summary>What another feature may know of a service account: that it exists in the organization, its permissions, whether it is disabled.</summary>
+[FeatureApi]
 public sealed record ServiceAccountSummary(string Id, IReadOnlyList<string> Permissions, bool Disabled);
 
 /// <summary>Looks service accounts up for features that issue credentials they own (OAuth clients).</summary>

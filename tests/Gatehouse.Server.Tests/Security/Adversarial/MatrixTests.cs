@@ -96,9 +96,12 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var user = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email = $"owner-{Guid.NewGuid():N}@example.org", name = "Owner", permissions = new[] { "*" } });
             // The account owns the organization's strongest key: touching the account touches that key.
             var account = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "powers", permissions = new[] { "*" } });
+            // A client that can obtain tokens holding everything: changing, rotating or deleting it is beyond the caller.
+            var client = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = "powers", scopes = new[] { "*" } });
             var ids = new Dictionary<string, string>
             {
                 ["orgId"] = orgId,
+                ["clientId"] = client.Str("id"),
                 ["keyId"] = adminId,
                 ["roleId"] = role.Str("id"),
                 ["webhookId"] = webhook.Str("id"),
@@ -145,6 +148,10 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         "UpdateServiceAccount" => new { disabled = true },
         "DeleteServiceAccount" => null,
         "CreateServiceAccountKey" => new { name = "escalated", permissions = new[] { "orgs:write" } },
+        "CreateOAuthClient" => new { name = "escalated", scopes = new[] { "*" } },
+        "UpdateOAuthClient" => new { name = "taken over" },
+        "RotateOAuthClientSecret" => new { gracePeriodSeconds = 3600 },
+        "DeleteOAuthClient" => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 
@@ -162,7 +169,7 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
     private static async Task<string> SnapshotAsync(GatehouseServer server, string orgId)
     {
         var parts = new StringBuilder();
-        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/audit-logs?limit=1" })
+        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/oauth-clients?limit=200", "/audit-logs?limit=1" })
         {
             var response = await server.Root.GetAsync($"/api/v1/orgs/{orgId}{path}");
             parts.Append(path).Append(' ').Append(response.StatusCode).Append(' ');

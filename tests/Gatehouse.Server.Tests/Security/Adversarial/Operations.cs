@@ -66,6 +66,10 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "AdminCreateServiceAccount" or "AdminCreateServiceAccountAlias" => new { orgId = world.A.OrgId, name = "sample-" + Guid.NewGuid().ToString("N")[..8], permissions = new[] { "deploy:read" } },
         "UpdateServiceAccount" => new { description = "changed" },
         "CreateServiceAccountKey" => new { name = "sample", permissions = new[] { "deploy:read" } },
+        "CreateOAuthClient" => new { name = "sample-" + Guid.NewGuid().ToString("N")[..8], scopes = new[] { "deploy:read" } },
+        "UpdateOAuthClient" => new { description = "changed" },
+        "RotateOAuthClientSecret" => new { gracePeriodSeconds = 0 },
+        "RotateSigningKey" => new { algorithm = "ES256", activateAfterSeconds = 3600 },
         _ when !operation.HasBody => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
     };

@@ -54,6 +54,7 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/webhooks/{deleted["webhookId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/users/{deleted["userId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/service-accounts/{deleted["serviceAccountId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/oauth-clients/{deleted["clientId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -84,6 +85,7 @@ public sealed class World
         ids["serviceAccountId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "resident", permissions = new[] { "deploy:read" } }))
             .Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
         ids["credentialId"] = credential.Str("id");
+        ids["clientId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = "resident", scopes = new[] { "deploy:read" } })).Str("id");
         var email = $"resident-{Guid.NewGuid():N}@example.org";
         ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");
         var login = Created(await server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = World.UserPassword, orgId }));
