@@ -41,7 +41,8 @@ public static class OpenIddictBenchServer
             options.AddSigningKey(signingKey);
             options.AddEphemeralEncryptionKey();
             options.DisableAccessTokenEncryption();
-            options.UseAspNetCore().DisableTransportSecurityRequirement();
+            // Compact JSON like the baseline's, and the contract's realm on invalid_client.
+            options.UseAspNetCore().DisableTransportSecurityRequirement().SuppressJsonResponseIndentation().SetRealm("gatehouse");
 
             // Degraded mode leaves client authentication to the application: the same lookup and
             // constant-time keyed-hash comparison as the baseline.
