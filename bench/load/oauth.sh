@@ -135,6 +135,7 @@ if [ "$gatehouse" = yes ]; then
   warm c-introspect "$gatehouse_url" introspect "$work/gatehouse-tokens.txt"
 fi
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=()
 for endpoint in token introspect; do
   echo "== measure $endpoint ${DURATION}s each, $CONNECTIONS connections, A B C A B C"
@@ -148,7 +149,7 @@ for endpoint in token introspect; do
 done
 
 echo
-echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo | xargs), load average before the measured runs: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "clients: $N, connections: $CONNECTIONS, ${DURATION}s per run, warm-up ${WARMUP}s, servers on core $SERVER_CPU, wrk on core $WRK_CPU"
 printf '%-28s %12s %10s %10s %8s\n' run "req/s" "p50 ms" "p99 ms" non-2xx
 for line in "${results[@]}"; do printf '%-28s %12s %10s %10s %8s\n' $line; done
