@@ -12,7 +12,7 @@ namespace Gatehouse.Server.Features.OAuth;
 /// <summary>The claims of an access token this server signed and still accepts.</summary>
 public sealed record AccessTokenClaims(
     string Issuer, string Subject, string Audience, string OrgId, string Scope, string Jti, long IssuedAt, long ExpiresAt, string ClientId, string Algorithm, string Kid,
-    string? Jkt)
+    string? Jkt, int Generation)
 {
     /// <summary>DPoP-bound (RFC 9449): the token is usable only with proofs signed by the key of this thumbprint.</summary>
     public bool IsBound => Jkt is not null;
@@ -59,6 +59,7 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
             json.WriteString("client_id", client.Id);
             json.WriteString("org_id", client.OrgId);
             json.WriteString("scope", scope);
+            json.WriteNumber("gen", client.TokenGeneration);
             if (jkt is not null)
             {
                 json.WriteStartObject("cnf");
@@ -187,7 +188,7 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
                 ReadString(root, "iss") ?? "", ReadString(root, "sub") ?? "", ReadString(root, "aud") ?? "", ReadString(root, "org_id") ?? "",
                 ReadString(root, "scope") ?? "", ReadString(root, "jti") ?? "", ReadLong(root, "iat"), ReadLong(root, "exp"),
                 ReadString(root, "client_id") ?? "", alg, kid,
-                root.TryGetProperty("cnf", out var confirmation) ? ReadString(confirmation, "jkt") : null);
+                root.TryGetProperty("cnf", out var confirmation) ? ReadString(confirmation, "jkt") : null, (int)ReadLong(root, "gen"));
             return claims.ClientId.Length > 0 && claims.OrgId.Length > 0 && claims.Jti.Length > 0 && claims.ExpiresAt > 0 ? claims : null;
         }
         catch (Exception ex) when (ex is FormatException or JsonException)

@@ -52,8 +52,12 @@ public sealed class OAuthClient : ICreatedEntity, IVersioned, IOrgOwned
     public bool OwnerSuspended { get; set; }
     public bool Disabled { get; set; }
 
-    /// <summary>Tokens issued at or before this instant are dead (set when the client is disabled, so enabling it again does not revive them).</summary>
-    public DateTime? TokensValidAfter { get; set; }
+    /// <summary>
+    /// Carried by every token (claim <c>gen</c>) and advanced when the client or its owner is
+    /// disabled: tokens of an older generation are dead, so enabling it again does not revive them,
+    /// while tokens issued afterwards — even within the same second — work.
+    /// </summary>
+    public int TokenGeneration { get; set; }
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; set; }
 

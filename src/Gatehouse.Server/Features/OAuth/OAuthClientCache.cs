@@ -14,7 +14,7 @@ namespace Gatehouse.Server.Features.OAuth;
 public sealed record ClientRecord(
     string Id, string OrgId, IReadOnlyList<string> Scopes, int TokenTtlSeconds, string AuthMethod, string SigningAlgorithm,
     byte[]? SecretHash, byte[]? PreviousSecretHash, DateTime? PreviousSecretExpiresAt, JsonWebKeySet? Jwks, string? JwksUri,
-    bool Live, DateTime? TokensValidAfter, string? OwnerId)
+    bool Live, int TokenGeneration, string? OwnerId)
 {
     /// <summary>Constant time: the presented secret's keyed hash against the current one and, during a grace, the previous one.</summary>
     public bool SecretMatches(ReadOnlySpan<byte> presentedHash, DateTime now)
@@ -24,9 +24,8 @@ public sealed record ClientRecord(
         return current | previous;
     }
 
-    /// <summary>Whether a token issued at <paramref name="issuedAt"/> (unix seconds) may still be used.</summary>
-    public bool Accepts(long issuedAt) =>
-        Live && (TokensValidAfter is not { } after || issuedAt > new DateTimeOffset(after).ToUnixTimeSeconds());
+    /// <summary>Whether a token of <paramref name="generation"/> may still be used: the client is live and has not been disabled since.</summary>
+    public bool Accepts(int generation) => Live && generation == TokenGeneration;
 }
 
 public sealed class OAuthClientCache(IServiceScopeFactory scopes)
@@ -102,5 +101,5 @@ public sealed class OAuthClientCache(IServiceScopeFactory scopes)
         client.SecretHash is null ? null : Convert.FromHexString(client.SecretHash),
         client.PreviousSecretHash is null ? null : Convert.FromHexString(client.PreviousSecretHash),
         client.PreviousSecretExpiresAt, client.Jwks is null ? null : new JsonWebKeySet(client.Jwks), client.JwksUri,
-        client.IsLive, client.TokensValidAfter, client.OwnerId);
+        client.IsLive, client.TokenGeneration, client.OwnerId);
 }

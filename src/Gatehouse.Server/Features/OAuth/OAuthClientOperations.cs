@@ -246,7 +246,7 @@ public static class OAuthClientOperations
             if (disabled)
             {
                 // Every token issued so far dies now, and stays dead if the client is enabled again.
-                client.TokensValidAfter = now;
+                client.TokenGeneration++;
             }
 
             changed.Add("disabled");

@@ -4,6 +4,7 @@ using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
+using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.OAuth;
 
@@ -95,15 +96,15 @@ public sealed class OAuthFeature : Feature
 
         var root = routes.Root;
         root.MapPost(OAuthEndpoints.TokenPath, OAuthEndpoints.Token).WithTags("OAuth").WithName("OAuthToken")
-            .Accepts<TokenRequestForm>("application/x-www-form-urlencoded")
+            .WithMetadata(new DocumentedFormBody(typeof(TokenRequestForm)))
             .Produces<TokenResponse>(200).Produces<OAuthErrorResponse>(400).Produces<OAuthErrorResponse>(401).Produces<OAuthErrorResponse>(429)
             .WithSummary("Client-credentials grant: a JWT access token for an authenticated client (client_secret_basic, client_secret_post or private_key_jwt)");
         root.MapPost(OAuthEndpoints.IntrospectPath, OAuthEndpoints.Introspect).WithTags("OAuth").WithName("OAuthIntrospect")
-            .Accepts<TokenActionForm>("application/x-www-form-urlencoded")
+            .WithMetadata(new DocumentedFormBody(typeof(TokenActionForm)))
             .Produces<IntrospectionResponse>(200).Produces<OAuthErrorResponse>(400).Produces<OAuthErrorResponse>(401).Produces<OAuthErrorResponse>(403).Produces<OAuthErrorResponse>(429)
             .WithSummary("RFC 7662 introspection, by a client of the token's organization or a credential with oauth_clients:read");
         root.MapPost(OAuthEndpoints.RevokePath, OAuthEndpoints.Revoke).WithTags("OAuth").WithName("OAuthRevoke")
-            .Accepts<TokenActionForm>("application/x-www-form-urlencoded")
+            .WithMetadata(new DocumentedFormBody(typeof(TokenActionForm)))
             .Produces(200).Produces<OAuthErrorResponse>(400).Produces<OAuthErrorResponse>(401).Produces<OAuthErrorResponse>(403).Produces<OAuthErrorResponse>(429)
             .WithSummary("RFC 7009 revocation by the token's client or a credential with oauth_clients:write (200 for unknown tokens too)");
         root.MapGet(OAuthEndpoints.MetadataPath, OAuthEndpoints.Metadata).WithTags("OAuth").WithName("OAuthServerMetadata")

@@ -128,7 +128,7 @@ public sealed class OAuthServices(
         }
 
         var client = await clients.GetAsync(claims.ClientId, cancellationToken);
-        return client is not null && client.OrgId == claims.OrgId && client.Accepts(claims.IssuedAt) ? (claims, client) : null;
+        return client is not null && client.OrgId == claims.OrgId && client.Accepts(claims.Generation) ? (claims, client) : null;
     }
 
     /// <summary>Records the revocation and its audit event in one transaction; the deny-list learns it after the commit.</summary>

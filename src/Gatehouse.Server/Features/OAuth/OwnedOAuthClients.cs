@@ -22,7 +22,7 @@ public sealed class OwnedOAuthClients(GatehouseDb db, OAuthClientCache cache, Ti
             client.UpdatedAt = now;
             if (suspended)
             {
-                client.TokensValidAfter = now;
+                client.TokenGeneration++;
             }
 
             cache.EvictAfterCommit(changes, client.Id);

@@ -62,6 +62,15 @@ public static class OpenApiSetup
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
                 await DescribeEveryRepresentation(operation, context, cancellationToken);
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<DocumentedFormBody>().LastOrDefault() is { } form)
+                {
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType> { [DocumentedFormBody.ContentType] = new() { Schema = await SchemaOf(form.Type, context, cancellationToken) } },
+                    };
+                }
+
                 if (context.Description.HttpMethod is { } method && !HttpMethods.IsGet(method)
                     && operation.Responses is { } responses && !responses.ContainsKey("409") && responses.TryGetValue("400", out var invalid))
                 {
@@ -281,4 +290,14 @@ public static class OpenApiSetup
 
     private static OpenApiHeader IntegerHeader(string description) =>
         new() { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
+}
+
+/// <summary>
+/// Documents a form-encoded request body without making routing enforce the content type (which
+/// <c>Accepts</c> does, answering a bare 415): the OAuth endpoints answer a wrong body themselves,
+/// in their RFC's words.
+/// </summary>
+public sealed record DocumentedFormBody(Type Type)
+{
+    public const string ContentType = "application/x-www-form-urlencoded";
 }

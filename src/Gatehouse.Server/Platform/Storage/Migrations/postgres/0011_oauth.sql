@@ -17,7 +17,7 @@ CREATE TABLE oauth_clients (
     owner_id                   text NULL,
     owner_suspended            boolean NOT NULL DEFAULT false,
     disabled                   boolean NOT NULL,
-    tokens_valid_after         timestamptz NULL,
+    token_generation           integer NOT NULL DEFAULT 0,
     created_at                 timestamptz NOT NULL,
     updated_at                 timestamptz NOT NULL,
     version                    bigint NOT NULL DEFAULT 0

@@ -17,7 +17,7 @@ CREATE TABLE oauth_clients (
     owner_id                   TEXT NULL,
     owner_suspended            INTEGER NOT NULL DEFAULT 0,
     disabled                   INTEGER NOT NULL,
-    tokens_valid_after         TEXT NULL,
+    token_generation           INTEGER NOT NULL DEFAULT 0,
     created_at                 TEXT NOT NULL,
     updated_at                 TEXT NOT NULL,
     version                    INTEGER NOT NULL DEFAULT 0
