@@ -15,7 +15,7 @@ public sealed class DiscoveryTests(SharedServer shared)
         var response = await _server.Anonymous.GetAsync("/.well-known/oauth-authorization-server");
 
         response.StatusCode.ShouldBe(200, response.Text);
-        response.ShouldBeAProtocolAnswer();
+        response.ShouldBeADiscoveryAnswer();
         var metadata = response.Body;
         // No issuer is configured here, so it is the request's own scheme and host.
         var issuer = metadata.GetProperty("issuer").GetString()!;
@@ -39,7 +39,7 @@ public sealed class DiscoveryTests(SharedServer shared)
         var response = await _server.Anonymous.GetAsync("/.well-known/jwks.json");
 
         response.StatusCode.ShouldBe(200, response.Text);
-        response.ShouldBeAProtocolAnswer();
+        response.ShouldBeADiscoveryAnswer();
         var keys = response.Body.GetProperty("keys").EnumerateArray().ToList();
         keys.ShouldNotBeEmpty();
         keys.Select(k => k.GetProperty("kid").GetString()).ShouldBeUnique();

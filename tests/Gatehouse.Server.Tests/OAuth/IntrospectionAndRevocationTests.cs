@@ -141,7 +141,7 @@ public sealed class IntrospectionAndRevocationTests(SharedServer shared)
         (await _server.CreateClient(token).GetAsync(ProbePath(orgId))).StatusCode.ShouldBe(401);
         (await _server.IntrospectAsync(client, sibling)).IsActive().ShouldBeTrue();
         (await _server.CreateClient(sibling).GetAsync(ProbePath(orgId))).StatusCode.ShouldBe(200);
-        (await _server.AuditCountAsync(orgId, "oauth.token_revoked")).ShouldBe(1);
+        (await _server.AuditCountAsync(orgId, "oauth_token.revoke")).ShouldBe(1);
 
         // Revoking again, or revoking something that was never a token, is still 200 (RFC 7009 §2.2).
         (await _server.RevokeAsync(client, token)).StatusCode.ShouldBe(200);
@@ -191,7 +191,7 @@ public sealed class IntrospectionAndRevocationTests(SharedServer shared)
 
         (await _server.IntrospectAsync(owner, token)).IsActive().ShouldBeTrue();
         (await _server.CreateClient(token).GetAsync(ProbePath(orgA))).StatusCode.ShouldBe(200);
-        (await _server.AuditCountAsync(orgA, "oauth.token_revoked")).ShouldBe(0);
+        (await _server.AuditCountAsync(orgA, "oauth_token.revoke")).ShouldBe(0);
     }
 
     [Fact]

@@ -158,11 +158,28 @@ public static class OAuthSteps
             ? error.GetString()
             : null;
 
-    /// <summary>A protocol answer is plain RFC JSON: no envelope and never cached.</summary>
+    /// <summary>A protocol answer (token, introspection, revocation) is plain RFC JSON: no envelope and never cached.</summary>
     public static void ShouldBeAProtocolAnswer(this ApiResponse response)
     {
         response.Header("Cache-Control").ShouldNotBeNull(response.Text);
         response.Header("Cache-Control")!.ShouldContain("no-store", Case.Insensitive, response.Text);
+        response.ShouldBePlainJson();
+    }
+
+    /// <summary>
+    /// Discovery answers (metadata, JWKS) are plain JSON too, but public and briefly cacheable: verifiers
+    /// cache the keys, which is why a new signing key is published before it signs.
+    /// </summary>
+    public static void ShouldBeADiscoveryAnswer(this ApiResponse response)
+    {
+        response.Header("Cache-Control").ShouldNotBeNull(response.Text);
+        response.Header("Cache-Control")!.ShouldContain("max-age", Case.Insensitive, response.Text);
+        response.Header("Cache-Control")!.ShouldNotContain("private", Case.Insensitive, response.Text);
+        response.ShouldBePlainJson();
+    }
+
+    private static void ShouldBePlainJson(this ApiResponse response)
+    {
         if (response.Text.Length > 0)
         {
             response.Body.TryGetProperty("success", out _).ShouldBeFalse(response.Text);
