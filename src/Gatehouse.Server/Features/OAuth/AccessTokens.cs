@@ -125,6 +125,32 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
         return claims;
     }
 
+    /// <summary>
+    /// Whether the token names one of this server's signing keys (whatever else is wrong with it):
+    /// a token of another issuer is left to other resolvers, and then refused like any unknown credential.
+    /// </summary>
+    public async ValueTask<bool> NamesOurKeyAsync(string token, CancellationToken cancellationToken)
+    {
+        var firstDot = token.IndexOf('.', StringComparison.Ordinal);
+        if (firstDot <= 0)
+        {
+            return false;
+        }
+
+        string? kid;
+        try
+        {
+            using var header = JsonDocument.Parse(Base64Url.DecodeFromChars(token.AsSpan(0, firstDot)));
+            kid = ReadString(header.RootElement, "kid");
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException)
+        {
+            return false;
+        }
+
+        return kid is not null && (await keys.KeysAsync(cancellationToken)).Any(k => k.Kid == kid);
+    }
+
     /// <summary>Drops a token from the verified cache (its signing key left the JWKS, or it was revoked).</summary>
     public void Forget(string token) => _verified.TryRemove(token, out _);
 

@@ -173,7 +173,7 @@ public sealed class OAuthTokenResolver(OAuthServices services) : ICredentialReso
     {
         if (await services.LiveTokenAsync(credential.Text, cancellationToken) is not { } live)
         {
-            return Invalid;
+            return await services.Tokens.NamesOurKeyAsync(credential.Text, cancellationToken) ? Invalid : null;
         }
 
         var (claims, client) = live;
