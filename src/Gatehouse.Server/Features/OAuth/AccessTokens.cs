@@ -11,8 +11,12 @@ namespace Gatehouse.Server.Features.OAuth;
 
 /// <summary>The claims of an access token this server signed and still accepts.</summary>
 public sealed record AccessTokenClaims(
-    string Issuer, string Subject, string Audience, string OrgId, string Scope, string Jti, long IssuedAt, long ExpiresAt, string ClientId, string Algorithm, string Kid)
+    string Issuer, string Subject, string Audience, string OrgId, string Scope, string Jti, long IssuedAt, long ExpiresAt, string ClientId, string Algorithm, string Kid,
+    string? Jkt)
 {
+    /// <summary>DPoP-bound (RFC 9449): the token is usable only with proofs signed by the key of this thumbprint.</summary>
+    public bool IsBound => Jkt is not null;
+
     /// <summary>The scope as permissions.</summary>
     public string[] Scopes { get; } = Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }
@@ -34,7 +38,8 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
     // Verified tokens by their text: a token used on every request is verified once, then looked up.
     private readonly ConcurrentDictionary<string, AccessTokenClaims> _verified = new(StringComparer.Ordinal);
 
-    public async ValueTask<IssuedToken> IssueAsync(ClientRecord client, string issuer, string scope, CancellationToken cancellationToken)
+    /// <summary>Signs a token for <paramref name="client"/>; <paramref name="jkt"/> binds it to a DPoP key.</summary>
+    public async ValueTask<IssuedToken> IssueAsync(ClientRecord client, string issuer, string scope, string? jkt, CancellationToken cancellationToken)
     {
         var key = await keys.SignerAsync(client.SigningAlgorithm, cancellationToken);
         var issuedAt = clock.GetUtcNow().ToUnixTimeSeconds();
@@ -54,6 +59,13 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
             json.WriteString("client_id", client.Id);
             json.WriteString("org_id", client.OrgId);
             json.WriteString("scope", scope);
+            if (jkt is not null)
+            {
+                json.WriteStartObject("cnf");
+                json.WriteString("jkt", jkt);
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 
@@ -174,7 +186,8 @@ public sealed class AccessTokens(SigningKeyStore keys, TimeProvider clock)
             var claims = new AccessTokenClaims(
                 ReadString(root, "iss") ?? "", ReadString(root, "sub") ?? "", ReadString(root, "aud") ?? "", ReadString(root, "org_id") ?? "",
                 ReadString(root, "scope") ?? "", ReadString(root, "jti") ?? "", ReadLong(root, "iat"), ReadLong(root, "exp"),
-                ReadString(root, "client_id") ?? "", alg, kid);
+                ReadString(root, "client_id") ?? "", alg, kid,
+                root.TryGetProperty("cnf", out var confirmation) ? ReadString(confirmation, "jkt") : null);
             return claims.ClientId.Length > 0 && claims.OrgId.Length > 0 && claims.Jti.Length > 0 && claims.ExpiresAt > 0 ? claims : null;
         }
         catch (Exception ex) when (ex is FormatException or JsonException)

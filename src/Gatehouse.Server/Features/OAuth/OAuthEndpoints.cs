@@ -76,11 +76,32 @@ public static class OAuthEndpoints
             return;
         }
 
-        var issued = await services.Tokens.IssueAsync(client, issuer, scope, cancellationToken);
+        // RFC 9449: a DPoP proof binds the token to the client's key.
+        string? jkt = null;
+        var proofs = httpContext.Request.Headers[DpopProofs.HeaderName];
+        if (proofs.Count > 1)
+        {
+            await WriteErrorAsync(httpContext, 400, "invalid_dpop_proof", "Send one DPoP proof.");
+            return;
+        }
+
+        if (proofs.Count == 1)
+        {
+            var (thumbprint, proofError) = await services.Dpop.ValidateAsync(proofs[0]!, HttpMethods.Post, issuer + TokenPath, accessToken: null);
+            if (proofError is not null)
+            {
+                await WriteErrorAsync(httpContext, 400, "invalid_dpop_proof", proofError);
+                return;
+            }
+
+            jkt = thumbprint;
+        }
+
+        var issued = await services.Tokens.IssueAsync(client, issuer, scope, jkt, cancellationToken);
         await WriteJsonAsync(httpContext, 200, json =>
         {
             json.WriteString("access_token", issued.Token);
-            json.WriteString("token_type", "Bearer");
+            json.WriteString("token_type", jkt is null ? "Bearer" : "DPoP");
             json.WriteNumber("expires_in", client.TokenTtlSeconds);
             json.WriteString("scope", scope);
         });
@@ -165,8 +186,14 @@ public static class OAuthEndpoints
             json.WriteNumber("exp", claims.ExpiresAt);
             json.WriteNumber("iat", claims.IssuedAt);
             json.WriteString("jti", claims.Jti);
-            json.WriteString("token_type", "Bearer");
+            json.WriteString("token_type", claims.IsBound ? "DPoP" : "Bearer");
             json.WriteString("org_id", claims.OrgId);
+            if (claims.Jkt is { } jkt)
+            {
+                json.WriteStartObject("cnf");
+                json.WriteString("jkt", jkt);
+                json.WriteEndObject();
+            }
         });
     }
 
@@ -261,6 +288,7 @@ public static class OAuthEndpoints
             WriteArray(json, "revocation_endpoint_auth_signing_alg_values_supported", assertionAlgorithms);
             WriteArray(json, "scopes_supported", [.. Platform.Auth.PermissionCatalog.All.Select(p => p.Name)]);
             WriteArray(json, "access_token_signing_alg_values_supported", [.. SigningAlgorithms.All]);
+            WriteArray(json, "dpop_signing_alg_values_supported", DpopProofs.Algorithms);
             json.WriteString("service_documentation", issuer + "/docs");
         }, noStore: false);
     }

@@ -61,6 +61,7 @@ public sealed class OAuthFeature : Feature
         services.Services.AddSingleton<RevokedTokens>();
         services.Services.AddSingleton<JwksFetcher>();
         services.Services.AddSingleton<ClientAuthenticator>();
+        services.Services.AddSingleton<DpopProofs>();
         services.Services.AddSingleton<OAuthServices>();
         services.Services.AddScoped<OAuthClientServices>();
         services.Services.AddScoped<OwnedOAuthClients>();

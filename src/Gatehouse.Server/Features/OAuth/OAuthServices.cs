@@ -41,8 +41,9 @@ public sealed record OAuthCaller(ClientRecord? Client, Principal? Principal)
 
 /// <summary>What the protocol endpoints share: the client authenticator, token service, limits and deny-list.</summary>
 public sealed class OAuthServices(
-    OAuthOptions options, ClientAuthenticator authenticator, AccessTokens tokens, RevokedTokens revoked, OAuthClientCache clients, RateLimiter limiter)
+    OAuthOptions options, ClientAuthenticator authenticator, AccessTokens tokens, RevokedTokens revoked, OAuthClientCache clients, RateLimiter limiter, DpopProofs dpop)
 {
+    public DpopProofs Dpop => dpop;
     public OAuthOptions Options => options;
     public ClientAuthenticator Authenticator => authenticator;
     public AccessTokens Tokens => tokens;
@@ -163,6 +164,9 @@ public sealed class OAuthTokenResolver(OAuthServices services) : ICredentialReso
 
     private static readonly CredentialOutcome Invalid = CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, InvalidTokenMessage);
 
+    private static readonly CredentialOutcome DpopRequired = CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed,
+        "The access token is bound to a key: send it as Authorization: DPoP with a DPoP proof for this request.");
+
     public CredentialShape Shape => CredentialShape.Jwt;
 
     public async ValueTask<CredentialOutcome?> ResolveAsync(PresentedCredential credential, HttpContext httpContext, CancellationToken cancellationToken)
@@ -173,10 +177,37 @@ public sealed class OAuthTokenResolver(OAuthServices services) : ICredentialReso
         }
 
         var (claims, client) = live;
+        ProofOfPossession? binding = null;
+        var usesDpopScheme = httpContext.Request.Headers.Authorization.ToString().StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase);
+        if (claims.Jkt is { } jkt)
+        {
+            // RFC 9449 §7.1: a bound token comes with the DPoP scheme and a fresh proof of the same key for this request.
+            var proofs = httpContext.Request.Headers[DpopProofs.HeaderName];
+            if (!usesDpopScheme || proofs.Count != 1)
+            {
+                return DpopRequired;
+            }
+
+            var request = httpContext.Request;
+            var url = OAuthEndpoints.IssuerOf(httpContext, services.Options) + request.PathBase + request.Path;
+            var (proofKey, error) = await services.Dpop.ValidateAsync(proofs[0]!, request.Method, url, credential.Text);
+            if (error is not null || proofKey != jkt)
+            {
+                return CredentialOutcome.Failure(ErrorCodes.AuthenticationFailed, error ?? "The DPoP proof is signed by another key than the token is bound to.");
+            }
+
+            binding = new ProofOfPossession("dpop", jkt);
+        }
+        else if (usesDpopScheme)
+        {
+            return Invalid;
+        }
+
         var permissions = claims.Scopes.Where(scope => Permission.Grants(client.Scopes, scope)).ToArray();
         return CredentialOutcome.Success(new Principal(ActorKind.OAuthClient, client.Id, client.OrgId, permissions, AuthenticationMethod.BearerToken)
         {
             OwnerId = client.OwnerId,
+            Binding = binding,
             Restrictions = new CredentialRestrictions(DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).UtcDateTime, []),
         });
     }

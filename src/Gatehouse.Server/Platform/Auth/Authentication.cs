@@ -37,7 +37,11 @@ public static class Authentication
         if (authorization.Length > 0)
         {
             const string bearer = "Bearer ";
-            return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization[bearer.Length..].Trim() : "";
+            // A sender-constrained token (RFC 9449) comes with the DPoP scheme; its resolver checks the proof.
+            const string dpop = "DPoP ";
+            return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization[bearer.Length..].Trim()
+                : authorization.StartsWith(dpop, StringComparison.OrdinalIgnoreCase) ? authorization[dpop.Length..].Trim()
+                : "";
         }
 
         var apiKey = request.Headers["X-API-Key"].ToString();
