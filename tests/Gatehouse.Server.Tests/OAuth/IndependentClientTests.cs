@@ -11,7 +11,8 @@ namespace Gatehouse.Server.Tests.OAuth;
 /// verifies each against the published JWKS, uses it on this API, introspects it, revokes it, and
 /// sees introspection and the API turn it away; then it checks that the refusals (wrong secret,
 /// a scope beyond the client, a replayed assertion, introspection without a client) are errors the
-/// library recognises. Our own tests cannot catch a reading of an RFC that
+/// library recognises, and that a DPoP-bound token (RFC 9449) works only with a proof of its key.
+/// Our own tests cannot catch a reading of an RFC that
 /// only our own code shares; a library written by others against the same RFCs can.
 /// </summary>
 public sealed class IndependentClientTests
@@ -95,6 +96,20 @@ public sealed class IndependentClientTests
         })
         {
             lines.ShouldContain("ok " + refusal, output);
+        }
+
+        // The server advertises DPoP, so the script must have exercised it rather than skipped it.
+        foreach (var dpopStep in new[]
+        {
+            "token dpop: token_type DPoP",
+            "verify dpop: cnf.jkt is the thumbprint of the proof key",
+            "api dpop: GET api-keys with a proof 200",
+            "api dpop as bearer: GET api-keys as Bearer 401",
+            "introspect dpop: active true, token_type DPoP",
+            "revoke dpop: revoked; GET api-keys with a proof 401",
+        })
+        {
+            lines.ShouldContain(line => line.StartsWith("ok " + dpopStep, StringComparison.Ordinal), output);
         }
 
         lines.ShouldContain("ok api revoked private_key_jwt: GET api-keys 401", output);
