@@ -217,6 +217,73 @@ for (const method of methods) {
   });
 }
 
+// Sender-constrained tokens (RFC 9449), when the server advertises them: a token requested with a
+// DPoP proof is bound to the client's key and works only with a fresh proof of that key.
+if (as.dpop_signing_alg_values_supported?.includes('ES256')) {
+  const { client, auth } = clients.client_secret_basic;
+  const keyPair = await oauth.generateKeyPair('ES256');
+  const dpop = oauth.DPoP(client, keyPair);
+  const jkt = await jose.calculateJwkThumbprint(await jose.exportJWK(keyPair.publicKey));
+  const apiUrl = new URL(`${baseUrl}/api/v1/orgs/${encodeURIComponent(orgId)}/api-keys`);
+
+  /** The API's status for the token sent with a proof under the DPoP scheme (the library writes both). */
+  async function callApiWithProof(accessToken) {
+    try {
+      const response = await oauth.protectedResourceRequest(accessToken, 'GET', apiUrl, undefined, undefined, { DPoP: dpop, ...insecure });
+      return response.status;
+    } catch (error) {
+      if (error instanceof oauth.WWWAuthenticateChallengeError) {
+        return error.status;
+      }
+
+      throw error;
+    }
+  }
+
+  const token = await step('token dpop', async () => {
+    const response = await oauth.clientCredentialsGrantRequest(as, client, auth, {}, { DPoP: dpop, ...insecure });
+    const result = await oauth.processClientCredentialsResponse(as, client, response);
+    expect(result.token_type === 'dpop', `token_type is ${result.token_type}`);
+    ok(`token_type DPoP, expires_in ${result.expires_in}`);
+    return result;
+  });
+
+  await step('verify dpop', async () => {
+    const { payload } = await jose.jwtVerify(token.access_token, jwks, { issuer: as.issuer, audience: as.issuer, typ: 'at+jwt', algorithms: ['ES256', 'RS256'] });
+    expect(payload.cnf?.jkt === jkt, `cnf.jkt is ${payload.cnf?.jkt}, the key's thumbprint is ${jkt}`);
+    ok('cnf.jkt is the thumbprint of the proof key');
+  });
+
+  await step('api dpop', async () => {
+    const status = await callApiWithProof(token.access_token);
+    expect(status === 200, `GET api-keys with the token and a proof answered ${status}`);
+    ok('GET api-keys with a proof 200');
+  });
+
+  await step('api dpop as bearer', async () => {
+    const { status, text } = await callApi(token.access_token);
+    expect(status === 401, `GET api-keys with the bound token as Bearer answered ${status}: ${text}`);
+    ok('GET api-keys as Bearer 401');
+  });
+
+  await step('introspect dpop', async () => {
+    const result = await introspect('client_secret_basic', token.access_token);
+    expect(result.active === true && result.token_type === 'DPoP', `active ${result.active}, token_type ${result.token_type}`);
+    expect(result.cnf?.jkt === jkt, `cnf.jkt is ${result.cnf?.jkt}`);
+    ok('active true, token_type DPoP');
+  });
+
+  await step('revoke dpop', async () => {
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, token.access_token, insecure));
+    const status = await callApiWithProof(token.access_token);
+    expect(status === 401, `GET api-keys with the revoked bound token and a proof answered ${status}`);
+    ok('revoked; GET api-keys with a proof 401');
+  });
+} else {
+  currentStep = 'dpop';
+  ok('skipped: the server advertises no dpop_signing_alg_values_supported');
+}
+
 // The refusals, read the way a standards client reads them: the library must recognise each error.
 
 /** Runs a request that must be refused; returns its status, RFC 6749 error code and authentication challenges. */

@@ -11,14 +11,13 @@ namespace Gatehouse.Server.Tests.OAuth;
 /// verifies each against the published JWKS, uses it on this API, introspects it, revokes it, and
 /// sees introspection and the API turn it away; then it checks that the refusals (wrong secret,
 /// a scope beyond the client, a replayed assertion, introspection without a client) are errors the
-/// library recognises. Our own tests cannot catch a reading of an RFC that
+/// library recognises, and that a DPoP-bound token (RFC 9449) works only with a proof of its key.
+/// Our own tests cannot catch a reading of an RFC that
 /// only our own code shares; a library written by others against the same RFCs can.
 /// </summary>
-public sealed class IndependentClientTests(SharedServer shared)
+public sealed class IndependentClientTests
 {
     private static readonly string[] Methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
-
-    private readonly GatehouseServer _server = shared.Server;
 
     [Fact]
     public async Task A_standards_client_obtains_verifies_uses_introspects_and_revokes_tokens_with_each_authentication_method_and_reads_every_refusal()
@@ -37,9 +36,15 @@ public sealed class IndependentClientTests(SharedServer shared)
             await ExternalTools.RunAsync(npm, project, null, "ci", "--no-audit", "--no-fund");
         }
 
-        var orgId = await _server.CreateOrgAsync();
-        var (basicId, basicSecret) = await CreateClientAsync(orgId, new { name = "standards basic", scopes = new[] { "api_keys:read", "audit:read" } });
-        var (postId, postSecret) = await CreateClientAsync(orgId, new
+        // A server of its own: the script's refusals count against the per-IP budget of failed client
+        // authentications, which other tests on a shared server spend from the same loopback address.
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions
+        {
+            Settings = new Dictionary<string, string?> { ["Gatehouse:OAuth:FailedAuthPerIpPerMinute"] = "1000000" },
+        });
+        var orgId = await server.CreateOrgAsync();
+        var (basicId, basicSecret) = await CreateClientAsync(server, orgId, new { name = "standards basic", scopes = new[] { "api_keys:read", "audit:read" } });
+        var (postId, postSecret) = await CreateClientAsync(server, orgId, new
         {
             name = "standards post",
             scopes = new[] { "api_keys:read", "audit:read" },
@@ -50,7 +55,7 @@ public sealed class IndependentClientTests(SharedServer shared)
         // registered with the client, the private half only ever reaches the script.
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var (publicJwk, privateJwk) = ToJwks(key, kid: "standards-" + Guid.NewGuid().ToString("N")[..8]);
-        var (privateKeyId, noSecret) = await CreateClientAsync(orgId, new
+        var (privateKeyId, noSecret) = await CreateClientAsync(server, orgId, new
         {
             name = "standards private key",
             scopes = new[] { "api_keys:read" },
@@ -61,7 +66,7 @@ public sealed class IndependentClientTests(SharedServer shared)
 
         var output = await ExternalTools.RunAsync(node, project, new Dictionary<string, string>
         {
-            ["GATEHOUSE_URL"] = _server.BaseAddress.GetLeftPart(UriPartial.Authority),
+            ["GATEHOUSE_URL"] = server.BaseAddress.GetLeftPart(UriPartial.Authority),
             ["ORG_ID"] = orgId,
             ["CLIENT_ID"] = basicId,
             ["CLIENT_SECRET"] = basicSecret!,
@@ -72,7 +77,7 @@ public sealed class IndependentClientTests(SharedServer shared)
         }, "client.mjs");
 
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        lines.ShouldContain(line => line.StartsWith("ok discovery: issuer " + _server.BaseAddress.GetLeftPart(UriPartial.Authority), StringComparison.Ordinal), output);
+        lines.ShouldContain(line => line.StartsWith("ok discovery: issuer " + server.BaseAddress.GetLeftPart(UriPartial.Authority), StringComparison.Ordinal), output);
         foreach (var method in Methods)
         {
             foreach (var step in new[] { "token", "verify", "api", "introspect", "revoke", "introspect revoked", "api revoked" })
@@ -93,14 +98,28 @@ public sealed class IndependentClientTests(SharedServer shared)
             lines.ShouldContain("ok " + refusal, output);
         }
 
+        // The server advertises DPoP, so the script must have exercised it rather than skipped it.
+        foreach (var dpopStep in new[]
+        {
+            "token dpop: token_type DPoP",
+            "verify dpop: cnf.jkt is the thumbprint of the proof key",
+            "api dpop: GET api-keys with a proof 200",
+            "api dpop as bearer: GET api-keys as Bearer 401",
+            "introspect dpop: active true, token_type DPoP",
+            "revoke dpop: revoked; GET api-keys with a proof 401",
+        })
+        {
+            lines.ShouldContain(line => line.StartsWith("ok " + dpopStep, StringComparison.Ordinal), output);
+        }
+
         lines.ShouldContain("ok api revoked private_key_jwt: GET api-keys 401", output);
         lines.ShouldContain("ok token client_secret_post: expires_in 3600, scope \"api_keys:read\"", output);
         lines.Last().ShouldBe("ok done: 3 client authentication methods", output);
     }
 
-    private async Task<(string ClientId, string? Secret)> CreateClientAsync(string orgId, object body)
+    private static async Task<(string ClientId, string? Secret)> CreateClientAsync(GatehouseServer server, string orgId, object body)
     {
-        var created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", body);
+        var created = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", body);
         created.StatusCode.ShouldBe(201, created.Text);
         var secret = created.Data.TryGetProperty("clientSecret", out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
         return (created.Str("clientId"), secret);
