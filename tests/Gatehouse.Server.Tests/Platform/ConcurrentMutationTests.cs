@@ -24,7 +24,7 @@ public sealed class ConcurrentMutationTests(SharedServer shared)
     public static TheoryData<string, Race> Matrix()
     {
         var data = new TheoryData<string, Race>();
-        foreach (var kind in new[] { "role", "webhook", "credential", "api_key", "org" })
+        foreach (var kind in new[] { "role", "webhook", "credential", "api_key", "service_account", "oauth_client", "org" })
         {
             foreach (var race in Enum.GetValues<Race>())
             {
@@ -148,6 +148,15 @@ public sealed class ConcurrentMutationTests(SharedServer shared)
             case "api_key":
                 created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys", new { name = $"k-{suffix}", permissions = Array.Empty<string>() });
                 return ($"/api/v1/orgs/{orgId}/api-keys/{Id(created)}", orgId, "api_key.update", "api_key.revoke");
+            case "service_account":
+                // Created with its first key, so that deleting it also revokes a key in the same transaction.
+                created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = $"sa-{suffix}", permissions = new[] { "docs:read" } });
+                created.StatusCode.ShouldBe(201, created.Text);
+                var accountId = created.Data.GetProperty("serviceAccount").GetProperty("id").GetString();
+                return ($"/api/v1/orgs/{orgId}/service-accounts/{accountId}", orgId, "service_account.update", "service_account.delete");
+            case "oauth_client":
+                created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = $"c-{suffix}", scopes = new[] { "docs:read" } });
+                return ($"/api/v1/orgs/{orgId}/oauth-clients/{Id(created)}", orgId, "oauth_client.update", "oauth_client.delete");
             default:
                 var org = await _server.CreateOrgAsync();
                 return ($"/api/v1/orgs/{org}", org, "org.update", "org.delete");
@@ -178,7 +187,7 @@ public sealed class ConcurrentMutationTests(SharedServer shared)
             "role" => new { description = $"round {round} {Guid.NewGuid()}" },
             "webhook" => new { description = $"round {round} {Guid.NewGuid()}" },
             "credential" => new { name = $"n-{round}-{Guid.NewGuid():N}" },
-            "api_key" => new { name = $"n-{round}-{Guid.NewGuid():N}" },
+            "api_key" or "service_account" or "oauth_client" => new { name = $"n-{round}-{Guid.NewGuid():N}" },
             _ => new { name = $"Org {round} {Guid.NewGuid():N}" },
         };
         return ("PATCH", await _server.Root.PatchAsync(path, body));

@@ -151,6 +151,16 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
             return ApiError.Conflict("The resource was changed or deleted by a concurrent request; read it again and retry.");
         }
 
+        for (var current = ex; current is not null; current = current.InnerException)
+        {
+            // PostgreSQL chose this transaction as a deadlock victim or could not serialize it: it was
+            // rolled back whole, so nothing changed and the same request can simply be sent again.
+            if (current is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.DeadlockDetected or Npgsql.PostgresErrorCodes.SerializationFailure })
+            {
+                return ApiError.Conflict("The request collided with a concurrent change and was rolled back; retry it.");
+            }
+        }
+
         for (var current = ex.InnerException; ex is DbUpdateException && current is not null; current = current.InnerException)
         {
             var violated = current switch
