@@ -13,6 +13,7 @@ using Gatehouse.Server.Features.Users;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Features.Webhooks;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Http;
@@ -193,6 +194,11 @@ public static class Program
         services.AddSingleton<AuthenticationServices>();
         services.AddSingleton<OrgDirectory>();
         services.AddScoped<ChangeSet>();
+        // Several nodes on one PostgreSQL database: changes are refused in deleted organizations
+        // inside their transaction, and every commit tells the other nodes what to evict.
+        featureServices.ChangeSetParticipant<LiveOrganizationGuard>().ChangeSetParticipant<ChangeFeedWriter>()
+            .ClusterChanges<OrgDirectoryClusterChanges>().Metrics<ChangeFeedListener>().Job<ChangeFeedPrune>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeFeedListener>());
         // Tests replace the clock or inject failures here, after every default is registered.
         overrideServices?.Invoke(services);
         var app = builder.Build();

@@ -7,13 +7,13 @@ namespace Gatehouse.Server.Features.ApiKeys;
 /// own low-priority thread (kept off the verify path's CPU), which reports to the job registry
 /// itself; this declares the job and runs a pass when an administrator triggers one.
 /// </summary>
-public sealed class KeyUsageFlushJob(KeyUsageRecorder recorder, ApiKeysOptions options) : IBackgroundJob
+public sealed class KeyUsageFlushJob(KeyUsageRecorder recorder, ApiKeysOptions options, Platform.Storage.DatabaseTarget database) : IBackgroundJob
 {
     public string Name => KeyUsageRecorder.JobName;
 
     public string Description => "Writes the verification counts and last-use times buffered in this node's memory to the database.";
 
-    public TimeSpan Interval => TimeSpan.FromSeconds(Math.Max(1, options.UsageFlushSeconds));
+    public TimeSpan Interval => options.UsageFlushInterval(database.Provider);
 
     /// <summary>Every node flushes what it buffered itself.</summary>
     public JobPlacement Placement => JobPlacement.EveryNode;

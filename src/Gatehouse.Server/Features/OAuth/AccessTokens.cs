@@ -240,6 +240,9 @@ public sealed class RevokedTokens(IServiceScopeFactory scopes, TimeProvider cloc
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private volatile bool _loaded;
 
+    // Advanced by Reload: a load that began before it may have missed the revocation, so it does not count as loaded.
+    private long _generation;
+
     public async ValueTask<bool> IsRevokedAsync(string jti, CancellationToken cancellationToken)
     {
         if (!_loaded)
@@ -251,6 +254,13 @@ public sealed class RevokedTokens(IServiceScopeFactory scopes, TimeProvider cloc
     }
 
     public void Add(string jti, long expiresAt) => _revoked[jti] = expiresAt;
+
+    /// <summary>Reads the revocations again on next use (another node revoked a token).</summary>
+    public void Reload()
+    {
+        Interlocked.Increment(ref _generation);
+        _loaded = false;
+    }
 
     /// <summary>Forgets revocations of tokens that have expired anyway.</summary>
     public void Prune()
@@ -275,6 +285,7 @@ public sealed class RevokedTokens(IServiceScopeFactory scopes, TimeProvider cloc
                 return;
             }
 
+            var generation = Interlocked.Read(ref _generation);
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
             var now = clock.GetUtcNow().UtcDateTime;
@@ -283,7 +294,7 @@ public sealed class RevokedTokens(IServiceScopeFactory scopes, TimeProvider cloc
                 _revoked[row.Jti] = new DateTimeOffset(row.ExpiresAt).ToUnixTimeSeconds();
             }
 
-            _loaded = true;
+            _loaded = Interlocked.Read(ref _generation) == generation;
         }
         finally
         {

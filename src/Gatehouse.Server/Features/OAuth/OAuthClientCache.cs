@@ -89,6 +89,13 @@ public sealed class OAuthClientCache(IServiceScopeFactory scopes)
         }
     }
 
+    /// <summary>Forgets every client (this node may have missed other nodes' changes).</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _clients.Clear();
+    }
+
     /// <summary>Evicts the client once <paramref name="changes"/> has committed.</summary>
     public void EvictAfterCommit(ChangeSet changes, string clientId) => changes.AfterCommit(() =>
     {

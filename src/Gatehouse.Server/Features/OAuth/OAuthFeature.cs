@@ -69,7 +69,7 @@ public sealed class OAuthFeature : Feature
         services.Services.AddScoped<IOwnedCredentials>(provider => provider.GetRequiredService<OwnedOAuthClients>());
         services.CredentialResolver<OAuthTokenResolver>();
         services.OrgData<OAuthClientOrgData>();
-        services.Job<SigningKeyRotationJob>().Job<OAuthTokenPrune>();
+        services.Job<SigningKeyRotationJob>().Job<OAuthTokenPrune>().ClusterChanges<OAuthClusterChanges>();
         services.Services.AddHttpClient(JwksFetcher.HttpClientName)
             .RemoveAllLoggers()
             .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<WebhookUrlPolicy>().CreateHandler());

@@ -163,6 +163,9 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, MasterKey maste
         return _keys!;
     }
 
+    /// <summary>Reads the keys again on next use (another node rotated them).</summary>
+    public void Reload() => _loadedAt = DateTime.MinValue;
+
     /// <summary>The key that signs new tokens of <paramref name="algorithm"/> now: the newest one already active.</summary>
     public async ValueTask<LoadedSigningKey> SignerAsync(string algorithm, CancellationToken cancellationToken)
     {

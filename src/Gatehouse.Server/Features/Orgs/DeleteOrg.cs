@@ -43,6 +43,7 @@ public static class DeleteOrg
 
         await changes.RunAsync(async ct =>
         {
+            await OrganizationDeleteLock.AcquireAsync(db, orgId, ct);
             foreach (var eraser in erasers)
             {
                 await eraser.EraseAsync(db, orgId, ct);

@@ -85,6 +85,13 @@ public sealed class SessionCache : IMetricsSource, IChangeSetParticipant, IAfter
 
     public void EvictOrg(string orgId) => EvictWhere(s => s.OrgId == orgId);
 
+    /// <summary>Forgets every session (this node may have missed other nodes' changes).</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _sessions.Clear();
+    }
+
     private void EvictWhere(Func<CachedSession, bool> matches)
     {
         Interlocked.Increment(ref _generation);

@@ -81,7 +81,7 @@ public sealed class UsersFeature : Feature
         services.Services.AddScoped<UserChangeServices>();
         services.Services.AddScoped<LoginServices>();
         services.OrgData<UserOrgData>();
-        services.Job<SessionPrune>();
+        services.Job<SessionPrune>().ClusterChanges<SessionClusterChanges>();
     }
 
     public override void MapRoutes(FeatureRoutes routes)

@@ -45,7 +45,7 @@ public sealed class VaultFeature : Feature
         services.Options<VaultOptions>(Name);
         services.Services.AddSingleton<VaultKeyring>();
         services.OrgData<VaultOrgData>();
-        services.Job<DataKeyReencryption>();
+        services.Job<DataKeyReencryption>().ClusterChanges<VaultClusterChanges>();
         services.HealthCheck<KeyringHealth>();
     }
 

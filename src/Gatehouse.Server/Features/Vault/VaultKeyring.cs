@@ -152,3 +152,23 @@ internal sealed class VaultOrgData(VaultKeyring keyring) : IOrgDataEraser, IOrgS
     public async Task ContributeAsync(GatehouseDb db, string orgId, IDictionary<string, object> stats, CancellationToken cancellationToken) =>
         stats["credentials"] = await db.Owned<Credential>(orgId).LongCountAsync(cancellationToken);
 }
+
+/// <summary>An organization deleted on another node: its unwrapped data keys leave this node's memory too.</summary>
+internal sealed class VaultClusterChanges(VaultKeyring keyring) : Platform.Cluster.IClusterChangeHandler
+{
+    public void Apply(IReadOnlyList<Platform.Cluster.ClusterChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (change.Action == "org.delete" && change.OrgId is { } orgId)
+            {
+                keyring.Forget(orgId);
+            }
+        }
+    }
+
+    // The keyring reads which data keys exist from the database on every use; only deleted orgs' bytes need dropping.
+    public void Reset()
+    {
+    }
+}

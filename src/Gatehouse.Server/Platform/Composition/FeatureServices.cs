@@ -119,6 +119,14 @@ public sealed class FeatureServices(IServiceCollection services, IConfiguration 
         return this;
     }
 
+    /// <summary>Applies other nodes' committed changes to this node's caches (<see cref="Cluster.IClusterChangeHandler"/>).</summary>
+    public FeatureServices ClusterChanges<T>()
+        where T : class, Cluster.IClusterChangeHandler
+    {
+        services.AddSingleton<Cluster.IClusterChangeHandler, T>();
+        return this;
+    }
+
     /// <summary>Turns one shape of credential into a principal (<see cref="ICredentialResolver"/>).</summary>
     public FeatureServices CredentialResolver<T>()
         where T : class, ICredentialResolver

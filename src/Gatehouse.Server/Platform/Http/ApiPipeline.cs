@@ -54,6 +54,10 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
         {
             // The client went away; there is nobody to answer.
         }
+        catch (Tenancy.OrganizationGoneException)
+        {
+            await WriteIfPossible(context, ApiError.NotFound("organization"));
+        }
         catch (Exception ex) when (IsConcurrentChange(ex) is { } conflict)
         {
             // Expected under concurrency (two requests changing one row): a retry sees the winner's result.

@@ -1,4 +1,5 @@
 using Gatehouse.Contracts.Orgs;
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
@@ -45,8 +46,91 @@ public sealed class OrgDirectory(IServiceScopeFactory scopes, IMemoryCache cache
     /// <summary>Drops what this node knows of the organization (after an update or delete commits).</summary>
     public void Forget(string orgId) => cache.Remove(CacheKey(orgId));
 
+    /// <summary>Drops what this node knows of every organization (it may have missed other nodes' changes).</summary>
+    public void ForgetAll()
+    {
+        if (cache is MemoryCache memory)
+        {
+            memory.Clear();
+        }
+    }
+
     private static string CacheKey(string orgId) => "org:" + orgId;
 }
+
+/// <summary>An organization changed or deleted on another node is read again here.</summary>
+public sealed class OrgDirectoryClusterChanges(OrgDirectory directory) : IClusterChangeHandler
+{
+    public void Apply(IReadOnlyList<ClusterChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (change.OrgId is { } orgId && change.Action.StartsWith("org.", StringComparison.Ordinal))
+            {
+                directory.Forget(orgId);
+            }
+        }
+    }
+
+    public void Reset() => directory.ForgetAll();
+}
+
+/// <summary>
+/// Refuses, inside the change set's transaction, any change recorded in an organization that no
+/// longer exists: a node whose directory still believed in it a moment ago cannot create anything
+/// there. On PostgreSQL the organization rows are share-locked until COMMIT, so a concurrent delete
+/// waits for this change (and then erases what it made) or this change waits for the delete (and fails).
+/// </summary>
+public sealed class LiveOrganizationGuard(DatabaseTarget database) : IChangeSetParticipant
+{
+    public async Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
+    {
+        HashSet<string>? orgIds = null;
+        foreach (var action in actions)
+        {
+            // An organization created in this transaction is not saved yet; a delete is this very change.
+            if (action.OrgId is { } orgId && action.Action.Name is not ("org.create" or "org.delete"))
+            {
+                (orgIds ??= new(StringComparer.Ordinal)).Add(orgId);
+            }
+        }
+
+        if (orgIds is null)
+        {
+            return;
+        }
+
+        var ids = orgIds.ToArray();
+        var live = database.Provider == DatabaseProvider.Postgres
+            ? await db.Database.SqlQueryRaw<string>("SELECT id AS \"Value\" FROM organizations WHERE id = ANY(@ids) AND deleted_at IS NULL FOR SHARE",
+                new Npgsql.NpgsqlParameter("ids", ids)).ToListAsync(cancellationToken)
+            : await db.Set<Organization>().Where(o => ids.Contains(o.Id) && o.DeletedAt == null).Select(o => o.Id).ToListAsync(cancellationToken);
+        if (live.Count < ids.Length)
+        {
+            throw new OrganizationGoneException();
+        }
+    }
+}
+
+/// <summary>The delete's side of <see cref="LiveOrganizationGuard"/>.</summary>
+public static class OrganizationDeleteLock
+{
+    /// <summary>
+    /// Takes the organization's row before anything of it is erased: a change that share-locked it
+    /// first commits before the erasure starts (so the erasure sees what it made); one that comes
+    /// later waits for the delete and is refused. PostgreSQL only: SQLite runs one writer at a time.
+    /// </summary>
+    public static async Task AcquireAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlRawAsync("SELECT 1 FROM organizations WHERE id = @id FOR UPDATE", [new Npgsql.NpgsqlParameter("id", orgId)], cancellationToken);
+        }
+    }
+}
+
+/// <summary>A change was attempted in an organization deleted meanwhile: answered 404, nothing kept.</summary>
+public sealed class OrganizationGoneException() : Exception("The organization was deleted while the request ran.");
 
 /// <summary>
 /// Each feature that stores organization data erases it when the organization is deleted,

@@ -113,10 +113,10 @@ public sealed record KeyCacheLimits(int MaxEntries = KeyRecordCache.MaxEntries, 
 /// keys nor its remembered guesses. Every change to a key evicts it here,
 /// synchronously, after its transaction commits; a generation counter stops a load that read the
 /// row before the commit from putting the old record back. Role changes and organization deletes
-/// evict before and again after their commit. Entries also expire after <see cref="Lifetime"/>,
-/// which bounds how long another node's change can go unseen until cross-node invalidation exists.
+/// evict before and again after their commit. Other nodes' changes arrive through the change feed
+/// (<see cref="KeyCacheClusterChanges"/>) within a second; entries also expire after <see cref="Lifetime"/> as a last safety net.
 /// </summary>
-public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, DatabaseTarget database, KeyCacheLimits? limits = null) : IMetricsSource
+public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clock, KeyCacheLimits? limits = null) : IMetricsSource
 {
     public const int MaxEntries = 100_000;
 
@@ -126,12 +126,11 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
     private readonly KeyCacheLimits _limits = limits ?? new KeyCacheLimits();
 
     /// <summary>
-    /// How long an entry is trusted. On SQLite there is one node and every change evicts here, so
-    /// the lifetime is only a safety net (and a short one would turn hot keys into periodic database
-    /// reads). On PostgreSQL other nodes may change keys, so entries live 60 s until cross-node
-    /// invalidation (LISTEN/NOTIFY) lands.
+    /// How long an entry is trusted: only a safety net, since every change evicts on this node after
+    /// its commit and on the other nodes through the change feed (a short lifetime would turn hot
+    /// keys into periodic database reads).
     /// </summary>
-    public TimeSpan Lifetime { get; } = database.Provider == DatabaseProvider.Postgres ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(10);
+    public TimeSpan Lifetime { get; } = TimeSpan.FromMinutes(10);
 
     // Compiled once: a cache miss then skips building and looking up the LINQ expression, which a
     // profile of misses put at about half of EF's share of a miss. Only the columns a record
@@ -347,6 +346,32 @@ public sealed class KeyRecordCache(IServiceScopeFactory scopes, TimeProvider clo
                 _entries.TryRemove(hash, out _);
             }
         }
+    }
+
+    /// <summary>
+    /// Forgets, in one pass over the cache, the keys named by <paramref name="keyIds"/> and every key
+    /// of <paramref name="orgIds"/> (other nodes' changes arrive in batches; one scan serves a batch).
+    /// </summary>
+    public void Evict(IReadOnlySet<string> keyIds, IReadOnlySet<string> orgIds)
+    {
+        Interlocked.Increment(ref _generation);
+        foreach (var (hash, entry) in _entries)
+        {
+            if (keyIds.Contains(entry.Key.Id) || orgIds.Contains(entry.Key.OrgId))
+            {
+                _entries.TryRemove(hash, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forgets every known key (this node may have missed other nodes' changes). Hashes remembered
+    /// as unknown stay: a key's hash exists only once its key is created, so none of them can have become a key.
+    /// </summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _generation);
+        _entries.Clear();
     }
 
     private void Shrink()

@@ -449,10 +449,10 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 }
 
 /// <summary>The background job that flushes <see cref="KeyUsageRecorder"/> every few seconds and once more on shutdown.</summary>
-internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistry jobs, TimeProvider clock, ApiKeysOptions options, ILogger<KeyUsageFlushService> logger) : BackgroundService
+internal sealed class KeyUsageFlushService(KeyUsageRecorder recorder, JobRegistry jobs, TimeProvider clock, ApiKeysOptions options, DatabaseTarget database, ILogger<KeyUsageFlushService> logger) : BackgroundService
 {
     // Each flush writes one row per key touched since the last one, so a longer interval means fewer writes per busy key.
-    private readonly TimeSpan _interval = TimeSpan.FromSeconds(Math.Max(1, options.UsageFlushSeconds));
+    private readonly TimeSpan _interval = options.UsageFlushInterval(database.Provider);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
