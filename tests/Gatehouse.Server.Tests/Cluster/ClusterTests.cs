@@ -534,7 +534,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
 
         try
         {
-            var created = 0;
+            var (created, killedAfter, sentByVictim) = (0, 0, 0.0);
             foreach (var chunk in Enumerable.Range(0, Events).Chunk(4))
             {
                 await Task.WhenAll(chunk.Select(async i =>
@@ -552,9 +552,11 @@ public sealed class ClusterTests(ClusterFixture cluster)
                     }
                 }));
                 created += chunk.Length;
-                if (created >= Events / 3 && !victim.Process.HasExited && receiver.Received.Count > 0)
+                // Killed once its dispatcher is busy sending (it has delivered some and its own commits keep coming).
+                if (created >= Events / 3 && !victim.Process.HasExited && (sentByVictim = await DeliveriesSentAsync(victim)) > 0)
                 {
                     victim.Kill();
+                    killedAfter = created;
                 }
             }
 
@@ -575,7 +577,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
                 d => string.Join(", ", d.CountBy(x => x.Status).Select(c => $"{c.Key} {c.Value}")));
             received = receiver.Received.ToList();
             var duplicates = received.Count - received.Select(r => r.Id).Distinct().Count();
-            ClusterFixture.Report("webhooks with a kill", $"{Events} events, node killed after {Events / 3} creations: 0 lost, {duplicates} duplicates, {deliveries.Count(d => d.Attempts > 1)} deliveries sent more than once; traffic through haproxy: {traffic}");
+            ClusterFixture.Report("webhooks with a kill", $"{Events} events, node killed after {killedAfter} creations and {sentByVictim:0} of its own sends: 0 lost, {duplicates} duplicates, {deliveries.Count(d => d.Attempts > 1)} deliveries sent more than once; traffic through haproxy: {traffic}");
             received.Select(r => r.Id).Distinct().Count().ShouldBe(Events, "one webhook-id per event");
             duplicates.ShouldBeLessThanOrEqualTo(DispatcherParallelism, "only deliveries in flight on the killed node may arrive twice");
             traffic.GatehouseErrors.ShouldBeEmpty("the surviving nodes answered no 5xx");
@@ -586,6 +588,14 @@ public sealed class ClusterTests(ClusterFixture cluster)
             await steady;
             await cluster.RestartAsync(victim);
         }
+    }
+
+    /// <summary>How many delivery attempts one node has made (its gatehouse_webhook_deliveries counter, every outcome).</summary>
+    private static async Task<double> DeliveriesSentAsync(ClusterNode node)
+    {
+        var text = await node.Root.Http.GetStringAsync("/metrics");
+        return MetricsScrape.Lines(text, "gatehouse_webhook_deliveries_total")
+            .Sum(line => double.Parse(line.Split(' ')[^1], NumberStyles.Float, CultureInfo.InvariantCulture));
     }
 
     private async Task<List<(string Status, int Attempts)>> DeliveryStatesAsync(string orgId, string webhookId)
