@@ -508,8 +508,18 @@ public sealed class ClusterTests(ClusterFixture cluster)
         RequireCluster();
         var victim = Nodes[1];
         await using var receiver = await WebhookReceiver.StartAsync();
-        // A slow receiver keeps deliveries in flight on every node when the kill lands.
-        receiver.Delay = _ => TimeSpan.FromMilliseconds(300);
+        // A slow receiver keeps deliveries in flight; it notes the sending connection of each one it holds.
+        var inFlight = new ConcurrentDictionary<int, int>();
+        receiver.Delay = context =>
+        {
+            inFlight.AddOrUpdate(context.Connection.RemotePort, 1, (_, n) => n + 1);
+            return TimeSpan.FromMilliseconds(300);
+        };
+        receiver.Respond = context =>
+        {
+            inFlight.AddOrUpdate(context.Connection.RemotePort, 0, (_, n) => n - 1);
+            return (200, "ok");
+        };
         var orgId = await CreateOrgAsync();
         var endpoint = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/webhooks", new { url = receiver.Url(), events = new[] { "role.created" } });
         endpoint.StatusCode.ShouldBe(201, endpoint.Text);
@@ -552,15 +562,16 @@ public sealed class ClusterTests(ClusterFixture cluster)
                     }
                 }));
                 created += chunk.Length;
-                // Killed once its dispatcher is busy sending (it has delivered some and its own commits keep coming).
-                if (created >= Events / 3 && !victim.Process.HasExited && (sentByVictim = await DeliveriesSentAsync(victim)) > 0)
+                // Killed while the receiver holds a delivery sent by it: an attempt in flight at the crash.
+                if (created >= Events / 3 && !victim.Process.HasExited && SendingNow(victim, inFlight))
                 {
+                    sentByVictim = await DeliveriesSentAsync(victim);
                     victim.Kill();
                     killedAfter = created;
                 }
             }
 
-            victim.Process.HasExited.ShouldBeTrue("the node was killed mid-way");
+            victim.Process.HasExited.ShouldBeTrue("the node was never caught with a delivery in flight");
             var roles = await RoleIdsAsync(orgId);
             roles.Count.ShouldBe(Events, "every creation committed once");
             var received = await Eventually.ValueAsync(() => Task.FromResult(receiver.Received.ToList()),
@@ -587,6 +598,41 @@ public sealed class ClusterTests(ClusterFixture cluster)
             await stop.CancelAsync();
             await steady;
             await cluster.RestartAsync(victim);
+        }
+    }
+
+    /// <summary>
+    /// Whether the receiver is holding a request that came from <paramref name="node"/>: one of the
+    /// node's open TCP sockets (from /proc: its file descriptors, and the kernel's socket table) has
+    /// the local port the receiver sees as the remote port of a request it has not answered yet.
+    /// </summary>
+    private static bool SendingNow(ClusterNode node, ConcurrentDictionary<int, int> inFlight)
+    {
+        var holding = inFlight.Where(p => p.Value > 0).Select(p => p.Key).ToHashSet();
+        if (holding.Count == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            var sockets = Directory.GetFiles($"/proc/{node.Process.Id}/fd")
+                .Select(fd => new FileInfo(fd).LinkTarget)
+                .Where(target => target is not null && target.StartsWith("socket:[", StringComparison.Ordinal))
+                .Select(target => target!["socket:[".Length..^1])
+                .ToHashSet();
+            return new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Where(File.Exists)
+                .SelectMany(table => File.ReadLines(table).Skip(1))
+                .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Any(fields => sockets.Contains(fields[9]) && holding.Contains(int.Parse(fields[1][(fields[1].LastIndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)));
+        }
+        catch (IOException)
+        {
+            return false; // A descriptor closed while being read; ask again after the next chunk.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
