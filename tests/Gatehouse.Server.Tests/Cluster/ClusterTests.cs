@@ -510,6 +510,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
         await using var receiver = await WebhookReceiver.StartAsync();
         // A slow receiver keeps deliveries in flight; it notes the sending connection of each one it holds.
         var inFlight = new ConcurrentDictionary<int, int>();
+        var answered = 0;
         receiver.Delay = context =>
         {
             inFlight.AddOrUpdate(context.Connection.RemotePort, 1, (_, n) => n + 1);
@@ -518,6 +519,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
         receiver.Respond = context =>
         {
             inFlight.AddOrUpdate(context.Connection.RemotePort, 0, (_, n) => n - 1);
+            Interlocked.Increment(ref answered);
             return (200, "ok");
         };
         var orgId = await CreateOrgAsync();
@@ -544,7 +546,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
 
         try
         {
-            var (created, killedAfter, sentByVictim) = (0, 0, 0.0);
+            var (created, killedAfter, sentByVictim, killedAt) = (0, 0, 0.0, new Stopwatch());
             foreach (var chunk in Enumerable.Range(0, Events).Chunk(4))
             {
                 await Task.WhenAll(chunk.Select(async i =>
@@ -563,10 +565,10 @@ public sealed class ClusterTests(ClusterFixture cluster)
                 }));
                 created += chunk.Length;
                 // Killed while the receiver holds a delivery sent by it: an attempt in flight at the crash.
-                if (created >= Events / 3 && !victim.Process.HasExited && SendingNow(victim, inFlight))
+                if (created >= Events / 3 && !victim.Process.HasExited && (sentByVictim = await DeliveriesSentAsync(victim)) >= 0 && SendingNow(victim, inFlight))
                 {
-                    sentByVictim = await DeliveriesSentAsync(victim);
                     victim.Kill();
+                    killedAt.Start();
                     killedAfter = created;
                 }
             }
@@ -588,7 +590,7 @@ public sealed class ClusterTests(ClusterFixture cluster)
                 d => string.Join(", ", d.CountBy(x => x.Status).Select(c => $"{c.Key} {c.Value}")));
             received = receiver.Received.ToList();
             var duplicates = received.Count - received.Select(r => r.Id).Distinct().Count();
-            ClusterFixture.Report("webhooks with a kill", $"{Events} events, node killed after {killedAfter} creations and {sentByVictim:0} of its own sends: 0 lost, {duplicates} duplicates, {deliveries.Count(d => d.Attempts > 1)} deliveries sent more than once; traffic through haproxy: {traffic}");
+            ClusterFixture.Report("webhooks with a kill", $"{Events} events, node killed after {killedAfter} creations and {sentByVictim:0} of its own sends: 0 lost, {duplicates} duplicates, {deliveries.Count(d => d.Attempts > 1)} deliveries sent more than once, {received.Count - answered} requests cut off at the receiver, all recorded as succeeded {killedAt.Elapsed.TotalSeconds:0} s after the kill; traffic through haproxy: {traffic}");
             received.Select(r => r.Id).Distinct().Count().ShouldBe(Events, "one webhook-id per event");
             duplicates.ShouldBeLessThanOrEqualTo(DispatcherParallelism, "only deliveries in flight on the killed node may arrive twice");
             traffic.GatehouseErrors.ShouldBeEmpty("the surviving nodes answered no 5xx");
