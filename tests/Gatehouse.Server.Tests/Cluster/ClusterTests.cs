@@ -162,74 +162,74 @@ public sealed class ClusterTests(ClusterFixture cluster)
         switch (kind)
         {
             case "key revoke":
-            {
-                var (id, key) = await CreateKeyAsync(orgId, new { name = $"revoke{sample}", permissions = new[] { "doc:read" } });
-                return new Change(key, null, node => ExpectAsync(HttpMethod.Delete, node, $"{keys}/{id}", null, 200), VerdictIs(key, null, "REVOKED"));
-            }
+                {
+                    var (id, key) = await CreateKeyAsync(orgId, new { name = $"revoke{sample}", permissions = new[] { "doc:read" } });
+                    return new Change(key, null, node => ExpectAsync(HttpMethod.Delete, node, $"{keys}/{id}", null, 200), VerdictIs(key, null, "REVOKED"));
+                }
 
             case "key disable":
-            {
-                var (id, key) = await CreateKeyAsync(orgId, new { name = $"disable{sample}", permissions = new[] { "doc:read" } });
-                return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { enabled = false }, 200), VerdictIs(key, null, "DISABLED"));
-            }
+                {
+                    var (id, key) = await CreateKeyAsync(orgId, new { name = $"disable{sample}", permissions = new[] { "doc:read" } });
+                    return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { enabled = false }, 200), VerdictIs(key, null, "DISABLED"));
+                }
 
             case "key permissions":
-            {
-                var (id, key) = await CreateKeyAsync(orgId, new { name = $"perm{sample}", permissions = new[] { "doc:read" } });
-                return new Change(key, "doc:read", node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { permissions = new[] { "doc:write" } }, 200),
-                    VerdictIs(key, "doc:read", "INSUFFICIENT_PERMISSIONS"));
-            }
+                {
+                    var (id, key) = await CreateKeyAsync(orgId, new { name = $"perm{sample}", permissions = new[] { "doc:read" } });
+                    return new Change(key, "doc:read", node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { permissions = new[] { "doc:write" } }, 200),
+                        VerdictIs(key, "doc:read", "INSUFFICIENT_PERMISSIONS"));
+                }
 
             case "role permissions":
-            {
-                var role = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = $"reader{sample}", permissions = new[] { "doc:read" } });
-                role.StatusCode.ShouldBe(201, role.Text);
-                var (_, key) = await CreateKeyAsync(orgId, new { name = $"role{sample}", permissions = Array.Empty<string>(), roles = new[] { $"reader{sample}" } });
-                return new Change(key, "doc:read",
-                    node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/roles/{role.Str("id")}", new { permissions = new[] { "doc:write" } }, 200),
-                    VerdictIs(key, "doc:read", "INSUFFICIENT_PERMISSIONS"));
-            }
+                {
+                    var role = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = $"reader{sample}", permissions = new[] { "doc:read" } });
+                    role.StatusCode.ShouldBe(201, role.Text);
+                    var (_, key) = await CreateKeyAsync(orgId, new { name = $"role{sample}", permissions = Array.Empty<string>(), roles = new[] { $"reader{sample}" } });
+                    return new Change(key, "doc:read",
+                        node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/roles/{role.Str("id")}", new { permissions = new[] { "doc:write" } }, 200),
+                        VerdictIs(key, "doc:read", "INSUFFICIENT_PERMISSIONS"));
+                }
 
             case "org delete":
-            {
-                // Each sample deletes an organization of its own.
-                var doomed = await CreateOrgAsync();
-                var (_, key) = await CreateKeyAsync(doomed, new { name = "doomed", permissions = new[] { "doc:read" } });
-                return new Change(key, null, node => ExpectAsync(HttpMethod.Delete, node, $"/api/v1/orgs/{doomed}", null, 200), async node =>
                 {
-                    var code = await VerdictAsync(node, key, null);
-                    var created = await node.Root.PostAsync($"/api/v1/orgs/{doomed}/api-keys", new { name = "after delete", permissions = Array.Empty<string>() });
-                    return (code != "VALID" && created.StatusCode == 404, $"verify {code}, key creation {created.StatusCode}");
-                });
-            }
+                    // Each sample deletes an organization of its own.
+                    var doomed = await CreateOrgAsync();
+                    var (_, key) = await CreateKeyAsync(doomed, new { name = "doomed", permissions = new[] { "doc:read" } });
+                    return new Change(key, null, node => ExpectAsync(HttpMethod.Delete, node, $"/api/v1/orgs/{doomed}", null, 200), async node =>
+                    {
+                        var code = await VerdictAsync(node, key, null);
+                        var created = await node.Root.PostAsync($"/api/v1/orgs/{doomed}/api-keys", new { name = "after delete", permissions = Array.Empty<string>() });
+                        return (code != "VALID" && created.StatusCode == 404, $"verify {code}, key creation {created.StatusCode}");
+                    });
+                }
 
             case "credits set":
-            {
-                var (id, key) = await CreateKeyAsync(orgId, new { name = $"credits{sample}", permissions = new[] { "doc:read" }, remaining = 1000 });
-                return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { remaining = 0 }, 200), VerdictIs(key, null, "USAGE_EXCEEDED"));
-            }
+                {
+                    var (id, key) = await CreateKeyAsync(orgId, new { name = $"credits{sample}", permissions = new[] { "doc:read" }, remaining = 1000 });
+                    return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"{keys}/{id}", new { remaining = 0 }, 200), VerdictIs(key, null, "USAGE_EXCEEDED"));
+                }
 
             case "user disable":
-            {
-                var user = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/users",
-                    new { email = $"u{sample}-{Guid.NewGuid():N}@example.com", name = "Cluster User", permissions = new[] { "doc:read" }, roles = Array.Empty<string>() });
-                user.StatusCode.ShouldBe(201, user.Text);
-                var userId = user.Str("id");
-                var (_, key) = await CreateKeyAsync(orgId, new { name = $"personal{sample}", permissions = new[] { "doc:read" }, ownerId = userId });
-                return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/users/{userId}", new { disabled = true }, 200),
-                    VerdictIs(key, null, "DISABLED"));
-            }
+                {
+                    var user = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/users",
+                        new { email = $"u{sample}-{Guid.NewGuid():N}@example.com", name = "Cluster User", permissions = new[] { "doc:read" }, roles = Array.Empty<string>() });
+                    user.StatusCode.ShouldBe(201, user.Text);
+                    var userId = user.Str("id");
+                    var (_, key) = await CreateKeyAsync(orgId, new { name = $"personal{sample}", permissions = new[] { "doc:read" }, ownerId = userId });
+                    return new Change(key, null, node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/users/{userId}", new { disabled = true }, 200),
+                        VerdictIs(key, null, "DISABLED"));
+                }
 
             case "service account disable":
-            {
-                var account = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = $"robot{sample}", permissions = new[] { "doc:read" } });
-                account.StatusCode.ShouldBe(201, account.Text);
-                var accountId = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
-                var key = account.Data.GetProperty("key").GetProperty("key").GetString()!;
-                return new Change(key, null,
-                    node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/service-accounts/{accountId}", new { disabled = true }, 200),
-                    VerdictIs(key, null, "DISABLED"));
-            }
+                {
+                    var account = await cluster.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = $"robot{sample}", permissions = new[] { "doc:read" } });
+                    account.StatusCode.ShouldBe(201, account.Text);
+                    var accountId = account.Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
+                    var key = account.Data.GetProperty("key").GetProperty("key").GetString()!;
+                    return new Change(key, null,
+                        node => ExpectAsync(HttpMethod.Patch, node, $"/api/v1/orgs/{orgId}/service-accounts/{accountId}", new { disabled = true }, 200),
+                        VerdictIs(key, null, "DISABLED"));
+                }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "no such change kind");
