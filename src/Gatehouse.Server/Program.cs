@@ -188,7 +188,20 @@ public static class Program
         services.AddSingleton<IdempotencyFilter>();
         featureServices.Job<IdempotencyPurge>();
 
-        services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
+        if (database.Provider == DatabaseProvider.Postgres)
+        {
+            // Nodes may share a PostgreSQL database: their windows are counted in it (decision 0015).
+            services.AddSingleton(sp => new PostgresCounterStore(
+                database.ConnectionString, sp.GetRequiredService<RateLimitOptions>().SharedCounters(), sp.GetRequiredService<ILogger<PostgresCounterStore>>()));
+            services.AddSingleton<IRateLimitCounterStore>(sp => sp.GetRequiredService<PostgresCounterStore>());
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresCounterStore>());
+        }
+        else
+        {
+            // SQLite is one node's file: counting in memory is exact and costs no I/O.
+            services.AddSingleton<IRateLimitCounterStore, InMemoryCounterStore>();
+        }
+
         services.AddSingleton<RateLimiter>();
         services.AddSingleton<RootKeyStore>();
         services.AddSingleton<AuthenticationServices>();

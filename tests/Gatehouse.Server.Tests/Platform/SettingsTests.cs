@@ -31,6 +31,18 @@ public sealed class SettingsTests
     }
 
     [Theory]
+    [InlineData("Gatehouse:RateLimits:SharedFlushMilliseconds", "9")]
+    [InlineData("Gatehouse:RateLimits:ExactThresholdPercent", "101")]
+    // Past 20 % a node's budget alone breaks the bound of 1.2 × a limit across nodes.
+    [InlineData("Gatehouse:RateLimits:LocalBudgetPercent", "21")]
+    public async Task A_shared_rate_limit_setting_out_of_range_stops_the_server_naming_it(string key, string value)
+    {
+        var ex = await Should.ThrowAsync<StartupException>(() => GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { [key] = value } }));
+
+        ex.Message.ShouldContain(key);
+    }
+
+    [Theory]
     [InlineData("0")]
     [InlineData("3601")]
     public async Task A_feature_setting_out_of_range_stops_the_server_naming_it(string value)
@@ -56,6 +68,9 @@ public sealed class SettingsTests
                 ["Gatehouse:TrustedProxyHeader"] = "X-Forwarded-For",
                 ["Gatehouse:RateLimits:Enabled"] = "true",
                 ["Gatehouse:RateLimits:StandardPerMinute"] = "1000000000",
+                ["Gatehouse:RateLimits:SharedFlushMilliseconds"] = "100",
+                ["Gatehouse:RateLimits:ExactThresholdPercent"] = "90",
+                ["Gatehouse:RateLimits:LocalBudgetPercent"] = "4",
             },
         });
 

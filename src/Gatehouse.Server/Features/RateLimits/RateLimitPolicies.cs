@@ -28,6 +28,24 @@ public sealed class RateLimitOptions
     public int AdminPerMinute { get; set; } = 500;
     public int UnauthenticatedPerMinute { get; set; } = 50;
     public int VerifyPerMinute { get; set; } = 100_000;
+
+    /// <summary>
+    /// Several nodes on PostgreSQL (docs/rate-limits.md, "Several nodes"): how often, in
+    /// milliseconds, a node reports the verify path's locally counted units and reads the totals.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(10, 5_000)]
+    public int SharedFlushMilliseconds { get; set; } = 200;
+
+    /// <summary>Share of a limit, in percent, past which a window is decided by the shared counters on every request until its interval ends.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 100)]
+    public int ExactThresholdPercent { get; set; } = 80;
+
+    /// <summary>Share of a limit, in percent, one node may admit on the verify path without reporting it (bounds over-admission: nodes × this).</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 20)]
+    public int LocalBudgetPercent { get; set; } = 5;
+
+    public SharedCounterSettings SharedCounters() =>
+        new(TimeSpan.FromMilliseconds(SharedFlushMilliseconds), ExactThresholdPercent, LocalBudgetPercent);
 }
 
 /// <summary>Marks a route with a named policy instead of the credential's: <c>verify</c> (per organization) or <c>auth</c> (per client IP).</summary>
@@ -74,7 +92,8 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         if (IsVerify(httpContext))
         {
             var policy = VerifyPolicyOf(principal.OrgId ?? "root", settings?.VerifyPerMinute ?? _defaults.VerifyPerMinute);
-            return await DecideAsync(httpContext, policy.Subject, policy.Rules, cancellationToken);
+            // Verify is the hot path: across nodes its policy is counted locally and reconciled (fast mode).
+            return await DecideAsync(httpContext, policy.Subject, policy.Rules, cancellationToken, fast: true);
         }
 
         var (subject, rules) = principal.IsAdmin
@@ -127,9 +146,11 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
             || endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "VerifyKey";
     }
 
-    private async ValueTask<ApiError?> DecideAsync(HttpContext httpContext, string subject, RateLimitRule[] rules, CancellationToken cancellationToken)
+    private async ValueTask<ApiError?> DecideAsync(HttpContext httpContext, string subject, RateLimitRule[] rules, CancellationToken cancellationToken, bool fast = false)
     {
-        var decision = await limiter.TryConsumeAsync(subject, rules, 1, cancellationToken);
+        var decision = fast
+            ? await limiter.TryConsumeFastAsync(subject, rules, 1, cancellationToken)
+            : await limiter.TryConsumeAsync(subject, rules, 1, cancellationToken);
         var tightest = decision.Tightest;
         var headers = httpContext.Response.Headers;
         headers["X-RateLimit-Limit"] = NumberText.Of(tightest.Rule.Limit, ref _limitText);

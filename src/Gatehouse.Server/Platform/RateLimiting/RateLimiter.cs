@@ -42,8 +42,8 @@ public sealed record RateLimitDecision(bool Allowed, IReadOnlyList<WindowVerdict
 }
 
 /// <summary>
-/// Where window counters live: in this process for one node; a shared store (PostgreSQL) for
-/// several. The only interface of the limiter, so the store can change without touching callers.
+/// Where window counters live: in this process for one node (SQLite); shared in PostgreSQL when
+/// several nodes may share the database. The only interface of the limiter, so the store can change without touching callers.
 /// </summary>
 public interface IRateLimitCounterStore
 {
@@ -53,6 +53,14 @@ public interface IRateLimitCounterStore
     /// <paramref name="consume"/> is false: then the answer is the same and nothing is added.
     /// </summary>
     ValueTask<RateLimitDecision> TryConsumeAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, bool consume, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Consumes like <see cref="TryConsumeAsync"/>, but a shared store may decide from this node's
+    /// view of the counts and reconcile later, within the bound of docs/rate-limits.md (several
+    /// nodes). For the hottest callers; a store that is exact and cheap anyway simply is exact.
+    /// </summary>
+    ValueTask<RateLimitDecision> TryConsumeFastAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost, DateTimeOffset now, CancellationToken cancellationToken) =>
+        TryConsumeAsync(subject, rules, cost, now, consume: true, cancellationToken);
 }
 
 /// <summary>The one rate limiter of the platform: policies, verify and the standalone API all call it.</summary>
@@ -66,6 +74,21 @@ public sealed class RateLimiter(IRateLimitCounterStore store, TimeProvider clock
         }
 
         return store.TryConsumeAsync(subject, rules, cost, clock.GetUtcNow(), consume: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="TryConsumeAsync"/> for the verify path: across nodes it counts locally and
+    /// reconciles with the shared counters every flush, asking them on each request only when a
+    /// window is nearly spent (docs/rate-limits.md, "Several nodes").
+    /// </summary>
+    public ValueTask<RateLimitDecision> TryConsumeFastAsync(string subject, IReadOnlyList<RateLimitRule> rules, long cost = 1, CancellationToken cancellationToken = default)
+    {
+        if (rules.Count == 0)
+        {
+            return ValueTask.FromResult(new RateLimitDecision(true, []));
+        }
+
+        return store.TryConsumeFastAsync(subject, rules, cost, clock.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Whether <paramref name="cost"/> units would fit, and each window's state, without spending anything.</summary>

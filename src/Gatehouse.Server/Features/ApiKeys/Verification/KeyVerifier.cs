@@ -169,7 +169,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         foreach (var group in key.RateLimits.GroupBy(r => costs.TryGetValue(r.Name, out var cost) ? cost : 1))
         {
             var decision = consume
-                ? await rateLimiter.TryConsumeAsync("key:" + key.Id, [.. group], group.Key, cancellationToken)
+                ? await rateLimiter.TryConsumeFastAsync("key:" + key.Id, [.. group], group.Key, cancellationToken)
                 : await rateLimiter.PeekAsync("key:" + key.Id, [.. group], group.Key, cancellationToken);
             states.AddRange(decision.Windows.Select(w =>
                 new RateLimitState(w.Rule.Name, w.Rule.Limit, (long)w.Rule.Window.TotalMilliseconds, w.Remaining, w.ResetAt, w.Exceeded)));
