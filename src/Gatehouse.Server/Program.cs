@@ -144,12 +144,15 @@ public static class Program
             feature.AddServices(featureServices);
         }
 
+        // Platform settings outside any feature: the database connection and the node table.
+        var databaseOptions = featureServices.Options<DatabaseOptions>("Database");
+        var clusterOptions = featureServices.Options<ClusterOptions>("Cluster");
         KnownSettings.Check(builder.Configuration, optionSections);
 
         // 3. Key material and storage: data dir, master key, database (migrated), pepper, root key.
         var dataDir = ServerKeys.PrepareDataDir(ConfigurationFiles.ResolveDataDir(builder.Configuration, options.DataDir));
         var masterKey = ServerKeys.LoadMasterKey(options.MasterKey, dataDir);
-        var database = DescribeDatabase(options, dataDir);
+        var database = DescribeDatabase(options, databaseOptions, dataDir);
         var secretHasher = PrepareDatabase(database, masterKey, options.RootKey, options.MasterKeyPrevious, bootstrapRootKey);
 
         // 4. Platform services.
@@ -187,6 +190,9 @@ public static class Program
         services.AddSingleton<JobRegistry>();
         services.AddSingleton<IdempotencyFilter>();
         featureServices.Job<IdempotencyPurge>();
+        services.AddSingleton(sp => new ClusterNodes(sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<TimeProvider>(), clusterOptions, HealthFeature.Version));
+        featureServices.Job<ClusterHeartbeat>();
+        featureServices.ChangeSetParticipant<IdempotencyCommitMark>();
 
         if (database.Provider == DatabaseProvider.Postgres)
         {
@@ -255,7 +261,7 @@ public static class Program
         return app;
     }
 
-    private static DatabaseTarget DescribeDatabase(GatehouseOptions options, string dataDir)
+    private static DatabaseTarget DescribeDatabase(GatehouseOptions options, DatabaseOptions databaseOptions, string dataDir)
     {
         if (string.IsNullOrWhiteSpace(options.DatabaseUrl))
         {
@@ -264,7 +270,7 @@ public static class Program
 
         try
         {
-            return DatabaseTarget.Postgres(options.DatabaseUrl);
+            return DatabaseTarget.Postgres(options.DatabaseUrl, databaseOptions);
         }
         catch (Exception ex) when (ex is ArgumentException or UriFormatException or FormatException or KeyNotFoundException)
         {

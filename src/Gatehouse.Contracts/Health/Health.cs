@@ -21,5 +21,12 @@ public sealed record ComponentHealth(string Status, double? LatencyMs = null, IR
     public bool IsHealthy => Status == Healthy;
 }
 
-/// <summary>The admin health report: every component with its status.</summary>
-public sealed record AdminHealth(string Status, string Version, long UptimeSeconds, IReadOnlyDictionary<string, ComponentHealth> Components);
+/// <summary>The admin health report: every component with its status, and the nodes sharing the database.</summary>
+public sealed record AdminHealth(string Status, string Version, long UptimeSeconds, IReadOnlyDictionary<string, ComponentHealth> Components, IReadOnlyList<ClusterNodeView> Nodes);
+
+/// <summary>
+/// A server node that shares the database, from its heartbeat row. <c>alive</c>: its last heartbeat
+/// is within the node timeout (<c>Gatehouse:Cluster:NodeTimeoutSeconds</c>). Nodes silent for over an
+/// hour are no longer listed.
+/// </summary>
+public sealed record ClusterNodeView(string Id, string Version, DateTime StartedAt, DateTime LastSeenAt, bool Alive);

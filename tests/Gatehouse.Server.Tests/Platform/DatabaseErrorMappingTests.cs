@@ -24,6 +24,14 @@ public sealed class DatabaseErrorMappingTests
     }
 
     [Fact]
+    public void A_lock_timeout_is_a_conflict_not_an_outage()
+    {
+        var postgres = new PostgresException("canceling statement due to lock timeout", "ERROR", "ERROR", PostgresErrorCodes.LockNotAvailable);
+
+        ApiPipeline.IsConcurrentChange(new DbUpdateException("save failed", postgres)).ShouldNotBeNull().Code.ShouldBe("CONFLICT");
+    }
+
+    [Fact]
     public void Other_database_errors_are_not_taken_for_races()
     {
         ApiPipeline.IsConcurrentChange(new PostgresException("gone", "FATAL", "FATAL", PostgresErrorCodes.AdminShutdown)).ShouldBeNull();

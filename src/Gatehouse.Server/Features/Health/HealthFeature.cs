@@ -28,7 +28,9 @@ public sealed class HealthFeature : Feature
     {
         services.Services.AddSingleton<DatabaseHealth>();
         services.Services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<DatabaseHealth>());
-        services.HealthCheck<JobsHealth>().HealthCheck<ClusterHealth>();
+        services.Services.AddSingleton<ClusterHealth>();
+        services.Services.AddSingleton<IHealthComponent>(sp => sp.GetRequiredService<ClusterHealth>());
+        services.HealthCheck<JobsHealth>();
         ComponentHealthCheck.AddReadinessChecks(services.Services);
     }
 
@@ -57,7 +59,7 @@ public sealed class HealthFeature : Feature
         api.MapGet("/health", () => new ApiOk<ApiHealth>(new ApiHealth(ComponentHealth.Healthy, Version, UptimeSeconds)))
             .WithTags("Health").WithName("ApiHealth").WithSummary("Version and uptime");
 
-        api.MapGet("/admin/health", async Task<Results<ApiOk<AdminHealth>, ApiError>> (IEnumerable<IHealthComponent> components, CancellationToken cancellationToken) =>
+        api.MapGet("/admin/health", async Task<Results<ApiOk<AdminHealth>, ApiError>> (IEnumerable<IHealthComponent> components, ClusterHealth cluster, CancellationToken cancellationToken) =>
             {
                 var report = new SortedDictionary<string, ComponentHealth>(StringComparer.Ordinal);
                 foreach (var component in components)
@@ -67,7 +69,7 @@ public sealed class HealthFeature : Feature
 
                 var healthy = report.Values.All(c => c.Status != ComponentHealth.Unhealthy);
                 var status = !healthy ? ComponentHealth.Unhealthy : report.Values.All(c => c.IsHealthy) ? ComponentHealth.Healthy : ComponentHealth.Degraded;
-                var body = new AdminHealth(status, Version, UptimeSeconds, report);
+                var body = new AdminHealth(status, Version, UptimeSeconds, report, await cluster.NodesAsync(cancellationToken));
                 return healthy
                     ? new ApiOk<AdminHealth>(body)
                     : new ApiError(ErrorCodes.ServiceUnavailable, "A component is unhealthy.", new Dictionary<string, object?> { ["health"] = body });

@@ -2,6 +2,7 @@ using System.Xml;
 using Gatehouse.Contracts;
 using Gatehouse.Contracts.Jobs;
 using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
@@ -65,7 +66,7 @@ public static class JobOperations
             }
         }
 
-        if (job.Placement == JobPlacement.OneNodeAtATime && await leases.HolderAsync(job.Name, cancellationToken) is { } holder && holder != JobLeases.Node)
+        if (job.Placement == JobPlacement.OneNodeAtATime && await leases.HolderAsync(job.Name, cancellationToken) is { } holder && holder != ClusterNode.Id)
         {
             var elsewhere = await db.Set<JobRun>().AsNoTracking().Where(r => r.Job == job.Name && r.Node == holder && r.FinishedAt == null)
                 .OrderByDescending(r => r.Id).Select(r => r.Id).FirstOrDefaultAsync(cancellationToken);

@@ -13,9 +13,13 @@ public sealed class WebhookDeliveryMetrics : IMetricsSource
     private long _delivered;
     private long _retrying;
     private long _failed;
+    private long _claimsLost;
 
     /// <summary>Pending deliveries counted at the end of this node's last delivery pass.</summary>
     public void QueueDepth(long pending) => Interlocked.Exchange(ref _queueDepth, pending);
+
+    /// <summary>An attempt whose claim lapsed while it was sent: its result was dropped.</summary>
+    public void ClaimLost() => Interlocked.Increment(ref _claimsLost);
 
     public void Attempted(string outcome)
     {
@@ -39,5 +43,7 @@ public sealed class WebhookDeliveryMetrics : IMetricsSource
             () => [new(Interlocked.Read(ref _queueDepth))]),
         new("gatehouse.webhook.deliveries", MetricKind.Counter, "Webhook delivery attempts by outcome: delivered, retrying (failed, another attempt is scheduled) or failed (no attempt left)",
             () => [new(Interlocked.Read(ref _delivered), "outcome", Delivered), new(Interlocked.Read(ref _retrying), "outcome", Retrying), new(Interlocked.Read(ref _failed), "outcome", Failed)]),
+        new("gatehouse.webhook.claims_lost", MetricKind.Counter, "Webhook delivery attempts whose claim lapsed while they were sent; their result was dropped and the delivery is sent again",
+            () => [new(Interlocked.Read(ref _claimsLost))]),
     ];
 }

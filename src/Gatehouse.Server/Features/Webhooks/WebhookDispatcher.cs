@@ -13,8 +13,10 @@ namespace Gatehouse.Server.Features.Webhooks;
 
 /// <summary>
 /// Sends the outbox: polls for due deliveries (and is woken right after a commit on this node),
-/// claims each row with a conditional update so nodes never send the same attempt twice, signs
-/// and posts it, records the attempt, and schedules the retry. Schedules use the injected clock.
+/// claims a batch under a random token and a short lease that it renews while sending, signs and
+/// posts each, and records the attempt and the retry schedule only while its claim still holds.
+/// A dead node's claims lapse with their lease; an attempt in flight at its death is sent again,
+/// so delivery is at-least-once (decision 0016). Schedules use the injected clock.
 /// </summary>
 public sealed class WebhookDispatcher(
     IServiceScopeFactory scopes, WebhookDispatchSignal signal, JobRunner runner, JobRegistry jobs, TimeProvider clock,
@@ -38,7 +40,6 @@ public sealed class WebhookDispatcher(
 
     private const int BatchSize = 20;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ClaimLength = TimeSpan.FromMinutes(2);
     private static readonly (string Type, string Id) SystemActor = ("system", JobName);
 
     public override string Name => JobName;
@@ -48,7 +49,7 @@ public sealed class WebhookDispatcher(
 
     public override string Description => "Sends due webhook deliveries from the outbox and schedules retries of failed attempts.";
 
-    /// <summary>Every node sends: each delivery attempt is claimed row by row, so nodes never send the same attempt twice.</summary>
+    /// <summary>Every node sends: each delivery is claimed under a lease, so live nodes never send the same attempt twice.</summary>
     public override JobPlacement Placement => JobPlacement.EveryNode;
 
     public override bool Scheduled => options.DeliveryEnabled;
@@ -86,50 +87,80 @@ public sealed class WebhookDispatcher(
         return new JobPass(Succeeded: true, pending, DidWork: sent > 0);
     }
 
-    /// <summary>Sends every due delivery of one batch; returns how many were due.</summary>
+    /// <summary>Claims one batch of due deliveries and sends them; returns how many this pass claimed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var now = Clock.GetUtcNow().UtcDateTime;
-        List<string> due;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-            due = await db.Set<WebhookDelivery>().AsNoTracking()
-                .Where(d => d.Status == WebhookDelivery.Pending && d.NextAttemptAt <= now && (d.LockedUntil == null || d.LockedUntil < now))
-                .OrderBy(d => d.NextAttemptAt).Select(d => d.Id).Take(BatchSize).ToListAsync(cancellationToken);
-        }
-
-        if (due.Count == 0)
+        var (token, claimed) = await ClaimBatchAsync(cancellationToken);
+        if (claimed.Count == 0)
         {
             return 0;
         }
 
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (deliveryId, ct) => await AttemptAsync(deliveryId, ct));
-        return due.Count;
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (deliveryId, ct) => await AttemptAsync(deliveryId, token, ct));
+        return claimed.Count;
     }
 
-    private async Task AttemptAsync(string deliveryId, CancellationToken cancellationToken)
+    private TimeSpan ClaimLease => TimeSpan.FromSeconds(options.ClaimLeaseSeconds);
+
+    /// <summary>
+    /// Claims up to a batch of due deliveries under one fresh random token and a short lease. On
+    /// PostgreSQL one statement picks and claims them, skipping rows another node is claiming at
+    /// that moment; on SQLite (one node, writes serialized) each row is claimed by a conditional
+    /// update. Either way a row is claimed only while it is pending, due and unclaimed or its lease
+    /// has passed, so a dead node's claims are free once their lease ends.
+    /// </summary>
+    private async Task<(string Token, IReadOnlyList<string> Claimed)> ClaimBatchAsync(CancellationToken cancellationToken)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var now = Clock.GetUtcNow().UtcDateTime;
+        var until = now + ClaimLease;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        if (db.IsPostgres)
+        {
+            var claimed = await db.Database.SqlQuery<string>($"""
+                UPDATE webhook_deliveries SET claim_token = {token}, locked_until = {until}
+                WHERE id IN (
+                    SELECT id FROM webhook_deliveries
+                    WHERE status = {WebhookDelivery.Pending} AND next_attempt_at <= {now} AND (locked_until IS NULL OR locked_until < {now})
+                    ORDER BY next_attempt_at
+                    LIMIT {BatchSize}
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING id AS "Value"
+                """).ToListAsync(cancellationToken);
+            return (token, claimed);
+        }
+
+        var due = await db.Set<WebhookDelivery>().AsNoTracking()
+            .Where(d => d.Status == WebhookDelivery.Pending && d.NextAttemptAt <= now && (d.LockedUntil == null || d.LockedUntil < now))
+            .OrderBy(d => d.NextAttemptAt).Select(d => d.Id).Take(BatchSize).ToListAsync(cancellationToken);
+        var taken = new List<string>(due.Count);
+        foreach (var deliveryId in due)
+        {
+            var rows = await db.Set<WebhookDelivery>()
+                .Where(d => d.Id == deliveryId && d.Status == WebhookDelivery.Pending && (d.LockedUntil == null || d.LockedUntil < now))
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.ClaimToken, token).SetProperty(d => d.LockedUntil, until), cancellationToken);
+            if (rows == 1)
+            {
+                taken.Add(deliveryId);
+            }
+        }
+
+        return (token, taken);
+    }
+
+    private async Task AttemptAsync(string deliveryId, string token, CancellationToken cancellationToken)
     {
         using var span = Telemetry.Source.StartActivity("webhook.deliver");
         span?.SetTag("gatehouse.webhook.delivery_id", deliveryId);
         await using var scope = scopes.CreateAsyncScope();
         var services = scope.ServiceProvider;
         var db = services.GetRequiredService<GatehouseDb>();
-        var now = Clock.GetUtcNow().UtcDateTime;
-        var claimUntil = now + ClaimLength;
-        var claimed = await db.Set<WebhookDelivery>()
-            .Where(d => d.Id == deliveryId && d.Status == WebhookDelivery.Pending && (d.LockedUntil == null || d.LockedUntil < now))
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LockedUntil, claimUntil), cancellationToken);
-        if (claimed == 0)
-        {
-            return; // Another node (or an earlier pass) has it.
-        }
-
-        var delivery = await db.Set<WebhookDelivery>().FirstOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
+        var delivery = await db.Set<WebhookDelivery>().AsNoTracking().FirstOrDefaultAsync(d => d.Id == deliveryId && d.ClaimToken == token, cancellationToken);
         if (delivery is null)
         {
-            return; // Its endpoint or organization was deleted meanwhile.
+            return; // Deleted with its endpoint or organization, or the claim already lapsed to another node.
         }
 
         // Not tracked: the dispatcher's bookkeeping on the endpoint (FailingSince) is written by
@@ -138,92 +169,179 @@ public sealed class WebhookDispatcher(
         var endpoint = await db.Set<WebhookEndpoint>().AsNoTracking().FirstOrDefaultAsync(w => w.Id == delivery.EndpointId, cancellationToken);
         if (endpoint is null || !endpoint.Enabled)
         {
-            delivery.Status = WebhookDelivery.Canceled;
-            delivery.NextAttemptAt = null;
-            delivery.LockedUntil = null;
-            await db.SaveChangesAsync(cancellationToken);
+            await Held(db, deliveryId, token).ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.Status, WebhookDelivery.Canceled).SetProperty(d => d.NextAttemptAt, (DateTime?)null)
+                .SetProperty(d => d.LockedUntil, (DateTime?)null).SetProperty(d => d.ClaimToken, (string?)null), cancellationToken);
             return;
         }
 
-        var outcome = await SendAsync(services, endpoint, delivery, cancellationToken);
+        AttemptOutcome outcome;
+        await using (var renewal = new ClaimRenewal(this, deliveryId, token))
+        {
+            outcome = await SendAsync(services, endpoint, delivery, cancellationToken);
+        }
+
         // Scheme and host only: the path and query of a webhook URL often carry the receiver's token.
         Logger.Log(outcome.Succeeded ? LogLevel.Debug : LogLevel.Information, "Webhook delivery {DeliveryId} to {Target}: status {StatusCode}, {Outcome}",
             delivery.Id, WebhookUrlPolicy.ForLog(endpoint.Url), outcome.StatusCode, outcome.Error ?? (outcome.Succeeded ? "delivered" : "not delivered"));
         var attemptedAt = Clock.GetUtcNow().UtcDateTime;
-        delivery.Attempts++;
-        delivery.LastAttemptAt = attemptedAt;
-        delivery.LastStatusCode = outcome.StatusCode;
-        delivery.LockedUntil = null;
-        db.Add(new WebhookAttempt
-        {
-            Id = Ids.New("wat", Clock.GetUtcNow()),
-            DeliveryId = delivery.Id,
-            EndpointId = endpoint.Id,
-            Attempt = delivery.Attempts,
-            AttemptedAt = attemptedAt,
-            StatusCode = outcome.StatusCode,
-            LatencyMs = outcome.LatencyMs,
-            ResponseExcerpt = outcome.Excerpt,
-            Error = outcome.Error,
-            Succeeded = outcome.Succeeded,
-        });
-
+        var attempt = delivery.Attempts + 1;
+        var (status, nextAttemptAt) = Schedule(outcome, attempt, attemptedAt);
         var changes = services.GetRequiredService<ChangeSet>();
         try
         {
-            await changes.RunAsync(ct => RecordOutcomeAsync(db, changes, endpoint, delivery, outcome, attemptedAt, ct), CancellationToken.None);
+            await changes.RunAsync(async ct =>
+            {
+                // The result counts only while this claim still holds the row: a claim that lapsed
+                // (this node stalled past its lease) belongs to whoever took it, and two results of one
+                // attempt would double its history and its retry schedule.
+                var held = await Held(db, deliveryId, token).ExecuteUpdateAsync(s => s
+                    .SetProperty(d => d.Attempts, attempt).SetProperty(d => d.LastAttemptAt, attemptedAt)
+                    .SetProperty(d => d.LastStatusCode, outcome.StatusCode).SetProperty(d => d.Status, status)
+                    .SetProperty(d => d.NextAttemptAt, nextAttemptAt)
+                    .SetProperty(d => d.LockedUntil, (DateTime?)null).SetProperty(d => d.ClaimToken, (string?)null), ct);
+                if (held == 0)
+                {
+                    throw new ClaimLostException();
+                }
+
+                db.Add(new WebhookAttempt
+                {
+                    Id = Ids.New("wat", Clock.GetUtcNow()),
+                    DeliveryId = delivery.Id,
+                    EndpointId = endpoint.Id,
+                    Attempt = attempt,
+                    AttemptedAt = attemptedAt,
+                    StatusCode = outcome.StatusCode,
+                    LatencyMs = outcome.LatencyMs,
+                    ResponseExcerpt = outcome.Excerpt,
+                    Error = outcome.Error,
+                    Succeeded = outcome.Succeeded,
+                });
+                await RecordEndpointStateAsync(db, changes, endpoint, outcome, attemptedAt, ct);
+            }, CancellationToken.None);
             var result = outcome.Succeeded ? WebhookDeliveryMetrics.Delivered
-                : delivery.Status == WebhookDelivery.Failed ? WebhookDeliveryMetrics.Failed : WebhookDeliveryMetrics.Retrying;
+                : status == WebhookDelivery.Failed ? WebhookDeliveryMetrics.Failed : WebhookDeliveryMetrics.Retrying;
             metrics.Attempted(result);
             span?.SetTag("gatehouse.webhook.outcome", result);
             span?.SetTag("http.response.status_code", outcome.StatusCode);
         }
-        catch (DbUpdateConcurrencyException)
+        catch (ClaimLostException)
         {
-            // The endpoint was deleted while we sent: nothing is left to record.
+            if (await db.Set<WebhookDelivery>().AnyAsync(d => d.Id == deliveryId, CancellationToken.None))
+            {
+                metrics.ClaimLost();
+                Logger.LogWarning("Webhook delivery {DeliveryId}: the claim lapsed while sending (status {StatusCode}); the result is dropped and the holder of the new claim sends again",
+                    deliveryId, outcome.StatusCode);
+            }
+
+            // Otherwise its endpoint or organization was deleted while we sent: nothing is left to record.
         }
     }
 
-    private async Task RecordOutcomeAsync(GatehouseDb db, ChangeSet changes, WebhookEndpoint endpoint, WebhookDelivery delivery, AttemptOutcome outcome, DateTime attemptedAt, CancellationToken cancellationToken)
+    private static IQueryable<WebhookDelivery> Held(GatehouseDb db, string deliveryId, string token) =>
+        db.Set<WebhookDelivery>().Where(d => d.Id == deliveryId && d.ClaimToken == token);
+
+    /// <summary>Moves the lease on; false when the claim is no longer this one's.</summary>
+    private async Task<bool> RenewClaimAsync(string deliveryId, string token, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        var until = Clock.GetUtcNow().UtcDateTime + ClaimLease;
+        return await Held(db, deliveryId, token).ExecuteUpdateAsync(s => s.SetProperty(d => d.LockedUntil, until), cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Renews a claim every third of its lease while the attempt is in flight, so an attempt longer
+    /// than the lease (a slow receiver, up to the attempt timeout) keeps it, while a dead node's claim
+    /// lapses within one lease. A failed renewal is retried at the next tick; the lease still has two
+    /// thirds left.
+    /// </summary>
+    private sealed class ClaimRenewal : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+
+        public ClaimRenewal(WebhookDispatcher dispatcher, string deliveryId, string token)
+        {
+            _loop = RenewAsync(dispatcher, deliveryId, token, _stop.Token);
+        }
+
+        private static async Task RenewAsync(WebhookDispatcher dispatcher, string deliveryId, string token, CancellationToken stop)
+        {
+            var every = dispatcher.ClaimLease / 3;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(every, dispatcher.Clock, stop);
+                    if (!await dispatcher.RenewClaimAsync(deliveryId, token, stop))
+                    {
+                        // Lost: the attempt finishes, and its result is dropped when it is recorded.
+                        return;
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    dispatcher.Logger.LogWarning(ex, "Webhook delivery {DeliveryId}: the claim could not be renewed; trying again", deliveryId);
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            _stop.Dispose();
+        }
+    }
+
+    private sealed class ClaimLostException() : Exception("The delivery's claim lapsed while it was sent.");
+
+    /// <summary>The delivery's state after attempt number <paramref name="attempt"/>: done, or when to try again.</summary>
+    private static (string Status, DateTime? NextAttemptAt) Schedule(AttemptOutcome outcome, int attempt, DateTime attemptedAt)
     {
         if (outcome.Succeeded)
         {
-            delivery.Status = WebhookDelivery.Succeeded;
-            delivery.NextAttemptAt = null;
+            return (WebhookDelivery.Succeeded, null);
+        }
+
+        var retryIndex = attempt - 1;
+        return retryIndex < RetrySchedule.Count
+            ? (WebhookDelivery.Pending, attemptedAt + WithJitter(RetrySchedule[retryIndex]))
+            : (WebhookDelivery.Failed, null);
+    }
+
+    private async Task RecordEndpointStateAsync(GatehouseDb db, ChangeSet changes, WebhookEndpoint endpoint, AttemptOutcome outcome, DateTime attemptedAt, CancellationToken cancellationToken)
+    {
+        if (outcome.Succeeded)
+        {
             await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.FailingSince != null)
                 .ExecuteUpdateAsync(u => u.SetProperty(w => w.FailingSince, (DateTime?)null), cancellationToken);
+            return;
         }
-        else
+
+        if (endpoint.FailingSince is null)
         {
-            var retryIndex = delivery.Attempts - 1;
-            if (retryIndex < RetrySchedule.Count)
-            {
-                delivery.NextAttemptAt = attemptedAt + WithJitter(RetrySchedule[retryIndex]);
-            }
-            else
-            {
-                delivery.Status = WebhookDelivery.Failed;
-                delivery.NextAttemptAt = null;
-            }
+            endpoint.FailingSince = attemptedAt;
+            await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.FailingSince == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(w => w.FailingSince, attemptedAt), cancellationToken);
+        }
 
-            if (endpoint.FailingSince is null)
+        if (attemptedAt - endpoint.FailingSince.Value >= DisableAfter)
+        {
+            // Conditional, so that of several attempts failing at once exactly one disables and says so.
+            var flipped = await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.Enabled)
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.Enabled, false).SetProperty(w => w.DisabledReason, "failing").SetProperty(w => w.UpdatedAt, attemptedAt), cancellationToken);
+            if (flipped == 1)
             {
-                endpoint.FailingSince = attemptedAt;
-                await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.FailingSince == null)
-                    .ExecuteUpdateAsync(u => u.SetProperty(w => w.FailingSince, attemptedAt), cancellationToken);
-            }
-
-            if (attemptedAt - endpoint.FailingSince.Value >= DisableAfter)
-            {
-                // Conditional, so that of several attempts failing at once exactly one disables and says so.
-                var flipped = await db.Set<WebhookEndpoint>().Where(w => w.Id == endpoint.Id && w.Enabled)
-                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.Enabled, false).SetProperty(w => w.DisabledReason, "failing").SetProperty(w => w.UpdatedAt, attemptedAt), cancellationToken);
-                if (flipped == 1)
-                {
-                    changes.Record(WebhookActions.Disable, endpoint.OrgId, endpoint.Id,
-                        new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
-                    Logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
-                }
+                changes.Record(WebhookActions.Disable, endpoint.OrgId, endpoint.Id,
+                    new { reason = "failing", failingSince = endpoint.FailingSince }, SystemActor);
+                Logger.LogWarning("Webhook endpoint {EndpointId} disabled after failing since {Since}", endpoint.Id, endpoint.FailingSince);
             }
         }
     }

@@ -60,8 +60,11 @@ public sealed class WebhookDelivery : ICreatedEntity, IOrgOwned
     public int Attempts { get; set; }
     public DateTime? NextAttemptAt { get; set; }
 
-    /// <summary>Claim of one dispatcher (any node) while it sends; an expired claim is free again.</summary>
+    /// <summary>End of a dispatcher's claim lease (any node); renewed while it sends, free again once passed.</summary>
     public DateTime? LockedUntil { get; set; }
+
+    /// <summary>The random token of the claim that holds the delivery; a result is recorded only while it is still in place.</summary>
+    public string? ClaimToken { get; set; }
 
     public int? LastStatusCode { get; set; }
     public DateTime? LastAttemptAt { get; set; }

@@ -15,6 +15,13 @@ public sealed class WebhookOptions
 
     /// <summary>False stops sending on this node; events stay queued for the others.</summary>
     public bool DeliveryEnabled { get; set; } = true;
+
+    /// <summary>
+    /// How long a dispatcher's claim on a delivery lasts without renewal (renewed every third of it
+    /// while the attempt runs): a node that dies mid-delivery holds its deliveries at most this long.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(3, 600)]
+    public int ClaimLeaseSeconds { get; set; } = 30;
 }
 
 /// <summary>What happens to webhook endpoints and deliveries.</summary>

@@ -85,13 +85,6 @@ public sealed class ChangeFeedWriter(DatabaseTarget database, ChangeFeedListener
     }
 }
 
-/// <summary>This server process among the nodes sharing one database.</summary>
-public static class ClusterNode
-{
-    /// <summary>Host name and process id: unique among live nodes, and readable in job runs and leases.</summary>
-    public static readonly string Id = $"{Environment.MachineName}:{Environment.ProcessId}";
-}
-
 /// <summary>
 /// Keeps this node's caches in step with the other nodes' commits (PostgreSQL only). One dedicated
 /// connection LISTENs on <see cref="ChangeFeedWriter.Channel"/>; each notification, and a timer

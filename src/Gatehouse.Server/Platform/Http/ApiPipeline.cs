@@ -163,6 +163,13 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
             {
                 return ApiError.Conflict("The request collided with a concurrent change and was rolled back; retry it.");
             }
+
+            // lock_timeout (Gatehouse:Database:LockTimeoutSeconds): another transaction held the row
+            // or table too long; this one was rolled back, and a retry can succeed once it lets go.
+            if (current is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.LockNotAvailable })
+            {
+                return ApiError.Conflict("The request waited too long for a resource a concurrent request holds and was rolled back; retry it.");
+            }
         }
 
         for (var current = ex.InnerException; ex is DbUpdateException && current is not null; current = current.InnerException)

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Cluster;
+using Gatehouse.Server.Platform.Hosting;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -18,6 +20,15 @@ public sealed class IdempotencyRecord
     public int? StatusCode { get; set; }
     public byte[]? SealedBody { get; set; }
     public DateTime CreatedAt { get; init; }
+
+    /// <summary>The node executing the request (<c>ClusterNode.Id</c>); null once the response is stored.</summary>
+    public string? OwnerNode { get; set; }
+
+    /// <summary>Until when the owner may still be running it; afterwards another request may take it over.</summary>
+    public DateTime? LeaseExpiresAt { get; set; }
+
+    /// <summary>The request's change committed (set in the same transaction): it must never execute again.</summary>
+    public bool Committed { get; set; }
 }
 
 internal sealed class IdempotencyRecordMapping : IEntityTypeConfiguration<IdempotencyRecord>
@@ -29,6 +40,16 @@ internal sealed class IdempotencyRecordMapping : IEntityTypeConfiguration<Idempo
     }
 }
 
+/// <summary>The idempotency record the current request executes under; the change set marks it committed.</summary>
+public sealed class IdempotencyClaim(string scope, string key)
+{
+    public string Scope { get; } = scope;
+    public string Key { get; } = key;
+
+    /// <summary>A change of this request committed (and with it the record's <c>committed</c> flag).</summary>
+    public bool Committed { get; set; }
+}
+
 /// <summary>
 /// <c>Idempotency-Key</c> on every credentialed POST of /api/v1, Stripe's semantics: the first
 /// successful (2xx) response is stored for 24 h per credential and key and
@@ -36,12 +57,30 @@ internal sealed class IdempotencyRecordMapping : IEntityTypeConfiguration<Idempo
 /// another body, or while the first request still runs, is 409 CONFLICT. Failed requests are not
 /// stored, so they can be retried. Stored bodies may hold a one-time secret (a new API key), so
 /// they are sealed with a master-key subkey and bound to their scope and key.
+/// <para>
+/// Across nodes (decision 0016): the in-progress record names its owner node and a lease. A retry
+/// that finds the owner dead (no heartbeat within the node timeout) or the lease over takes the
+/// record over with one conditional update and executes. The request's change set marks the record
+/// committed in the change's own transaction, so a request whose change committed is never run
+/// again: when its owner died before storing the response, a retry gets 409 saying so.
+/// </para>
 /// </summary>
-public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, ILogger<IdempotencyFilter> logger) : IEndpointFilter
+public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, ClusterNodes nodes, GatehouseOptions options, ILogger<IdempotencyFilter> logger) : IEndpointFilter
 {
     public const string Header = "Idempotency-Key";
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
     public const string Purpose = "idempotency";
+
+    /// <summary>Where the filter leaves the <see cref="IdempotencyClaim"/> of the request it runs.</summary>
+    public static readonly object ClaimItem = new();
+
+    /// <summary>
+    /// How long an owner may run its request before others may take it over. No renewal: the
+    /// request timeout cancels a request after <c>RequestTimeoutSeconds</c>, so twice that (and a
+    /// margin for clocks of nodes that differ by a few seconds) is longer than any live owner runs —
+    /// a takeover can only find a dead owner, or one already answered 503.
+    /// </summary>
+    public TimeSpan Lease => TimeSpan.FromSeconds(2 * options.RequestTimeoutSeconds + 10);
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -72,31 +111,112 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
             existing = null;
         }
 
-        if (existing is not null)
+        if (existing is null)
         {
-            return Replay(existing, requestHash, scope, key);
+            try
+            {
+                db.Add(new IdempotencyRecord { Scope = scope, Key = key, RequestHash = requestHash, CreatedAt = now, OwnerNode = ClusterNode.Id, LeaseExpiresAt = now + Lease });
+                await db.SaveChangesAsync(httpContext.RequestAborted);
+                db.ChangeTracker.Clear();
+                return await ExecuteAndStoreAsync(context, next, db, scope, key);
+            }
+            catch (DbUpdateException)
+            {
+                // A concurrent request with the same key got there first.
+                db.ChangeTracker.Clear();
+                existing = await db.Set<IdempotencyRecord>().AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == key, httpContext.RequestAborted);
+                if (existing is null)
+                {
+                    return InProgress();
+                }
+            }
         }
 
-        try
+        if (Answer(existing, requestHash, scope, key) is { } answer)
         {
-            db.Add(new IdempotencyRecord { Scope = scope, Key = key, RequestHash = requestHash, CreatedAt = now });
-            await db.SaveChangesAsync(httpContext.RequestAborted);
-        }
-        catch (DbUpdateException)
-        {
-            // A concurrent request with the same key got there first.
-            db.ChangeTracker.Clear();
-            var winner = await db.Set<IdempotencyRecord>().AsNoTracking().FirstOrDefaultAsync(r => r.Scope == scope && r.Key == key, httpContext.RequestAborted);
-            return winner is null ? Conflict("A request with this Idempotency-Key is in progress; retry later.") : Replay(winner, requestHash, scope, key);
+            return answer;
         }
 
-        db.ChangeTracker.Clear();
+        if (!await TryTakeOverAsync(db, existing, now, httpContext.RequestAborted))
+        {
+            return InProgress();
+        }
+
         return await ExecuteAndStoreAsync(context, next, db, scope, key);
+    }
+
+    /// <summary>The answer a record gives without executing: a replay or a 409; null when it is in progress.</summary>
+    private IResult? Answer(IdempotencyRecord record, string requestHash, string scope, string key)
+    {
+        if (!SecretComparison.AreEqual(record.RequestHash, requestHash))
+        {
+            return Conflict("This Idempotency-Key was used with a different request.", "request_mismatch");
+        }
+
+        if (record.StatusCode is { } status && record.SealedBody is not null)
+        {
+            byte[] body;
+            try
+            {
+                body = masterKey.Open(Purpose, record.SealedBody, Aad(scope, key));
+            }
+            catch (CryptographicException ex)
+            {
+                logger.LogError(ex, "A stored idempotent response could not be opened");
+                throw;
+            }
+
+            return new ReplayedResult(status, body);
+        }
+
+        if (record.Committed)
+        {
+            // The change committed, then its node died before the response was stored: executing
+            // again would do it twice, and there is no response to replay.
+            return Conflict("The request with this Idempotency-Key completed, but its response was lost; read the resource to see the result instead of retrying.", "response_lost");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Takes over an in-progress record whose owner is dead or whose lease is over. One conditional
+    /// update, still naming the owner that was read: of several retries racing, one changes the
+    /// owner (or the lease) and the others update nothing and get 409.
+    /// </summary>
+    private async Task<bool> TryTakeOverAsync(GatehouseDb db, IdempotencyRecord existing, DateTime now, CancellationToken cancellationToken)
+    {
+        var ownerAlive = existing.OwnerNode is { } owner && await nodes.IsAliveAsync(db, owner, cancellationToken);
+        var leaseOver = existing.LeaseExpiresAt is not { } lease || lease < now;
+        if (ownerAlive && !leaseOver)
+        {
+            return false;
+        }
+
+        var (scope, key, previousOwner, hash) = (existing.Scope, existing.Key, existing.OwnerNode, existing.RequestHash);
+        var candidate = db.Set<IdempotencyRecord>().Where(r => r.Scope == scope && r.Key == key && r.RequestHash == hash && r.StatusCode == null && !r.Committed);
+        candidate = previousOwner is null ? candidate.Where(r => r.OwnerNode == null) : candidate.Where(r => r.OwnerNode == previousOwner);
+        if (ownerAlive)
+        {
+            candidate = candidate.Where(r => r.LeaseExpiresAt == null || r.LeaseExpiresAt < now);
+        }
+
+        var until = now + Lease;
+        var taken = await candidate.ExecuteUpdateAsync(s => s.SetProperty(r => r.OwnerNode, ClusterNode.Id).SetProperty(r => r.LeaseExpiresAt, until), cancellationToken) == 1;
+        if (taken)
+        {
+            logger.LogWarning("An idempotent request was taken over from node {Owner} ({Reason}); it runs again here", previousOwner ?? "unknown",
+                ownerAlive ? "its lease expired" : "the node is dead");
+        }
+
+        return taken;
     }
 
     private async Task<object?> ExecuteAndStoreAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, GatehouseDb db, string scope, string key)
     {
         var httpContext = context.HttpContext;
+        var claim = new IdempotencyClaim(scope, key);
+        httpContext.Items[ClaimItem] = claim;
         var stored = false;
         try
         {
@@ -124,7 +244,7 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
             if (status is >= 200 and < 300)
             {
                 var sealedBody = masterKey.Seal(Purpose, body, Aad(scope, key));
-                await db.Set<IdempotencyRecord>().Where(r => r.Scope == scope && r.Key == key)
+                await db.Set<IdempotencyRecord>().Where(r => r.Scope == scope && r.Key == key && r.OwnerNode == ClusterNode.Id)
                     .ExecuteUpdateAsync(s => s.SetProperty(r => r.StatusCode, status).SetProperty(r => r.SealedBody, sealedBody), CancellationToken.None);
                 stored = true;
             }
@@ -134,41 +254,20 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
         }
         finally
         {
-            if (!stored)
+            httpContext.Items.Remove(ClaimItem);
+            if (!stored && !claim.Committed)
             {
-                // Not stored: the key is free for a retry of the failed request.
-                await db.Set<IdempotencyRecord>().Where(r => r.Scope == scope && r.Key == key && r.StatusCode == null).ExecuteDeleteAsync(CancellationToken.None);
+                // Nothing stored and nothing committed: the key is free for a retry of the failed request.
+                await db.Set<IdempotencyRecord>().Where(r => r.Scope == scope && r.Key == key && r.StatusCode == null && !r.Committed && r.OwnerNode == ClusterNode.Id)
+                    .ExecuteDeleteAsync(CancellationToken.None);
             }
         }
     }
 
-    private IResult Replay(IdempotencyRecord record, string requestHash, string scope, string key)
-    {
-        if (!SecretComparison.AreEqual(record.RequestHash, requestHash))
-        {
-            return Conflict("This Idempotency-Key was used with a different request.");
-        }
+    private static ApiError InProgress() => Conflict("A request with this Idempotency-Key is in progress; retry later.", "in_progress");
 
-        if (record.StatusCode is not { } status || record.SealedBody is null)
-        {
-            return Conflict("A request with this Idempotency-Key is in progress; retry later.");
-        }
-
-        byte[] body;
-        try
-        {
-            body = masterKey.Open(Purpose, record.SealedBody, Aad(scope, key));
-        }
-        catch (CryptographicException ex)
-        {
-            logger.LogError(ex, "A stored idempotent response could not be opened");
-            throw;
-        }
-
-        return new ReplayedResult(status, body);
-    }
-
-    private static ApiError Conflict(string message) => ApiError.Conflict(message);
+    private static ApiError Conflict(string message, string reason) =>
+        new(Gatehouse.Contracts.ErrorCodes.Conflict, message, new Dictionary<string, object?> { ["reason"] = reason });
 
     public static byte[] Aad(string scope, string key) => Encoding.UTF8.GetBytes($"idempotency\n{scope}\n{key}");
 
@@ -199,6 +298,47 @@ public sealed class IdempotencyFilter(MasterKey masterKey, TimeProvider clock, I
             httpContext.Response.Headers["Idempotent-Replayed"] = "true";
             await httpContext.Response.Body.WriteAsync(body, httpContext.RequestAborted);
         }
+    }
+}
+
+/// <summary>
+/// Marks the current request's idempotency record committed inside the transaction of its change:
+/// the change and the mark commit together or not at all, so a retry can tell "never happened"
+/// (execute) from "happened, response lost" (409) even when the owner died in between. A record
+/// no longer owned by this node was taken over; committing anyway would run the request twice, so
+/// the change rolls back and the request answers 409.
+/// </summary>
+public sealed class IdempotencyCommitMark : IChangeSetParticipant
+{
+    public async Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
+    {
+        if (Current() is not { } claim)
+        {
+            return;
+        }
+
+        var marked = await db.Set<IdempotencyRecord>().Where(r => r.Scope == claim.Scope && r.Key == claim.Key && r.OwnerNode == ClusterNode.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Committed, true), cancellationToken);
+        if (marked == 0)
+        {
+            throw new DbUpdateConcurrencyException("The idempotency record of this request was taken over by another node.");
+        }
+    }
+
+    public void Completed(GatehouseDb db, bool committed)
+    {
+        if (committed && Current() is { } claim)
+        {
+            claim.Committed = true;
+        }
+    }
+
+    private static IdempotencyClaim? Current()
+    {
+        // Most change sets run for requests without the header: no Items dictionary is made for them.
+        var httpContext = CurrentRequest.HttpContext;
+        return httpContext is not null && httpContext.Request.Headers.ContainsKey(IdempotencyFilter.Header)
+            && httpContext.Items.TryGetValue(IdempotencyFilter.ClaimItem, out var item) ? item as IdempotencyClaim : null;
     }
 }
 

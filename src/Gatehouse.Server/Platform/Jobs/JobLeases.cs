@@ -1,3 +1,4 @@
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -12,9 +13,6 @@ namespace Gatehouse.Server.Platform.Jobs;
 /// </summary>
 public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, JobsOptions options)
 {
-    /// <summary>This process among the nodes sharing the database: machine name and process id.</summary>
-    public static readonly string Node = $"{Environment.MachineName}:{Environment.ProcessId}";
-
     public TimeSpan Length => TimeSpan.FromSeconds(options.LeaseSeconds);
 
     /// <summary>
@@ -33,7 +31,7 @@ public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, J
         if (dueAfter is { } due)
         {
             taken = await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO job_leases (job, holder, expires_at) VALUES ({job}, {Node}, {expires})
+                INSERT INTO job_leases (job, holder, expires_at) VALUES ({job}, {ClusterNode.Id}, {expires})
                 ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE (job_leases.holder = excluded.holder OR job_leases.expires_at < {now})
                   AND (job_leases.last_finished_at IS NULL OR job_leases.last_finished_at <= {due})
@@ -42,7 +40,7 @@ public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, J
         else
         {
             taken = await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO job_leases (job, holder, expires_at) VALUES ({job}, {Node}, {expires})
+                INSERT INTO job_leases (job, holder, expires_at) VALUES ({job}, {ClusterNode.Id}, {expires})
                 ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE job_leases.holder = excluded.holder OR job_leases.expires_at < {now}
                 """, cancellationToken);
@@ -54,7 +52,7 @@ public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, J
         }
 
         // A holder that let its lease lapse without releasing it died (or stalled past the lease) mid-pass.
-        var takenFrom = before is not null && before.Holder != Node && before.LastFinishedAt != before.ExpiresAt && before.ExpiresAt < now
+        var takenFrom = before is not null && before.Holder != ClusterNode.Id && before.LastFinishedAt != before.ExpiresAt && before.ExpiresAt < now
             ? before.Holder
             : null;
         return (true, takenFrom);
@@ -66,7 +64,7 @@ public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, J
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         var expires = clock.GetUtcNow().UtcDateTime + Length;
-        return await db.Set<JobLease>().Where(l => l.Job == job && l.Holder == Node)
+        return await db.Set<JobLease>().Where(l => l.Job == job && l.Holder == ClusterNode.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAt, expires), cancellationToken) == 1;
     }
 
@@ -76,7 +74,7 @@ public sealed class JobLeases(IServiceScopeFactory scopes, TimeProvider clock, J
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         var now = clock.GetUtcNow().UtcDateTime;
-        await db.Set<JobLease>().Where(l => l.Job == job && l.Holder == Node)
+        await db.Set<JobLease>().Where(l => l.Job == job && l.Holder == ClusterNode.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAt, now).SetProperty(l => l.LastFinishedAt, now), cancellationToken);
     }
 

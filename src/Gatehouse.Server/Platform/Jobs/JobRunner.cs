@@ -1,3 +1,4 @@
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -43,7 +44,7 @@ public sealed class JobRunner(IServiceScopeFactory scopes, JobRegistry registry,
             OrgId = orgId,
             Trigger = JobRun.Manual,
             StartedAt = clock.GetUtcNow().UtcDateTime,
-            Node = JobLeases.Node,
+            Node = ClusterNode.Id,
         });
         await db.SaveChangesAsync(cancellationToken);
     }
@@ -203,7 +204,7 @@ public sealed class JobRunner(IServiceScopeFactory scopes, JobRegistry registry,
                 FinishedAt = finishedAt,
                 Ok = outcome.Succeeded,
                 Error = error,
-                Node = JobLeases.Node,
+                Node = ClusterNode.Id,
                 Done = total is null ? null : progress.Done,
                 Total = total,
             });
@@ -256,7 +257,7 @@ public sealed class JobRunner(IServiceScopeFactory scopes, JobRegistry registry,
 
     private Task MarkStartedQuietlyAsync(string runId, DateTime startedAt) =>
         QuietlyAsync(db => db.Set<JobRun>().Where(r => r.Id == runId)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.StartedAt, startedAt).SetProperty(r => r.Node, JobLeases.Node)));
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.StartedAt, startedAt).SetProperty(r => r.Node, ClusterNode.Id)));
 
     private Task SaveProgressAsync(string runId, long done, long total) =>
         QuietlyAsync(db => db.Set<JobRun>().Where(r => r.Id == runId)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gatehouse.Contracts.Health;
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -39,19 +40,43 @@ public sealed class DatabaseHealth(IServiceScopeFactory scopes) : IHealthCompone
     }
 }
 
-/// <summary>This node as a member of the cluster; one node until scale-out lands.</summary>
-public sealed class ClusterHealth(DatabaseTarget target) : IHealthComponent
+/// <summary>
+/// This node as a member of the cluster, and the nodes it can see through the heartbeat table.
+/// Never unhealthy by itself: a dead peer is the peer's problem, and an unreachable database is the
+/// database component's.
+/// </summary>
+public sealed class ClusterHealth(DatabaseTarget target, ClusterNodes nodes, TimeProvider clock, ILogger<ClusterHealth> logger) : IHealthComponent
 {
-    private static readonly string NodeId = $"{Environment.MachineName}:{Environment.ProcessId}";
-
     public string Name => "cluster";
 
-    public Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new ComponentHealth(ComponentHealth.Healthy, null, new Dictionary<string, object?>
+    public async Task<ComponentHealth> CheckAsync(CancellationToken cancellationToken)
+    {
+        var listed = await NodesAsync(cancellationToken);
+        return new ComponentHealth(ComponentHealth.Healthy, null, new Dictionary<string, object?>
         {
-            ["nodeId"] = NodeId,
+            ["nodeId"] = ClusterNode.Id,
             ["mode"] = target.Provider == DatabaseProvider.Postgres ? "shared-database" : "single-node",
-        }));
+            ["nodesAlive"] = listed.Count(n => n.Alive),
+        });
+    }
+
+    /// <summary>Every node in the heartbeat table; empty when the database cannot be read (its own component says so).</summary>
+    public async Task<IReadOnlyList<ClusterNodeView>> NodesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            var rows = await nodes.ListAsync(timeout.Token);
+            var now = clock.GetUtcNow().UtcDateTime;
+            return [.. rows.Select(n => new ClusterNodeView(n.Id, n.Version, n.StartedAt, n.LastSeenAt, nodes.IsAlive(n, now)))];
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "The node table could not be read");
+            return [];
+        }
+    }
 }
 
 /// <summary>Background jobs report here; each registers itself with <see cref="JobRegistry"/>.</summary>

@@ -24,7 +24,10 @@ public static class DatabaseLock
         var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT pg_advisory_xact_lock({PostgresLockKey})";
+        // Migrations wait for each other and for running nodes' transactions as long as it takes:
+        // the lock timeout of ordinary requests (Gatehouse:Database) would fail a start-up instead.
+        command.CommandText = $"SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock({PostgresLockKey})";
+        command.CommandTimeout = 0;
         command.ExecuteNonQuery();
         return transaction;
     }

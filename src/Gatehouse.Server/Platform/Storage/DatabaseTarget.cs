@@ -24,8 +24,12 @@ public sealed record DatabaseTarget(DatabaseProvider Provider, string Connection
         DefaultTimeout = 30,
     }.ToString());
 
-    /// <summary>Accepts <c>Host=…;Database=…</c> or a <c>postgres://user:pass@host:port/db</c> URL.</summary>
-    public static DatabaseTarget Postgres(string url)
+    /// <summary>
+    /// Accepts <c>Host=…;Database=…</c> or a <c>postgres://user:pass@host:port/db</c> URL. With
+    /// <paramref name="settings"/>, the connection gets the server's defaults for what the string
+    /// leaves unset (<see cref="PostgresTuning"/>).
+    /// </summary>
+    public static DatabaseTarget Postgres(string url, DatabaseOptions? settings = null)
     {
         if (url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
         {
@@ -58,7 +62,7 @@ public sealed record DatabaseTarget(DatabaseProvider Provider, string Connection
 
         // Validates the syntax early, so a typo is one clear line at start rather than a failure later.
         _ = new NpgsqlConnectionStringBuilder(url);
-        return new DatabaseTarget(DatabaseProvider.Postgres, url);
+        return new DatabaseTarget(DatabaseProvider.Postgres, settings is null ? url : PostgresTuning.Apply(url, settings));
     }
 
     public void Configure(DbContextOptionsBuilder options)
@@ -90,6 +94,78 @@ public sealed record DatabaseTarget(DatabaseProvider Provider, string Connection
 
         return connection;
     }
+}
+
+/// <summary>Settings of section <c>Gatehouse:Database</c> (PostgreSQL only; a value in the connection string wins).</summary>
+public sealed class DatabaseOptions
+{
+    /// <summary>Connections per node; nodes × this must stay below the server's max_connections less a reserve for operators and migrations.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
+    public int MaxPoolSize { get; set; } = 50;
+
+    /// <summary>How long a statement waits for a row or table lock before it fails (answered 409); 0 waits forever.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 3600)]
+    public int LockTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>PostgreSQL ends a session that sits in an open transaction this long, releasing its locks; 0 never does.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 86_400)]
+    public int IdleInTransactionTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>How long one command may run before the client gives up on it.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 3600)]
+    public int CommandTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>TCP keepalive probes after this much silence, so a connection to a vanished server or through a dropped NAT entry is noticed; 0 turns them off.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 3600)]
+    public int KeepAliveSeconds { get; set; } = 10;
+}
+
+/// <summary>
+/// Applies <see cref="DatabaseOptions"/> to a PostgreSQL connection string, each only where the
+/// string does not set it: an operator who wrote <c>Maximum Pool Size=200</c> or
+/// <c>Options=-c lock_timeout=2s</c> keeps exactly that. The session settings travel in the
+/// startup packet (<c>Options</c>), so every pooled connection has them from its first statement.
+/// </summary>
+public static class PostgresTuning
+{
+    public static string Apply(string connectionString, DatabaseOptions settings)
+    {
+        // The generic builder keeps only the keys the string really names, under the spelling used.
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        var named = given.Keys.Cast<string>().Select(Normalize).ToHashSet(StringComparer.Ordinal);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!named.Contains("keepalive"))
+        {
+            builder.KeepAlive = settings.KeepAliveSeconds;
+        }
+
+        if (!named.Overlaps(["maxpoolsize", "maximumpoolsize"]))
+        {
+            builder.MaxPoolSize = settings.MaxPoolSize;
+        }
+
+        if (!named.Overlaps(["commandtimeout"]))
+        {
+            builder.CommandTimeout = settings.CommandTimeoutSeconds;
+        }
+
+        var options = builder.Options ?? "";
+        // Milliseconds, PostgreSQL's unit for both.
+        if (!options.Contains("lock_timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options = $"{options} -c lock_timeout={settings.LockTimeoutSeconds * 1000}".Trim();
+        }
+
+        if (!options.Contains("idle_in_transaction_session_timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options = $"{options} -c idle_in_transaction_session_timeout={settings.IdleInTransactionTimeoutSeconds * 1000}".Trim();
+        }
+
+        builder.Options = options;
+        return builder.ToString();
+    }
+
+    private static string Normalize(string key) => key.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant();
 }
 
 /// <summary>
