@@ -139,6 +139,9 @@ public static class Program
         builder.Services.AddSingleton(new FeatureCatalog(Features));
         var optionSections = new OptionSections();
         var featureServices = new FeatureServices(builder.Services, builder.Configuration, optionSections);
+        // First of the change-set participants: it may wait for an organization's delete, and must
+        // do so before any other participant takes a lock the delete needs (the audit chain's).
+        featureServices.ChangeSetParticipant<LiveOrganizationGuard>();
         foreach (var feature in Features)
         {
             feature.AddServices(featureServices);
@@ -215,7 +218,7 @@ public static class Program
         services.AddScoped<ChangeSet>();
         // Several nodes on one PostgreSQL database: changes are refused in deleted organizations
         // inside their transaction, and every commit tells the other nodes what to evict.
-        featureServices.ChangeSetParticipant<LiveOrganizationGuard>().ChangeSetParticipant<ChangeFeedWriter>()
+        featureServices.ChangeSetParticipant<ChangeFeedWriter>()
             .ClusterChanges<OrgDirectoryClusterChanges>().Metrics<ChangeFeedListener>().Job<ChangeFeedPrune>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeFeedListener>());
         // Tests replace the clock or inject failures here, after every default is registered.

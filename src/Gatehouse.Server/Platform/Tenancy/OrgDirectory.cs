@@ -78,8 +78,11 @@ public sealed class OrgDirectoryClusterChanges(OrgDirectory directory) : ICluste
 /// <summary>
 /// Refuses, inside the change set's transaction, any change recorded in an organization that no
 /// longer exists: a node whose directory still believed in it a moment ago cannot create anything
-/// there. On PostgreSQL the organization rows are share-locked until COMMIT, so a concurrent delete
-/// waits for this change (and then erases what it made) or this change waits for the delete (and fails).
+/// there. On PostgreSQL the organization rows are key-share-locked until COMMIT (the lock a foreign
+/// key check takes anyway, so it is never upgraded), so a concurrent delete, which takes the row
+/// <c>FOR UPDATE</c> first, waits for this change and then erases what it made, or this change
+/// waits for the delete and fails. It runs before every other participant, so the audit chain's
+/// lock is never held while waiting here.
 /// </summary>
 public sealed class LiveOrganizationGuard(DatabaseTarget database) : IChangeSetParticipant
 {
@@ -102,7 +105,7 @@ public sealed class LiveOrganizationGuard(DatabaseTarget database) : IChangeSetP
 
         var ids = orgIds.ToArray();
         var live = database.Provider == DatabaseProvider.Postgres
-            ? await db.Database.SqlQueryRaw<string>("SELECT id AS \"Value\" FROM organizations WHERE id = ANY(@ids) AND deleted_at IS NULL FOR SHARE",
+            ? await db.Database.SqlQueryRaw<string>("SELECT id AS \"Value\" FROM organizations WHERE id = ANY(@ids) AND deleted_at IS NULL FOR KEY SHARE",
                 new Npgsql.NpgsqlParameter("ids", ids)).ToListAsync(cancellationToken)
             : await db.Set<Organization>().Where(o => ids.Contains(o.Id) && o.DeletedAt == null).Select(o => o.Id).ToListAsync(cancellationToken);
         if (live.Count < ids.Length)
