@@ -14,15 +14,33 @@ public sealed class ChangeFeedTests
     /// <summary>Far below the ten-minute lifetime of a cached key: only the change feed can make it.</summary>
     private static readonly TimeSpan WithinMoments = TimeSpan.FromSeconds(10);
 
-    private static async Task<(GatehouseServer A, GatehouseServer B, TestDatabase Database)> StartPairAsync()
+    /// <summary>Two servers on one fresh database, sharing the master key (one data dir), both listening.</summary>
+    private sealed class Pair : IAsyncDisposable
     {
-        var database = await TestDatabase.CreateAsync();
-        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", "pair-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDir);
-        var a = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir }, database);
-        var b = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir }, database);
-        await Eventually.TrueAsync(() => Task.FromResult(Listening(a) && Listening(b)), "both servers listening for changes");
-        return (a, b, database);
+        private Pair(GatehouseServer a, GatehouseServer b, TestDatabase database) => (A, B, Database) = (a, b, database);
+
+        public GatehouseServer A { get; }
+        public GatehouseServer B { get; }
+        public TestDatabase Database { get; }
+
+        public static async Task<Pair> StartAsync()
+        {
+            Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: several servers share a PostgreSQL database");
+            var database = await TestDatabase.CreateAsync();
+            var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", "pair-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dataDir);
+            var a = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir }, database);
+            var b = await GatehouseServer.StartAsync(new ServerOptions { DataDir = dataDir }, database);
+            await Eventually.TrueAsync(() => Listening(a) && Listening(b), "both servers listening for changes");
+            return new Pair(a, b, database);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await B.DisposeAsync();
+            await A.DisposeAsync();
+            await Database.DisposeAsync();
+        }
     }
 
     private static bool Listening(GatehouseServer server) =>
@@ -38,11 +56,8 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task A_key_revoked_disabled_or_narrowed_on_one_server_is_seen_by_the_other()
     {
-        Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: several servers share a PostgreSQL database");
-        var (a, b, database) = await StartPairAsync();
-        await using var _ = database;
-        await using var __ = a;
-        await using var ___ = b;
+        await using var pair = await Pair.StartAsync();
+        var (a, b, database) = (pair.A, pair.B, pair.Database);
         var orgId = await a.CreateOrgAsync();
 
         var (revokedId, revoked) = await a.CreateKeyAsync(orgId);
@@ -64,11 +79,8 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task A_role_change_or_an_organization_delete_on_one_server_reaches_the_others_cached_keys()
     {
-        Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: several servers share a PostgreSQL database");
-        var (a, b, database) = await StartPairAsync();
-        await using var _ = database;
-        await using var __ = a;
-        await using var ___ = b;
+        await using var pair = await Pair.StartAsync();
+        var (a, b, database) = (pair.A, pair.B, pair.Database);
         var orgId = await a.CreateOrgAsync();
         var role = await a.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "deployer", permissions = new[] { "deploy:write" } });
         role.StatusCode.ShouldBe(201, role.Text);
@@ -90,11 +102,8 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task A_server_that_loses_its_listener_drops_what_it_cached_rather_than_trust_it()
     {
-        Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: several servers share a PostgreSQL database");
-        var (a, b, database) = await StartPairAsync();
-        await using var _ = database;
-        await using var __ = a;
-        await using var ___ = b;
+        await using var pair = await Pair.StartAsync();
+        var (a, b, database) = (pair.A, pair.B, pair.Database);
         var orgId = await a.CreateOrgAsync();
         var (keyId, key) = await a.CreateKeyAsync(orgId);
         (await VerifyCodeAsync(b, key)).ShouldBe("VALID");
@@ -117,17 +126,14 @@ public sealed class ChangeFeedTests
         }
 
         await Eventually.ValueAsync(() => VerifyCodeAsync(b, key), code => code != "VALID", "the cache dropped after the listener was lost", WithinMoments);
-        await Eventually.TrueAsync(() => Task.FromResult(Listening(b)), "the listener back");
+        await Eventually.TrueAsync(() => Listening(b), "the listener back");
     }
 
     [Fact]
     public async Task Keys_created_on_one_server_while_another_deletes_the_organization_never_outlive_it()
     {
-        Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: several servers share a PostgreSQL database");
-        var (a, b, database) = await StartPairAsync();
-        await using var _ = database;
-        await using var __ = a;
-        await using var ___ = b;
+        await using var pair = await Pair.StartAsync();
+        var (a, b, database) = (pair.A, pair.B, pair.Database);
         var answers = new List<int>();
         for (var round = 0; round < 8; round++)
         {
