@@ -26,7 +26,18 @@ export async function freePort() {
 /** A port nothing listens on: where "Gatehouse is down". */
 export const unreachableUrl = async () => `http://127.0.0.1:${await freePort()}`;
 
+/**
+ * The Gatehouse of this test run: the one `test/run.mjs` started for every file (it passes it
+ * on in GATEHOUSE_TEST_URL and GATEHOUSE_TEST_ROOT_KEY), or, when a file runs alone, its own.
+ */
 export async function startGatehouse() {
+  const shared = process.env.GATEHOUSE_TEST_URL;
+  const sharedRootKey = process.env.GATEHOUSE_TEST_ROOT_KEY;
+  if (shared && sharedRootKey) return { baseUrl: shared, rootKey: sharedRootKey, stop: async () => {}, output: () => "" };
+  return startOwnGatehouse();
+}
+
+export async function startOwnGatehouse() {
   if (!existsSync(serverDll)) {
     throw new Error(`${serverDll} is missing: run "dotnet build Gatehouse.slnx -c Release" first (or set GATEHOUSE_SERVER_DLL)`);
   }
