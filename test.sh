@@ -60,6 +60,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   echo "==> typescript: node $(node --version), npm $(npm --version)"
   if npm_step typescript-install clients/typescript npm ci --no-audit --no-fund \
      && npm_step typescript-build clients/typescript npm run build \
+     && npm_step typescript-pack clients/typescript npm run check-pack \
      && npm_step express-example-install examples/express-api npm ci --no-audit --no-fund; then
     echo "==> typescript-tests"
     (cd clients/typescript && npm test) 2>&1 | tee "$logs/typescript-tests.log"
