@@ -279,17 +279,16 @@ export class Gatehouse {
     const idempotencyKey =
       method === "POST" && options.idempotencyKey !== false ? (options.idempotencyKey ?? `sdk_${await randomId()}`) : undefined;
 
-    const headers: Record<string, string> = {
-      Accept: "application/json",
-      ...options.headers,
-      Authorization: `Bearer ${this.#apiKey}`,
-    };
+    // Headers (not a plain object) so that a caller's "authorization" cannot sit beside ours.
+    const headers = new Headers(options.headers);
+    headers.set("Accept", "application/json");
+    headers.set("Authorization", `Bearer ${this.#apiKey}`);
     let body: string | undefined;
     if (options.body !== undefined) {
-      headers["Content-Type"] = "application/json";
+      headers.set("Content-Type", "application/json");
       body = JSON.stringify(options.body);
     }
-    if (idempotencyKey !== undefined) headers["Idempotency-Key"] = idempotencyKey;
+    if (idempotencyKey !== undefined) headers.set("Idempotency-Key", idempotencyKey);
 
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.#attempt(method, url, headers, body, timeoutMs, options.signal);
@@ -314,7 +313,7 @@ export class Gatehouse {
   async #attempt(
     method: HttpMethod,
     url: string,
-    headers: Record<string, string>,
+    headers: Headers,
     body: string | undefined,
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,

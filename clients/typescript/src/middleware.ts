@@ -91,11 +91,13 @@ export function createGatekeeper(options: GatehouseMiddlewareOptions): (request:
     const cached = cacheKey === undefined ? undefined : cache.get(cacheKey);
     if (cached !== undefined && cached.expiresAt > Date.now()) return decide(cached.verdict);
 
+    // The caller's request id, when it sent one, lets Gatehouse's logs be joined with this service's.
+    const requestId = request.header("x-request-id");
     let verdict: Verdict;
     try {
       verdict = await client.keys.verify(
         { key, ...(options.permissions === undefined ? {} : { permissions: options.permissions }), ...(request.ip ? { ip: request.ip } : {}) },
-        callOptions,
+        requestId && /^[\x21-\x7e]{1,128}$/.test(requestId) ? { ...callOptions, headers: { "X-Request-Id": requestId } } : callOptions,
       );
     } catch (error) {
       options.onError?.(error);
