@@ -1,10 +1,10 @@
-// Retries, timeouts and cancellation against a tiny local HTTP server that answers what each
+// Retries, timeouts, cancellation and the headers of the middleware's verify, against a tiny local HTTP server that answers what each
 // test scripts (a 429 once, a stall) and records what it was sent. Everything else in these
 // tests runs against a real Gatehouse; only here must the failures be made to order.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { ClientErrorCodes, Gatehouse, GatehouseError } from "../dist/index.js";
+import { ClientErrorCodes, createGatekeeper, Gatehouse, GatehouseError } from "../dist/index.js";
 
 const received = [];
 let script = [];
@@ -169,5 +169,27 @@ describe("timeouts and cancellation", () => {
     const error = await failureOf(gatehouse.orgs.list(undefined, { signal: controller.signal }));
     assert.equal(error.message, "stop waiting");
     assert.equal(received.length, 1);
+  });
+});
+
+describe("the middleware's verify request", () => {
+  test("carries no Idempotency-Key, passes the caller's X-Request-Id on and is retried once", async () => {
+    const verdict = { valid: true, code: "VALID", keyId: "key_local", orgId: "org_local", name: "n", ownerId: null, meta: null, permissions: [], roles: [], expiresAt: null, remaining: null, ratelimits: [] };
+    script = [{ status: 503, body: errorEnvelope("SERVICE_UNAVAILABLE", "busy") }, { status: 200, body: envelope(verdict) }];
+    const { gatehouse } = client();
+    const decide = createGatekeeper({ client: gatehouse, permissions: "docs:read" });
+    const headers = { "x-api-key": "gk_caller", "x-request-id": "req_from_caller" };
+
+    const decision = await decide({ header: (name) => headers[name] });
+
+    assert.equal(decision.allow, true);
+    assert.equal(decision.verdict.keyId, "key_local");
+    assert.equal(received.length, 2);
+    for (const request of received) {
+      assert.equal(request.url, "/api/v1/keys/verify");
+      assert.equal(request.headers["idempotency-key"], undefined);
+      assert.equal(request.headers["x-request-id"], "req_from_caller");
+      assert.deepEqual(JSON.parse(request.body), { key: "gk_caller", permissions: "docs:read" });
+    }
   });
 });
