@@ -1,6 +1,7 @@
-// Retries, timeouts, cancellation and the headers of the middleware's verify, against a tiny local HTTP server that answers what each
-// test scripts (a 429 once, a stall) and records what it was sent. Everything else in these
-// tests runs against a real Gatehouse; only here must the failures be made to order.
+// Retries, timeouts, cancellation and the headers of the middleware's verify, against a tiny
+// local HTTP server that answers what each test scripts (a 429 once, a stall) and records what
+// it was sent. Everything else in these tests runs against a real Gatehouse; only here must the
+// failures be made to order.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, beforeEach, describe, test } from "node:test";
