@@ -57,7 +57,7 @@ public static class Program
                 .WithExample("keys", "rotate", "key_01JD…", "--grace", "3600", "--show-secret");
             keys.AddCommand<RevokeKeyCommand>("revoke").WithDescription("Revoke a key at once.").WithExample("keys", "revoke", "key_01JD…");
             keys.AddCommand<VerifyKeyCommand>("verify").WithDescription("Verify a key (exit 0 when VALID, 1 otherwise).")
-                .WithExample("keys", "verify", "-", "--permissions", "deploy:write AND env:prod");
+                .WithExample("keys", "verify", "--permissions", "deploy:write AND env:prod");
         });
 
         config.AddBranch("roles", roles =>

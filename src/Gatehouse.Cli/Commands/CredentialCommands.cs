@@ -10,7 +10,7 @@ namespace Gatehouse.Cli.Commands;
 public sealed class PutCredentialSettings : OrgSettings
 {
     [CommandArgument(0, "<INTEGRATION_ID>")]
-    [Description("Your name for the integration ([a-zA-Z0-9_.:-]{1,128}).")]
+    [Description("Your name for the integration ([[a-zA-Z0-9_.:-]]{1,128}).")]
     public string IntegrationId { get; init; } = "";
 
     [CommandOption("--name <NAME>")]

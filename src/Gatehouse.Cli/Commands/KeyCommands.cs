@@ -29,7 +29,7 @@ public sealed class CreateKeySettings : SecretOutputSettings
     public long? Remaining { get; init; }
 
     [CommandOption("--prefix <PREFIX>")]
-    [Description("The key's prefix ([a-z0-9]{1,16}).")]
+    [Description("The key's prefix ([[a-z0-9]]{1,16}).")]
     public string? Prefix { get; init; }
 
     [CommandOption("--owner <OWNER_ID>")]
@@ -160,9 +160,9 @@ public sealed class RevokeKeyCommand : ApiCommand<KeyIdSettings>
 
 public sealed class VerifyKeySettings : GlobalSettings
 {
-    [CommandArgument(0, "<KEY>")]
-    [Description("The key to check. `-` reads it from standard input (keeps it out of the shell history).")]
-    public string Key { get; init; } = "";
+    [CommandArgument(0, "[KEY]")]
+    [Description("The key to check. Without it, the key is read from standard input (which keeps it out of the shell history).")]
+    public string? KeyToVerify { get; init; }
 
     [CommandOption("--permissions <QUERY>")]
     [Description("A permission query the key must satisfy, e.g. \"deploy:write AND env:prod\".")]
@@ -174,7 +174,7 @@ public sealed class VerifyKeyCommand : ApiCommand<VerifyKeySettings>
 {
     protected override async Task<int> RunAsync(GatehouseClient client, VerifyKeySettings settings, CancellationToken cancellationToken)
     {
-        var key = settings.Key == "-" ? (await Console.In.ReadLineAsync(cancellationToken))?.Trim() ?? "" : settings.Key;
+        var key = settings.KeyToVerify ?? (await Console.In.ReadLineAsync(cancellationToken))?.Trim() ?? "";
         var verdict = await client.ApiKeys.VerifyAsync(key, settings.Permissions, cancellationToken: cancellationToken);
         if (settings.Output == OutputFormat.Json)
         {

@@ -27,7 +27,7 @@ public sealed class LoginSettings : CommandSettings
 /// </summary>
 public sealed class LoginCommand : AsyncCommand<LoginSettings>
 {
-    protected override async Task<int> ExecuteAsync(CommandContext context, LoginSettings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, LoginSettings settings, CancellationToken cancellationToken)
     {
         var url = settings.Url ?? Environment.GetEnvironmentVariable("GATEHOUSE_URL") ?? "http://127.0.0.1:5080";
         var key = settings.Key ?? await ReadKeyAsync(cancellationToken);
@@ -48,8 +48,8 @@ public sealed class LoginCommand : AsyncCommand<LoginSettings>
             }
         }
 
-        var path = Profile.DefaultPath();
-        new Profile { Url = url, Key = key.Trim(), Org = settings.Org }.Save(path);
+        var path = SavedLogin.DefaultPath();
+        new SavedLogin { Url = url, Key = key.Trim(), Org = settings.Org }.Save(path);
         Output.Success($"Logged in to {url}; saved to {path} (readable by you alone).");
         return ExitCodes.Ok;
     }
@@ -68,9 +68,9 @@ public sealed class LoginCommand : AsyncCommand<LoginSettings>
 /// <summary>Forgets the saved profile (the key stays valid on the server: revoke it there if it leaked).</summary>
 public sealed class LogoutCommand : Command
 {
-    protected override int Execute(CommandContext context, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, CancellationToken cancellationToken)
     {
-        var path = Profile.DefaultPath();
+        var path = SavedLogin.DefaultPath();
         if (File.Exists(path))
         {
             File.Delete(path);

@@ -48,7 +48,7 @@ public sealed class CreateOrgCommand : ApiCommand<CreateOrgSettings>
     }
 }
 
-public sealed class OrgIdSettings : GlobalSettings
+public class OrgIdSettings : GlobalSettings
 {
     [CommandArgument(0, "<ORG_ID>")]
     public string OrgId { get; init; } = "";

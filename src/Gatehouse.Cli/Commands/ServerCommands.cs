@@ -22,7 +22,7 @@ public sealed class ServerSettings : CommandSettings
 /// </summary>
 public sealed class ServerCommand : Command<ServerSettings>
 {
-    protected override int Execute(CommandContext context, ServerSettings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, ServerSettings settings, CancellationToken cancellationToken)
     {
         string? devDataDir = null;
         if (settings.Dev)
@@ -64,7 +64,7 @@ public sealed class RootKeySettings : CommandSettings
 /// </summary>
 public sealed class RootKeysCommand : Command<RootKeySettings>
 {
-    protected override int Execute(CommandContext context, RootKeySettings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, RootKeySettings settings, CancellationToken cancellationToken)
     {
         string[] args = settings.RootKeyId is null ? ["root-key", settings.Action] : ["root-key", settings.Action, settings.RootKeyId];
         var code = Gatehouse.Server.Program.Main(args);

@@ -34,7 +34,7 @@ public sealed class CreateWebhookSettings : SecretOutputSettings
 {
     [CommandArgument(0, "<URL>")]
     [Description("Where to deliver events (https).")]
-    public string Url { get; init; } = "";
+    public string EndpointUrl { get; init; } = "";
 
     [CommandOption("-e|--event <EVENT>")]
     [Description("An event type (api_key.created) or a family (api_key.*); repeat for several. Default: every event.")]
@@ -50,7 +50,7 @@ public sealed class CreateWebhookCommand : ApiCommand<CreateWebhookSettings>
     {
         var created = await client.Webhooks.CreateAsync(settings.ResolveOrg(), new CreateWebhookRequest
         {
-            Url = settings.Url,
+            Url = settings.EndpointUrl,
             Events = settings.Events.Length > 0 ? [.. settings.Events] : null,
             Description = settings.Description,
         }, cancellationToken: cancellationToken);

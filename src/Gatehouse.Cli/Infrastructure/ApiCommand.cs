@@ -7,7 +7,7 @@ namespace Gatehouse.Cli.Infrastructure;
 public abstract class ApiCommand<TSettings> : AsyncCommand<TSettings>
     where TSettings : GlobalSettings
 {
-    protected sealed override async Task<int> ExecuteAsync(CommandContext context, TSettings settings, CancellationToken cancellationToken)
+    public sealed override async Task<int> ExecuteAsync(CommandContext context, TSettings settings, CancellationToken cancellationToken)
     {
         using var client = settings.CreateClient();
         return await RunAsync(client, settings, cancellationToken);

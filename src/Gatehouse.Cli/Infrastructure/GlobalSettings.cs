@@ -23,7 +23,7 @@ public class GlobalSettings : CommandSettings
     /// <summary>The server and key to use: options, then the environment, then the saved profile.</summary>
     public (string Url, string Key) ResolveConnection()
     {
-        var profile = Profile.Load(Profile.DefaultPath());
+        var profile = SavedLogin.Load(SavedLogin.DefaultPath());
         var url = First(Url, Environment.GetEnvironmentVariable("GATEHOUSE_URL"), profile.Url)
             ?? throw new UsageException("No server: pass --url, set GATEHOUSE_URL, or run `gatehouse login`.");
         var key = First(Key, Environment.GetEnvironmentVariable("GATEHOUSE_KEY"), profile.Key)
@@ -48,7 +48,7 @@ public class OrgSettings : GlobalSettings
     public string? Org { get; init; }
 
     public string ResolveOrg() =>
-        First(Org, Environment.GetEnvironmentVariable("GATEHOUSE_ORG"), Profile.Load(Profile.DefaultPath()).Org)
+        First(Org, Environment.GetEnvironmentVariable("GATEHOUSE_ORG"), SavedLogin.Load(SavedLogin.DefaultPath()).Org)
         ?? throw new UsageException("No organization: pass --org, set GATEHOUSE_ORG, or run `gatehouse login --org <id>`.");
 }
 

@@ -22,10 +22,10 @@ public static class Output
     /// The value as its declared type <typeparamref name="T"/>: a key with its secret passed as the
     /// view without one writes no secret.
     /// </summary>
-    public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, typeof(T), Json));
+    public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize<T>(value, Json));
 
     /// <summary>One value per line (NDJSON), for streams such as <c>audit tail</c>.</summary>
-    public static void WriteJsonLine<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, typeof(T), JsonLine));
+    public static void WriteJsonLine<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize<T>(value, JsonLine));
 
     /// <summary>Rows of a list: one column per header.</summary>
     public static void WriteTable(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string?>> rows)

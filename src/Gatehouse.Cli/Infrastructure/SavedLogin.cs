@@ -7,7 +7,7 @@ namespace Gatehouse.Cli.Infrastructure;
 /// Where to reach Gatehouse and with which key, saved by <c>gatehouse login</c>. The file holds a
 /// secret, so it is created readable by its owner alone (0600) and rewritten the same way.
 /// </summary>
-public sealed record Profile
+public sealed record SavedLogin
 {
     public string? Url { get; init; }
     public string? Key { get; init; }
@@ -35,16 +35,16 @@ public sealed record Profile
         return Path.Combine(configHome, "gatehouse", "config.json");
     }
 
-    public static Profile Load(string path)
+    public static SavedLogin Load(string path)
     {
         if (!File.Exists(path))
         {
-            return new Profile();
+            return new SavedLogin();
         }
 
         try
         {
-            return JsonSerializer.Deserialize<Profile>(File.ReadAllText(path), FileFormat) ?? new Profile();
+            return JsonSerializer.Deserialize<SavedLogin>(File.ReadAllText(path), FileFormat) ?? new SavedLogin();
         }
         catch (JsonException ex)
         {
