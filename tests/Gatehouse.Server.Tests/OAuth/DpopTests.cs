@@ -114,7 +114,35 @@ public sealed class DpopTests(SharedServer shared)
         return (orgId, (created.Str("clientId"), created.Str("clientSecret")));
     }
 
-    private Task<ApiResponse> TokenAsync((string Id, string Secret) client, string? proof)
+    [Fact]
+    public async Task A_proof_accepted_by_one_node_is_refused_by_another()
+    {
+        Assert.SkipUnless(TestDatabase.PostgresRequested, "PostgreSQL only: two servers share one database");
+        await using var database = await TestDatabase.CreateAsync();
+        var dataDir = Directory.CreateTempSubdirectory("gatehouse-dpop-pair-").FullName;
+        // Behind one load balancer both nodes answer at the same public URL: the issuer the proofs name.
+        var options = new ServerOptions { DataDir = dataDir, Settings = new Dictionary<string, string?> { ["Gatehouse:OAuth:Issuer"] = "https://auth.example.test" } };
+        await using var first = await GatehouseServer.StartAsync(options, database);
+        await using var second = await GatehouseServer.StartAsync(options, database);
+        var orgId = await first.CreateOrgAsync();
+        var created = await first.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = "dpop", scopes = new[] { "api_keys:read" } });
+        var client = (created.Str("clientId"), created.Str("clientSecret"));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var proof = Proof(key, "POST", "https://auth.example.test/oauth/token");
+
+        (await TokenAsync(first, client, proof)).StatusCode.ShouldBe(200);
+        var replayed = await TokenAsync(second, client, proof);
+
+        replayed.StatusCode.ShouldBe(400, replayed.Text);
+        replayed.Body.GetProperty("error").GetString().ShouldBe("invalid_dpop_proof");
+        replayed.Body.GetProperty("error_description").GetString()!.ShouldContain("already used");
+        var fresh = await TokenAsync(second, client, Proof(key, "POST", "https://auth.example.test/oauth/token"));
+        fresh.StatusCode.ShouldBe(200, fresh.Text);
+    }
+
+    private Task<ApiResponse> TokenAsync((string Id, string Secret) client, string? proof) => TokenAsync(Server, client, proof);
+
+    private static Task<ApiResponse> TokenAsync(GatehouseServer server, (string Id, string Secret) client, string? proof)
     {
         var headers = new Dictionary<string, string>();
         if (proof is not null)
@@ -122,14 +150,17 @@ public sealed class DpopTests(SharedServer shared)
             headers["DPoP"] = proof;
         }
 
-        return FormAsync("/oauth/token", "grant_type=client_credentials", client, headers);
+        return FormAsync(server, "/oauth/token", "grant_type=client_credentials", client, headers);
     }
 
-    private Task<ApiResponse> FormAsync(string path, string body, (string Id, string Secret) client, Dictionary<string, string>? headers = null)
+    private Task<ApiResponse> FormAsync(string path, string body, (string Id, string Secret) client, Dictionary<string, string>? headers = null) =>
+        FormAsync(Server, path, body, client, headers);
+
+    private static Task<ApiResponse> FormAsync(GatehouseServer server, string path, string body, (string Id, string Secret) client, Dictionary<string, string>? headers = null)
     {
         headers ??= [];
         headers["Authorization"] = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client.Id}:{client.Secret}"));
-        return Server.Anonymous.SendRawAsync(HttpMethod.Post, path, body, "application/x-www-form-urlencoded", headers);
+        return server.Anonymous.SendRawAsync(HttpMethod.Post, path, body, "application/x-www-form-urlencoded", headers);
     }
 
     private Task<ApiResponse> UseAsync(string path, string authorization, string? proof)

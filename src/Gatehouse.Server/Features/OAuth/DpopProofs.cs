@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -11,8 +12,11 @@ namespace Gatehouse.Server.Features.OAuth;
 /// DPoP proofs (RFC 9449): a JWT the client signs with its own key for each request, naming the
 /// method and URL (and, at a resource, the hash of the access token). A token issued with a proof
 /// is bound to that key (<c>cnf.jkt</c>), so a stolen token is useless without the private key.
+/// A proof is accepted once: this node remembers the proofs it has seen, and on PostgreSQL, where
+/// other nodes share the database, each proof is also recorded in the single-use table that
+/// <c>private_key_jwt</c> assertions use, so a proof replayed to another node is refused too.
 /// </summary>
-public sealed class DpopProofs(TimeProvider clock)
+public sealed class DpopProofs(TimeProvider clock, IServiceScopeFactory scopes, Platform.Storage.DatabaseTarget database)
 {
     public const string HeaderName = "DPoP";
 
@@ -113,7 +117,7 @@ public sealed class DpopProofs(TimeProvider clock)
         }
 
         var jkt = Base64Url.EncodeToString(key.ComputeJwkThumbprint());
-        if (!Remember(jkt + "/" + jwt.Id, now))
+        if (!Remember(jkt + "/" + jwt.Id, now) || !await RecordForOtherNodesAsync(jkt, jwt.Id, now))
         {
             return (null, "The DPoP proof was already used.");
         }
@@ -137,6 +141,28 @@ public sealed class DpopProofs(TimeProvider clock)
         }
 
         return _seen.TryAdd(proofId, until);
+    }
+
+    /// <summary>
+    /// On PostgreSQL, the first node to record the proof wins (the table's primary key decides);
+    /// SQLite has one node, and <see cref="Remember"/> is enough. The owner column is namespaced
+    /// (<c>dpop:</c> and the key thumbprint) so it never meets a client id; the OAuth prune job
+    /// deletes the rows once expired.
+    /// </summary>
+    private async Task<bool> RecordForOtherNodesAsync(string jkt, string proofId, DateTimeOffset now)
+    {
+        if (database.Provider != Platform.Storage.DatabaseProvider.Postgres)
+        {
+            return true;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Platform.Storage.GatehouseDb>();
+        var owner = "dpop:" + jkt;
+        var expiresAt = (now + MaxAge + FutureSkew).UtcDateTime;
+        var inserted = await db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO oauth_used_assertions (client_id, jti, expires_at) VALUES ({owner}, {proofId}, {expiresAt}) ON CONFLICT DO NOTHING");
+        return inserted == 1;
     }
 
     /// <summary>RFC 9449 §4.3: the URL without query and fragment, scheme and host compared without case.</summary>
