@@ -1,3 +1,4 @@
+using Gatehouse.Contracts;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

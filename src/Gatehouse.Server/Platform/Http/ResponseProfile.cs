@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Gatehouse.Contracts;
 
 namespace Gatehouse.Server.Platform.Http;
 
@@ -48,12 +47,6 @@ public sealed record ResponseProfile(ResponseStyle Style, bool SnakeCase)
 
     private static readonly ConditionalWeakTable<JsonSerializerOptions, JsonSerializerOptions> SnakeCaseOptions = [];
 }
-
-/// <summary>A bare error body: the envelope's <c>error</c> member on its own.</summary>
-public sealed record BareError(ErrorBody Error);
-
-/// <summary>A bare confirmation: <c>{"message": …}</c>.</summary>
-public sealed record BareMessage(string Message);
 
 public static class ResponseProfiles
 {
