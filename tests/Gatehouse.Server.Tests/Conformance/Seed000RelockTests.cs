@@ -19,7 +19,7 @@ public sealed class Seed000RelockTests(SharedServer shared)
     {
         var walk = new SeedWalk("000");
         var orgId = await _server.CreateOrgAsync("Seed 000");
-        var (_, apiKey) = await _server.CreateKeyAsync(orgId, new { name = "relock backend", permissions = new[] { "webhooks:*" } });
+        var (_, apiKey) = await _server.CreateKeyAsync(orgId, new { name = "relock backend", permissions = new[] { "webhooks:*", "api_keys:read" } });
         var client = _server.CreateClient(apiKey);
 
         // Authentication.
