@@ -77,9 +77,6 @@ public sealed class SeedWalk(string seed)
             return ex.Message;
         }
     }
-
-    /// <summary>The pending endpoints, for the compatibility document's cross-check.</summary>
-    public IReadOnlyList<(string Endpoint, string Work)> PendingEndpoints => _pending;
 }
 
 /// <summary>What the seed documents' clients send and expect, shared by the walks.</summary>
