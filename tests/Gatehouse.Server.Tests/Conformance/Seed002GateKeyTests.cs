@@ -27,7 +27,8 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         walk.Pending("GET /auth/oidc/callback", Gateways);
         await walk.BuiltAsync("POST /auth/local/login", async () =>
         {
-            var login = await _server.Anonymous.PostAsync("/api/v1/auth/local/login", new { email, password = Password, orgId });
+            // A client of its own: a login sets the session cookie, which must not stick to the shared anonymous client.
+            var login = await _server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = Password, orgId });
             login.ShouldBeEnvelope(200);
             session = _server.CreateClient(login.Str("token"));
         });
