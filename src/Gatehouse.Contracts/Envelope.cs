@@ -46,3 +46,9 @@ public sealed record Deleted(string Id)
     [SuppressMessage("Performance", "CA1822", Justification = "A wire member: System.Text.Json writes instance properties only.")]
     public bool IsDeleted => true;
 }
+
+/// <summary>An error of a route answering bare (a documented product's shape, docs/compatibility.md): the envelope's <c>error</c> on its own.</summary>
+public sealed record BareError(ErrorBody Error);
+
+/// <summary>A bare confirmation of a route answering bare: <c>{"message": …}</c>.</summary>
+public sealed record BareMessage(string Message);

@@ -235,6 +235,10 @@ public static class Program
         app.UseMiddleware<IdempotencyBodyBuffering>();
         app.UseMiddleware<ExactRouteShortcut>();
         app.UseRouting();
+        // A flat organization route (/api/v1/api-keys) is rewritten to its canonical path and routed
+        // again, before any filter of the route runs (decision 0019).
+        app.UseMiddleware<FlatOrgRoutes>();
+        app.UseRouting();
         app.UseRequestTimeouts();
         // Only /docs requests pass through the reference page's middleware (it matches paths by regex).
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(ui =>

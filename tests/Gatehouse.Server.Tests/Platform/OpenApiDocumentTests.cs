@@ -41,8 +41,55 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
             }
         }
 
+        // Flat organization routes are rewritten, not mapped: each organization route has one (API.md §12).
+        const string orgRoutes = "/api/v1/orgs/{orgId}/";
+        foreach (var operation in mapped.ToList())
+        {
+            var (method, route) = (operation[..operation.IndexOf(' ', StringComparison.Ordinal)], operation[(operation.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            if (route.StartsWith(orgRoutes, StringComparison.Ordinal))
+            {
+                mapped.Add($"{method} /api/v1/{route[orgRoutes.Length..]}");
+            }
+        }
+
         mapped.Except(documented).ShouldBeEmpty("mapped but not documented");
         documented.Except(mapped).ShouldBeEmpty("documented but not mapped");
+    }
+
+    [Fact]
+    public async Task Every_alias_is_tagged_compat_and_names_its_canonical_route()
+    {
+        var document = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var paths = document.Body.GetProperty("paths");
+        document.Body.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ShouldContain("compat");
+        var aliases = 0;
+        foreach (var path in paths.EnumerateObject())
+        {
+            var flat = path.Name.StartsWith("/api/v1/", StringComparison.Ordinal) && paths.TryGetProperty("/api/v1/orgs/{orgId}/" + path.Name["/api/v1/".Length..], out _);
+            if (!flat && !path.Name.StartsWith("/v1/", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var where = $"{operation.Name} {path.Name}";
+                operation.Value.GetProperty("tags").EnumerateArray().Select(t => t.GetString()).ShouldBe(["compat"], where);
+                operation.Value.GetProperty("description").GetString()!.ShouldContain("Alias of `", Case.Sensitive, where);
+                if (flat)
+                {
+                    operation.Value.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ShouldContain("X-Tenant-Id", where);
+                    operation.Value.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()).ShouldNotContain("orgId", where);
+                }
+
+                aliases++;
+            }
+        }
+
+        aliases.ShouldBeGreaterThan(40);
+        var delete = paths.GetProperty("/v1/orgs/{orgId}/api_keys/{keyId}").GetProperty("delete").GetProperty("responses");
+        delete.TryGetProperty("200", out var deleted).ShouldBeTrue();
+        deleted.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString().ShouldBe("#/components/schemas/BareMessage");
     }
 
     /// <summary>

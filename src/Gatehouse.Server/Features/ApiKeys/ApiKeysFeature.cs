@@ -4,6 +4,7 @@ using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
+using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.ApiKeys;
 
@@ -86,6 +87,19 @@ public sealed class ApiKeysFeature : Feature
         keys.MapPost("/{keyId}/rotate", RotateApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("RotateApiKey").WithSummary("Rotate an API key with a grace period (the new key is returned once)");
         keys.MapPost("/{keyId}/validate", ValidateApiKey.Handle).RequirePermission("api_keys:verify").WithName("ValidateApiKey").WithSummary("Check that a secret is this key, without spending anything");
         keys.MapGet("/{keyId}/usage", GetApiKeyUsage.Handle).RequirePermission("api_keys:read").WithName("GetApiKeyUsage").WithSummary("Verifications of a key by outcome per hour or day");
+
+        // Seed 003 (Locktera): the same operations at its paths, in its bare snake_case JSON and with
+        // its 200 for every success; the delete answers its confirmation message (docs/compatibility.md).
+        var locktera = routes.Root.MapGroup("/v1/orgs/{orgId}/api_keys").WithTags(CompatibilityRoutes.Tag)
+            .WithResponseProfile(ResponseProfile.BareSnakeCase with { SuccessStatus = StatusCodes.Status200OK });
+        locktera.RejectUnknownQueryParameters();
+        locktera.MapGet("", ListApiKeys.Handle).RequirePermission("api_keys:read").WithName("LockteraListApiKeys")
+            .AliasOf("GET /api/v1/orgs/{orgId}/api-keys", "a bare array of keys");
+        locktera.MapPost("", CreateApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("LockteraCreateApiKey")
+            .AliasOf("POST /api/v1/orgs/{orgId}/api-keys", "the key view with the key (returned once), status 200");
+        locktera.MapDelete("/{keyId}", RevokeApiKey.Handle).RequirePermission("api_keys:write").GuardsEscalation().WithName("LockteraDeleteApiKey")
+            .WithResponseProfile(ResponseProfile.BareSnakeCase with { SuccessStatus = StatusCodes.Status200OK, SuccessMessage = "API key deleted successfully" })
+            .AliasOf("DELETE /api/v1/orgs/{orgId}/api-keys/{keyId}", "{\"message\": \"API key deleted successfully\"}");
 
         // Outside the group: verify is written by hand for speed (see VerifyEndpoint).
         VerifyEndpoint.Map(routes.Root);

@@ -22,7 +22,8 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
         try
         {
             await next(context);
-            if (!context.Response.HasStarted && IsEnvelopedPath(context.Request.Path))
+            var enveloped = IsEnvelopedPath(context.Request.Path);
+            if (!context.Response.HasStarted && (enveloped || IsBarePath(context.Request.Path)))
             {
                 // The framework answered without a body (no route, wrong method, wrong media type):
                 // give it the envelope like every other /api/v1 response.
@@ -38,7 +39,7 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
                 };
                 if (error is not null)
                 {
-                    await error.ExecuteAsync(context);
+                    await EnvelopeWriter.WriteErrorAsync(context, error, enveloped ? null : ResponseProfile.BareSnakeCase);
                 }
             }
         }
@@ -77,6 +78,9 @@ public sealed class ApiPipeline(RequestDelegate next, TimeProvider clock, ILogge
     }
 
     public static bool IsEnvelopedPath(PathString path) => path.StartsWithSegments("/api/v1", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Seed 003's base path (<c>/v1</c>): its routes answer bare, so do its unknown routes and wrong methods.</summary>
+    public static bool IsBarePath(PathString path) => path.StartsWithSegments("/v1", StringComparison.OrdinalIgnoreCase);
 
     internal static ApiError TranslateBadRequest(BadHttpRequestException ex)
     {

@@ -11,11 +11,7 @@ public sealed class ApiOk<T>(T data, int statusCode = StatusCodes.Status200OK) :
     object? IValueHttpResult.Value => data;
     public int? StatusCode => statusCode;
 
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        httpContext.Response.StatusCode = statusCode;
-        return EnvelopeWriter.WriteAsync(httpContext, new Envelope<T>(data, EnvelopeWriter.Meta(httpContext)));
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => EnvelopeWriter.WriteDataAsync(httpContext, statusCode, data);
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(Envelope<T>), ["application/json"]));
@@ -28,11 +24,7 @@ public sealed class ApiCreated<T>(T data) : IResult, IEndpointMetadataProvider, 
     object? IValueHttpResult.Value => data;
     public int? StatusCode => StatusCodes.Status201Created;
 
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        httpContext.Response.StatusCode = StatusCodes.Status201Created;
-        return EnvelopeWriter.WriteAsync(httpContext, new Envelope<T>(data, EnvelopeWriter.Meta(httpContext)));
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => EnvelopeWriter.WriteDataAsync(httpContext, StatusCodes.Status201Created, data);
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status201Created, typeof(Envelope<T>), ["application/json"]));
@@ -44,12 +36,7 @@ public sealed class ApiPage<T>(IReadOnlyList<T> items, Pagination pagination) : 
     public IReadOnlyList<T> Items => items;
     public int? StatusCode => StatusCodes.Status200OK;
 
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        httpContext.Response.StatusCode = StatusCodes.Status200OK;
-        var meta = EnvelopeWriter.Meta(httpContext) with { Pagination = pagination };
-        return EnvelopeWriter.WriteAsync(httpContext, new Envelope<IReadOnlyList<T>>(items, meta));
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => EnvelopeWriter.WriteDataAsync(httpContext, StatusCodes.Status200OK, items, pagination);
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(Envelope<IReadOnlyList<T>>), ["application/json"]));
@@ -88,16 +75,7 @@ public sealed class ApiError : IResult, IEndpointMetadataProvider, IStatusCodeHt
     public static ApiError Forbidden(string required) =>
         new(ErrorCodes.Forbidden, $"The API key lacks the permission '{required}'.", new Dictionary<string, object?> { ["required"] = required });
 
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        foreach (var (name, value) in Headers)
-        {
-            httpContext.Response.Headers[name] = value;
-        }
-
-        httpContext.Response.StatusCode = ErrorCodes.Status[Code];
-        return EnvelopeWriter.WriteAsync(httpContext, new ErrorEnvelope(new ErrorBody(Code, Message, Details), EnvelopeWriter.Meta(httpContext)));
-    }
+    public Task ExecuteAsync(HttpContext httpContext) => EnvelopeWriter.WriteErrorAsync(httpContext, this);
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
     {

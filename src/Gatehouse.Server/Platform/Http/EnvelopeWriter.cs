@@ -13,10 +13,50 @@ public static class EnvelopeWriter
         return new ResponseMeta(RequestIds.Get(httpContext), TruncateToSeconds(clock.GetUtcNow().UtcDateTime));
     }
 
-    public static Task WriteAsync<T>(HttpContext httpContext, T body)
+    public static Task WriteAsync<T>(HttpContext httpContext, T body) => WriteAsync(httpContext, body, ApplicationOptions(httpContext));
+
+    /// <summary>
+    /// A success: <paramref name="data"/> with <paramref name="statusCode"/>, in the shape of the route's
+    /// <see cref="ResponseProfile"/> (the envelope unless the route declares another).
+    /// </summary>
+    public static Task WriteDataAsync<T>(HttpContext httpContext, int statusCode, T data, Pagination? pagination = null)
     {
-        var options = httpContext.RequestServices.GetService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>()?.Value.SerializerOptions
-            ?? JsonDefaults.Options;
+        var profile = ResponseProfile.Of(httpContext);
+        httpContext.Response.StatusCode = profile.SuccessStatus ?? statusCode;
+        var options = profile.Options(ApplicationOptions(httpContext));
+        if (profile.Style == ResponseStyle.Bare)
+        {
+            return profile.SuccessMessage is { } message
+                ? WriteAsync(httpContext, new BareMessage(message), options)
+                : WriteAsync(httpContext, data, options);
+        }
+
+        var meta = Meta(httpContext);
+        return WriteAsync(httpContext, new Envelope<T>(data, pagination is null ? meta : meta with { Pagination = pagination }), options);
+    }
+
+    /// <summary>A failure, in the shape of <paramref name="profile"/> (by default the serving route's).</summary>
+    public static Task WriteErrorAsync(HttpContext httpContext, ApiError error, ResponseProfile? profile = null)
+    {
+        profile ??= ResponseProfile.Of(httpContext);
+        foreach (var (name, value) in error.Headers)
+        {
+            httpContext.Response.Headers[name] = value;
+        }
+
+        httpContext.Response.StatusCode = ErrorCodes.Status[error.Code];
+        var options = profile.Options(ApplicationOptions(httpContext));
+        var body = new ErrorBody(error.Code, error.Message, error.Details);
+        return profile.Style == ResponseStyle.Bare
+            ? WriteAsync(httpContext, new BareError(body), options)
+            : WriteAsync(httpContext, new ErrorEnvelope(body, Meta(httpContext)), options);
+    }
+
+    private static JsonSerializerOptions ApplicationOptions(HttpContext httpContext) =>
+        httpContext.RequestServices.GetService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>()?.Value.SerializerOptions ?? JsonDefaults.Options;
+
+    private static Task WriteAsync<T>(HttpContext httpContext, T body, JsonSerializerOptions options)
+    {
         httpContext.Response.ContentType = "application/json; charset=utf-8";
 
         // Envelopes are small: serialized in one go into the response's pipe and flushed once, which
@@ -31,8 +71,6 @@ public static class EnvelopeWriter
     }
 
     private static async Task FlushAsync(System.IO.Pipelines.PipeWriter pipe, CancellationToken cancellationToken) => await pipe.FlushAsync(cancellationToken);
-
-    public static Task WriteErrorAsync(HttpContext httpContext, ApiError error) => error.ExecuteAsync(httpContext);
 
     private static DateTime TruncateToSeconds(DateTime value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
 }

@@ -55,6 +55,8 @@ public static class OpenApiSetup
                     document.Components.Headers[name] = header;
                 }
 
+                CompatibilityRoutes.DeclareTag(document);
+                CompatibilityRoutes.DescribeFlatOrgRoutes(document);
                 OpenApiSchemas.RequireWhatResponsesAlwaysWrite(document);
                 ShareErrorResponses(document);
                 return Task.CompletedTask;
@@ -62,6 +64,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
                 await DescribeEveryRepresentation(operation, context, cancellationToken);
+                await CompatibilityRoutes.DescribeBareAnswers(operation, context, cancellationToken);
                 if (context.Description.ActionDescriptor.EndpointMetadata.OfType<DocumentedFormBody>().LastOrDefault() is { } form)
                 {
                     operation.RequestBody = new OpenApiRequestBody

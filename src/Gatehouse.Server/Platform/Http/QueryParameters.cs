@@ -88,6 +88,12 @@ public static class QueryParameters
     }
 
     /// <summary>
+    /// Seed 001's clients send their authentication realm on every request; it chooses nothing here
+    /// (an organization is named by the path or <c>X-Tenant-Id</c>), so it is accepted on every route and ignored.
+    /// </summary>
+    public const string IgnoredRealm = "realmname";
+
+    /// <summary>
     /// The parameters of <paramref name="query"/> outside <paramref name="allowed"/> (reason
     /// <c>unknown</c>), or holding a NUL character (<c>invalid</c>), in the order sent; null when there are none.
     /// </summary>
@@ -101,6 +107,11 @@ public static class QueryParameters
 
         foreach (var (name, values) in query)
         {
+            if (string.Equals(name, IgnoredRealm, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
             if (!allowed.Contains(name))
             {
                 (unknown ??= []).Add(new FieldError(name, "unknown"));

@@ -128,13 +128,54 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         wrong.ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task Every_flat_org_route_naming_another_deleted_or_random_org_answers_404_and_changes_nothing()
+    {
+        var server = _server;
+        var world = _world;
+        const string prefix = "/api/v1/orgs/{orgId}/";
+        var operations = Operation.Of(server).Where(o => o.Pattern.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        operations.Count.ShouldBeGreaterThan(20);
+        var callerA = server.CreateClient(world.AdminKeyA);
+        var before = await SnapshotAsync(server, world.B.OrgId);
+        var wrong = new List<string>();
+
+        foreach (var operation in operations)
+        {
+            var flat = operation with { Pattern = "/api/v1/" + operation.Pattern[prefix.Length..] };
+            var others = operation.Parameters.Where(p => p != "orgId").ToList();
+            var variants = new List<(string Label, string Tenant, Func<string, string> Value)>
+            {
+                ("other org", world.B.OrgId, p => world.B[p]),
+                ("deleted org", world.Deleted.OrgId, p => world.Deleted[p]),
+                ("random org", "org_" + Guid.NewGuid().ToString("N"), p => world.B[p]),
+            };
+            if (others.Count > 0)
+            {
+                variants.Add(("own org, other org's ids", world.A.OrgId, p => world.B[p]));
+            }
+
+            foreach (var (label, tenant, value) in variants)
+            {
+                var response = await SendAsync(callerA, flat, flat.Path(value), Operation.SampleBody(operation, world), new Dictionary<string, string> { ["X-Tenant-Id"] = tenant });
+                if (response.StatusCode != 404 || response.ErrorCode != "NOT_FOUND")
+                {
+                    wrong.Add($"{flat} [{label}] → {response.StatusCode} {Excerpt(response.Text)}");
+                }
+            }
+        }
+
+        wrong.ShouldBeEmpty();
+        (await SnapshotAsync(server, world.B.OrgId)).ShouldBe(before);
+    }
+
     /// <summary>What each guarded route is asked to do beyond its caller: a new route must say here how it could escalate.</summary>
     private static object? EscalatingBody(Operation operation) => operation.Name switch
     {
-        "CreateApiKey" => new { name = "escalated", permissions = new[] { "*" } },
+        "CreateApiKey" or "LockteraCreateApiKey" => new { name = "escalated", permissions = new[] { "*" } },
         "UpdateApiKey" => new { name = "taken over" },
         "RotateApiKey" => new { gracePeriodSeconds = 3600 },
-        "RevokeApiKey" or "DeleteRole" or "DeleteOrg" => null,
+        "RevokeApiKey" or "LockteraDeleteApiKey" or "DeleteRole" or "DeleteOrg" => null,
         "CreateRole" => new { name = "escalated", permissions = new[] { "*" } },
         "UpdateRole" => new { permissions = new[] { "orgs:write", "api_keys:write" } },
         "UpdateOrg" => new { settings = new { rateLimits = new { perMinute = 1_000_000 } } },
@@ -155,14 +196,14 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 
-    private static async Task<ApiResponse> SendAsync(ApiClient client, Operation operation, string path, object? body)
+    private static async Task<ApiResponse> SendAsync(ApiClient client, Operation operation, string path, object? body, IDictionary<string, string>? headers = null)
     {
         if (!operation.HasBody)
         {
-            return await client.SendAsync(new HttpMethod(operation.Method), path, null);
+            return await client.SendAsync(new HttpMethod(operation.Method), path, null, headers);
         }
 
-        return await client.SendRawAsync(new HttpMethod(operation.Method), path, JsonSerializer.Serialize(body ?? new { }));
+        return await client.SendRawAsync(new HttpMethod(operation.Method), path, JsonSerializer.Serialize(body ?? new { }), headers: headers);
     }
 
     /// <summary>What an organization holds, read by root, without per-response metadata.</summary>

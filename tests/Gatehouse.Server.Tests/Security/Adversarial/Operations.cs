@@ -20,11 +20,11 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
 
     public override string ToString() => $"{Method} {Pattern}";
 
-    /// <summary>Every /api/v1 operation the server has mapped, read from its route table.</summary>
+    /// <summary>Every /api/v1 operation the server has mapped, and seed 003's /v1 aliases, read from its route table.</summary>
     public static IReadOnlyList<Operation> Of(GatehouseServer server) =>
         [.. server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Select(e => (Endpoint: e, Pattern: "/" + (e.RoutePattern.RawText ?? "").TrimStart('/')))
-            .Where(e => e.Pattern.StartsWith("/api/v1", StringComparison.Ordinal))
+            .Where(e => e.Pattern.StartsWith("/api/v1", StringComparison.Ordinal) || e.Pattern.StartsWith("/v1/", StringComparison.Ordinal))
             .SelectMany(e => (e.Endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(method => new Operation(
                 method,
                 e.Pattern,
@@ -41,7 +41,7 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
     {
         "CreateOrg" => new { name = "Adversarial org" },
         "UpdateOrg" => new { name = "Renamed" },
-        "CreateApiKey" => new { name = "sample", permissions = new[] { "deploy:write" } },
+        "CreateApiKey" or "LockteraCreateApiKey" => new { name = "sample", permissions = new[] { "deploy:write" } },
         "UpdateApiKey" => new { name = "renamed" },
         "RotateApiKey" => new { gracePeriodSeconds = 0 },
         "ValidateApiKey" => new { key = world.SampleSecret },
