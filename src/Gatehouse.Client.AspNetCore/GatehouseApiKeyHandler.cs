@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Gatehouse.Contracts.ApiKeys;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,7 @@ namespace Gatehouse.Client.AspNetCore;
 /// unless <see cref="GatehouseApiKeyOptions.FailOpen"/>.
 /// </summary>
 public sealed class GatehouseApiKeyHandler(
-    IOptionsMonitor<GatehouseApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder, GatehouseVerifiers verifiers)
+    IOptionsMonitor<GatehouseApiKeyOptions> options, ILoggerFactory logger, UrlEncoder encoder, GatehouseVerifiers verifiers, IAuthorizationPolicyProvider policies)
     : AuthenticationHandler<GatehouseApiKeyOptions>(options, logger, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -33,15 +34,29 @@ public sealed class GatehouseApiKeyHandler(
         var client = verifiers.For(Scheme.Name, Options);
         try
         {
-            var request = new VerifyApiKeyRequest { Key = key, Ip = ClientIp() };
+            // The endpoint's permission queries ride on this one verification: a second, separate
+            // check would see the rate-limit unit this one just took and refuse the key's last request.
+            var queries = await PermissionQueriesAsync();
+            var combined = queries.Count switch
+            {
+                0 => null,
+                1 => queries[0],
+                _ => string.Join(" AND ", queries.Select(q => "(" + q + ")")),
+            };
+            var request = new VerifyApiKeyRequest { Key = key, Permissions = combined, Ip = ClientIp() };
             var verdict = request.Ip is null && Options.VerifyCacheTtl > TimeSpan.Zero
-                ? await client.ApiKeys.VerifyAsync(key, cancellationToken: Context.RequestAborted)
+                ? await client.ApiKeys.VerifyAsync(key, combined, cancellationToken: Context.RequestAborted)
                 : await client.ApiKeys.VerifyAsync(request, cancellationToken: Context.RequestAborted);
             state.Verdict = verdict;
-            if (!verdict.Valid)
+            var permissionsLacking = verdict.Code == VerifyCodes.InsufficientPermissions;
+            if (!verdict.Valid && !permissionsLacking)
             {
                 return AuthenticateResult.Fail($"Gatehouse refused the key: {verdict.Code}.");
             }
+
+            // A key that exists but lacks the permissions is authenticated: the policy answers 403, not 401.
+            state.CheckedQueries = queries;
+            state.QueriesPassed = !permissionsLacking;
 
             return AuthenticateResult.Success(new AuthenticationTicket(PrincipalOf(verdict), Scheme.Name));
         }
@@ -78,6 +93,35 @@ public sealed class GatehouseApiKeyHandler(
 
         await base.HandleChallengeAsync(properties);
         Response.Headers.WWWAuthenticate = "Bearer";
+    }
+
+    private async Task<List<string>> PermissionQueriesAsync()
+    {
+        var queries = new List<string>();
+        var endpoint = Context.GetEndpoint();
+        if (endpoint is null)
+        {
+            return queries;
+        }
+
+        var found = new List<AuthorizationPolicy>(endpoint.Metadata.GetOrderedMetadata<AuthorizationPolicy>());
+        foreach (var data in endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>())
+        {
+            if (data.Policy is { Length: > 0 } name && await policies.GetPolicyAsync(name) is { } named)
+            {
+                found.Add(named);
+            }
+        }
+
+        foreach (var requirement in found.SelectMany(p => p.Requirements).OfType<GatehousePermissionRequirement>())
+        {
+            if (!queries.Contains(requirement.Query, StringComparer.Ordinal))
+            {
+                queries.Add(requirement.Query);
+            }
+        }
+
+        return queries;
     }
 
     private string? ReadKey()
@@ -141,6 +185,10 @@ internal sealed class GatehouseRequestState(string scheme, string key)
     public string Key { get; } = key;
     public KeyVerdict? Verdict { get; set; }
     public bool Unavailable { get; set; }
+
+    /// <summary>The permission queries checked with the key's verification, and whether they held.</summary>
+    public IReadOnlyList<string>? CheckedQueries { get; set; }
+    public bool QueriesPassed { get; set; }
 }
 
 /// <summary>The 429 answer for a key over its rate limit or out of credits.</summary>

@@ -15,8 +15,10 @@ public sealed class GatehousePermissionRequirement(string query) : IAuthorizatio
 }
 
 /// <summary>
-/// Sends the query to verify with <c>cost: 0</c> — a dry run that checks everything and spends
-/// nothing, since authentication already spent the request's credit.
+/// Decides a permission query. Queries of the endpoint's own policies were already sent with the
+/// key's verification (see <see cref="GatehouseApiKeyHandler"/>); any other (a policy evaluated by
+/// hand, with <c>IAuthorizationService</c>) is sent on its own with <c>cost: 0</c> — a dry run that
+/// spends nothing, since authentication already spent the request's credit.
 /// </summary>
 public sealed class GatehousePermissionHandler(
     GatehouseVerifiers verifiers, IOptionsMonitor<GatehouseApiKeyOptions> options, IHttpContextAccessor accessor, ILogger<GatehousePermissionHandler> logger)
@@ -31,6 +33,20 @@ public sealed class GatehousePermissionHandler(
         var state = http?.Features.Get<GatehouseRequestState>();
         if (http is null || state is null || context.User.Identity?.IsAuthenticated != true)
         {
+            return;
+        }
+
+        if (state.CheckedQueries?.Contains(requirement.Query, StringComparer.Ordinal) == true)
+        {
+            if (state.QueriesPassed)
+            {
+                context.Succeed(requirement);
+            }
+            else
+            {
+                context.Fail(new AuthorizationFailureReason(this, VerifyCodes.InsufficientPermissions));
+            }
+
             return;
         }
 
