@@ -118,7 +118,11 @@ public sealed class SdkResilienceTests : IAsyncLifetime
         using var silent = new SilentServer();
         using var client = new GatehouseClient(new GatehouseClientOptions
         {
-            BaseUrl = silent.BaseUrl, ApiKey = "k", MaxAttempts = 2, RequestTimeout = TimeSpan.FromMilliseconds(200), InitialRetryDelay = TimeSpan.FromMilliseconds(1),
+            BaseUrl = silent.BaseUrl,
+            ApiKey = "k",
+            MaxAttempts = 2,
+            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            InitialRetryDelay = TimeSpan.FromMilliseconds(1),
         });
 
         var failure = await Should.ThrowAsync<GatehouseUnavailableException>(() => client.Health.GetAsync());
@@ -147,7 +151,10 @@ public sealed class SdkResilienceTests : IAsyncLifetime
     {
         using var client = new GatehouseClient(new GatehouseClientOptions
         {
-            BaseUrl = $"http://127.0.0.1:{SdkHarness.ClosedPort()}", ApiKey = "k", MaxAttempts = 2, InitialRetryDelay = TimeSpan.FromMilliseconds(1),
+            BaseUrl = $"http://127.0.0.1:{SdkHarness.ClosedPort()}",
+            ApiKey = "k",
+            MaxAttempts = 2,
+            InitialRetryDelay = TimeSpan.FromMilliseconds(1),
         });
 
         var failure = await Should.ThrowAsync<GatehouseUnavailableException>(() => client.VerifyAsync("gk_whatever"));

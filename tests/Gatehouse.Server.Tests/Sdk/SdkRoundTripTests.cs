@@ -117,7 +117,10 @@ public sealed class SdkRoundTripTests(SharedServer shared) : IDisposable
         var orgId = await OrgAsync();
         var stored = await _root.Credentials.PutAsync(orgId, new CreateCredentialRequest
         {
-            IntegrationId = "stripe", AuthType = "api_key", Name = "live", Data = new() { ["apiKey"] = Json("sk_live_1") },
+            IntegrationId = "stripe",
+            AuthType = "api_key",
+            Name = "live",
+            Data = new() { ["apiKey"] = Json("sk_live_1") },
         });
 
         (await _root.Credentials.ListAsync(orgId, new CredentialListQuery { IntegrationId = "stripe" })).Items.Single().Id.ShouldBe(stored.Id);
