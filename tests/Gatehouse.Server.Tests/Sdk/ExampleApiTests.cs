@@ -118,7 +118,9 @@ public sealed class ExampleApiTests(SharedServer shared) : IAsyncLifetime
     {
         var key = (await Root.ApiKeys.CreateAsync(_orgId, new CreateApiKeyRequest
         {
-            Name = "limited", Permissions = ["deploy:read"], Ratelimits = [new KeyRateLimit { Name = "requests", Limit = 2, DurationMs = 60_000 }],
+            Name = "limited",
+            Permissions = ["deploy:read"],
+            Ratelimits = [new KeyRateLimit { Name = "requests", Limit = 2, DurationMs = 60_000 }],
         })).Key;
 
         (await _example.SendAsync(Request(HttpMethod.Get, "/deployments", key))).StatusCode.ShouldBe(HttpStatusCode.OK);
