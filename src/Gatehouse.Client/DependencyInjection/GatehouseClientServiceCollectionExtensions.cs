@@ -26,26 +26,27 @@ public static class GatehouseClientServiceCollectionExtensions
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<GatehouseClientOptions>>().Value;
-            var factory = provider.GetRequiredService<IHttpClientFactory>();
-            return new GatehouseClient(new FactoryHttpClient(factory) { Timeout = Timeout.InfiniteTimeSpan }, options);
+            var handlers = provider.GetRequiredService<IHttpMessageHandlerFactory>();
+            return new GatehouseClient(new FactoryHttpClient(handlers) { Timeout = Timeout.InfiniteTimeSpan }, options);
         });
         return services.AddHttpClient(HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan);
     }
 
-    // The singleton asks the factory for a client per call instead of keeping one HttpClient for
-    // ever, so the factory's handler rotation (and its DNS refresh) still applies.
+    // The singleton asks the factory for its handler pipeline per call instead of keeping one for
+    // ever, so the factory's handler rotation (and its DNS refresh) and added handlers still apply.
 #pragma warning disable CA2000 // The handler is owned by the HttpClient (disposeHandler: true) and disposed with it.
-    private sealed class FactoryHttpClient(IHttpClientFactory factory) : HttpClient(new FactoryHandler(factory), disposeHandler: true)
+    private sealed class FactoryHttpClient(IHttpMessageHandlerFactory handlers) : HttpClient(new FactoryHandler(handlers), disposeHandler: true)
 #pragma warning restore CA2000
     {
     }
 
-    private sealed class FactoryHandler(IHttpClientFactory factory) : HttpMessageHandler
+    private sealed class FactoryHandler(IHttpMessageHandlerFactory handlers) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var client = factory.CreateClient(HttpClientName);
-            return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            // The factory owns and recycles the pipeline: the invoker must not dispose it.
+            using var invoker = new HttpMessageInvoker(handlers.CreateHandler(HttpClientName), disposeHandler: false);
+            return invoker.SendAsync(request, cancellationToken);
         }
     }
 }
