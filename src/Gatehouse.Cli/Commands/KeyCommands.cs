@@ -145,15 +145,7 @@ public sealed class RevokeKeyCommand : ApiCommand<KeyIdSettings>
     protected override async Task<int> RunAsync(GatehouseClient client, KeyIdSettings settings, CancellationToken cancellationToken)
     {
         var deleted = await client.ApiKeys.RevokeAsync(settings.ResolveOrg(), settings.KeyId, cancellationToken: cancellationToken);
-        if (settings.Output == OutputFormat.Json)
-        {
-            Output.WriteJson(deleted);
-        }
-        else
-        {
-            Output.Success($"Revoked {settings.KeyId}.");
-        }
-
+        Output.Removed(settings, deleted, "Revoked");
         return ExitCodes.Ok;
     }
 }

@@ -80,15 +80,7 @@ public sealed class DeleteOrgCommand : ApiCommand<DeleteOrgSettings>
         }
 
         var deleted = await client.Organizations.DeleteAsync(settings.OrgId, cancellationToken: cancellationToken);
-        if (settings.Output == OutputFormat.Json)
-        {
-            Output.WriteJson(deleted);
-        }
-        else
-        {
-            Output.Success($"Deleted {settings.OrgId}.");
-        }
-
+        Output.Removed(settings, deleted, "Deleted");
         return ExitCodes.Ok;
     }
 }

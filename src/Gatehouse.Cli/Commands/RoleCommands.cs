@@ -76,15 +76,7 @@ public sealed class DeleteRoleCommand : ApiCommand<RoleIdSettings>
     protected override async Task<int> RunAsync(GatehouseClient client, RoleIdSettings settings, CancellationToken cancellationToken)
     {
         var deleted = await client.Roles.DeleteAsync(settings.ResolveOrg(), settings.RoleId, cancellationToken: cancellationToken);
-        if (settings.Output == OutputFormat.Json)
-        {
-            Output.WriteJson(deleted);
-        }
-        else
-        {
-            Output.Success($"Deleted {settings.RoleId}.");
-        }
-
+        Output.Removed(settings, deleted, "Deleted");
         return ExitCodes.Ok;
     }
 }

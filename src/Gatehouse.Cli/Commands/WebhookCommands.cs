@@ -87,15 +87,7 @@ public sealed class DeleteWebhookCommand : ApiCommand<WebhookIdSettings>
     protected override async Task<int> RunAsync(GatehouseClient client, WebhookIdSettings settings, CancellationToken cancellationToken)
     {
         var deleted = await client.Webhooks.DeleteAsync(settings.ResolveOrg(), settings.WebhookId, cancellationToken: cancellationToken);
-        if (settings.Output == OutputFormat.Json)
-        {
-            Output.WriteJson(deleted);
-        }
-        else
-        {
-            Output.Success($"Deleted {settings.WebhookId}.");
-        }
-
+        Output.Removed(settings, deleted, "Deleted");
         return ExitCodes.Ok;
     }
 }

@@ -56,6 +56,19 @@ public static class Output
         AnsiConsole.Write(grid);
     }
 
+    /// <summary>What a delete or revoke answered: the server's <c>{id}</c> as JSON, or one line for people (<paramref name="verb"/> says which).</summary>
+    public static void Removed(GlobalSettings settings, Gatehouse.Contracts.Deleted deleted, string verb)
+    {
+        if (settings.Output == OutputFormat.Json)
+        {
+            WriteJson(deleted);
+        }
+        else
+        {
+            Success($"{verb} {deleted.Id}.");
+        }
+    }
+
     public static void Success(string message) => AnsiConsole.MarkupLine($"[green]✓[/] {Markup.Escape(message)}");
 
     public static string List(IEnumerable<string>? values) => values is null ? "" : string.Join(", ", values);
