@@ -1,7 +1,10 @@
+using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
+
+using Gatehouse.Server.Tests.ApiKeys;
 
 namespace Gatehouse.Server.Tests.Idempotency;
 
@@ -163,5 +166,73 @@ public sealed class IdempotencyTakeoverTests
         other.StatusCode.ShouldBe(409, other.Text);
         other.Body.GetProperty("error").GetProperty("details").GetProperty("reason").GetString().ShouldBe("request_mismatch");
         (await KeyCountAsync(server, orgId)).ShouldBe(1);
+    }
+
+    private static Task<long?> CreditsAsync(GatehouseServer server, string keyId) =>
+        WithDbAsync(server, db => db.Set<ApiKey>().AsNoTracking().Where(k => k.Id == keyId).Select(k => k.Remaining).SingleAsync());
+
+    [Fact]
+    public async Task A_verify_that_spent_a_credit_and_lost_its_response_is_409_and_never_spends_again()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var (keyId, apiKey) = await server.CreateKeyAsync(orgId, new { name = "metered", permissions = new[] { "a:b" }, remaining = 5 });
+        var key = Guid.NewGuid().ToString();
+
+        var first = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+        var record = await RecordAsync(server, key);
+        // The spend and the committed mark are one transaction: the owner died after it, before storing the answer.
+        (await MakeInProgressAsync(server, key, DeadNode, DateTime.UtcNow.AddSeconds(-1), committed: record.Committed)).ShouldBe(1);
+        var retry = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+
+        first.StatusCode.ShouldBe(200, first.Text);
+        first.Data.GetProperty("remaining").GetInt64().ShouldBe(4);
+        record.Committed.ShouldBeTrue();
+        retry.StatusCode.ShouldBe(409, retry.Text);
+        retry.Body.GetProperty("error").GetProperty("details").GetProperty("reason").GetString().ShouldBe("response_lost");
+        (await CreditsAsync(server, keyId)).ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task A_verify_whose_owner_died_before_spending_runs_once_more_and_is_then_replayed()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var (keyId, apiKey) = await server.CreateKeyAsync(orgId, new { name = "metered", permissions = new[] { "a:b" }, remaining = 5 });
+        var key = Guid.NewGuid().ToString();
+        (await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key))).StatusCode.ShouldBe(200);
+        // As if the first attempt had died before its spend: the record is in progress and uncommitted, the credit given back.
+        (await MakeInProgressAsync(server, key, DeadNode, DateTime.UtcNow.AddSeconds(-1), committed: false)).ShouldBe(1);
+        (await WithDbAsync(server, db => db.Set<ApiKey>().Where(k => k.Id == keyId).ExecuteUpdateAsync(s => s.SetProperty(k => k.Remaining, 5L)))).ShouldBe(1);
+
+        var retry = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+        var again = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+
+        retry.StatusCode.ShouldBe(200, retry.Text);
+        retry.Header("Idempotent-Replayed").ShouldBeNull();
+        retry.Data.GetProperty("remaining").GetInt64().ShouldBe(4);
+        again.Header("Idempotent-Replayed").ShouldBe("true");
+        again.Text.ShouldBe(retry.Text);
+        (await CreditsAsync(server, keyId)).ShouldBe(4);
+        (await RecordAsync(server, key)).Committed.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task A_verify_refused_for_want_of_credits_commits_nothing_and_its_answer_is_replayed()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var (keyId, apiKey) = await server.CreateKeyAsync(orgId, new { name = "empty", permissions = new[] { "a:b" }, remaining = 0 });
+        var key = Guid.NewGuid().ToString();
+
+        var first = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+        var replay = await server.Root.PostAsync("/api/v1/keys/verify", new { key = apiKey }, Key(key));
+
+        first.StatusCode.ShouldBe(200, first.Text);
+        first.Data.GetProperty("code").GetString().ShouldBe("USAGE_EXCEEDED");
+        (await RecordAsync(server, key)).Committed.ShouldBeFalse();
+        replay.Header("Idempotent-Replayed").ShouldBe("true");
+        replay.Text.ShouldBe(first.Text);
+        (await CreditsAsync(server, keyId)).ShouldBe(0);
     }
 }

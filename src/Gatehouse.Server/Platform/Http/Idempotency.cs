@@ -48,6 +48,12 @@ public sealed class IdempotencyClaim(string scope, string key)
 
     /// <summary>A change of this request committed (and with it the record's <c>committed</c> flag).</summary>
     public bool Committed { get; set; }
+
+    /// <summary>The claim the request executes under, if it was sent with an <c>Idempotency-Key</c> and the filter runs it.</summary>
+    public static IdempotencyClaim? Of(HttpContext httpContext) =>
+        // Most requests come without the header: no Items dictionary is made for them.
+        httpContext.Request.Headers.ContainsKey(IdempotencyFilter.Header)
+            && httpContext.Items.TryGetValue(IdempotencyFilter.ClaimItem, out var item) ? item as IdempotencyClaim : null;
 }
 
 /// <summary>
@@ -312,11 +318,15 @@ public sealed class IdempotencyCommitMark : IChangeSetParticipant
 {
     public async Task BeforeCommitAsync(GatehouseDb db, IReadOnlyList<RecordedAction> actions, CancellationToken cancellationToken)
     {
-        if (Current() is not { } claim)
+        if (Current() is { } claim)
         {
-            return;
+            await MarkAsync(db, claim, cancellationToken);
         }
+    }
 
+    /// <summary>Marks the claim's record committed in the transaction open on <paramref name="db"/>; throws (so the change rolls back) when it was taken over.</summary>
+    public static async Task MarkAsync(GatehouseDb db, IdempotencyClaim claim, CancellationToken cancellationToken)
+    {
         var marked = await db.Set<IdempotencyRecord>().Where(r => r.Scope == claim.Scope && r.Key == claim.Key && r.OwnerNode == ClusterNode.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Committed, true), cancellationToken);
         if (marked == 0)
@@ -333,13 +343,7 @@ public sealed class IdempotencyCommitMark : IChangeSetParticipant
         }
     }
 
-    private static IdempotencyClaim? Current()
-    {
-        // Most change sets run for requests without the header: no Items dictionary is made for them.
-        var httpContext = CurrentRequest.HttpContext;
-        return httpContext is not null && httpContext.Request.Headers.ContainsKey(IdempotencyFilter.Header)
-            && httpContext.Items.TryGetValue(IdempotencyFilter.ClaimItem, out var item) ? item as IdempotencyClaim : null;
-    }
+    private static IdempotencyClaim? Current() => CurrentRequest.HttpContext is { } httpContext ? IdempotencyClaim.Of(httpContext) : null;
 }
 
 /// <summary>Keeps the body of idempotent POSTs re-readable, so the filter can hash exactly what was sent.</summary>

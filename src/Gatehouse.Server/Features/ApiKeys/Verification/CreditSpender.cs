@@ -1,9 +1,11 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
+using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Gatehouse.Server.Features.ApiKeys;
 
@@ -79,6 +81,35 @@ public sealed class CreditSpender(IServiceScopeFactory scopes, DatabaseTarget da
         // A spend already in a committing batch stays spent if the caller gives up waiting, as
         // with any write that had reached the database; one still queued is skipped.
         return await pending.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A spend for a request sent with an <c>Idempotency-Key</c>: the spend and the record's
+    /// committed mark share one transaction, outside the group commit. If the node dies after it
+    /// commits, a retry answers 409 <c>response_lost</c> instead of spending again; if another node
+    /// took the record over meanwhile, nothing is spent and the request answers 409. A refused spend
+    /// changes nothing, so it leaves the record free to run again.
+    /// </summary>
+    public async Task<(bool Spent, long? Remaining)> SpendOnceAsync(string keyId, long cost, IdempotencyClaim claim, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        (bool Spent, long? Remaining) result;
+        await using (var spend = new SpendCommands(db.Database.GetDbConnection(), transaction.GetDbTransaction()))
+        {
+            result = await spend.RunAsync(keyId, cost, cancellationToken);
+        }
+
+        if (result.Spent)
+        {
+            await IdempotencyCommitMark.MarkAsync(db, claim, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            claim.Committed = true;
+        }
+
+        Counted(spends: 1);
+        return result;
     }
 
     private void EnsureWriter()

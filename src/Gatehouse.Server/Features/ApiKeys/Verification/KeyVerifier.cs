@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Contracts.ApiKeys;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.RateLimiting;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -70,8 +71,12 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         return ApiKeyFormat.IsWellFormed(key) ? cache.LoadAsync(digest, callerOrgId, cancellationToken) : ValueTask.FromResult<CachedKey?>(null);
     }
 
-    /// <summary>Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may verify any key).</summary>
-    public async ValueTask<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs every check; <c>callerOrgId</c> is the verifying organization, null for root (which may
+    /// verify any key). Under an <c>Idempotency-Key</c> (<paramref name="idempotency"/>), a credit
+    /// spend commits together with the record's committed mark, so a retry never spends it again.
+    /// </summary>
+    public async ValueTask<KeyVerdict> VerifyAsync(VerifyInput input, string? callerOrgId, CancellationToken cancellationToken, IdempotencyClaim? idempotency = null)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var key = await FindAsync(input.Key, hasher.Digest(input.Key), callerOrgId, cancellationToken);
@@ -116,7 +121,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
             }
             else if (code is null)
             {
-                (var spent, remaining) = await SpendCreditsAsync(key, input.Cost, now, cancellationToken);
+                (var spent, remaining) = await SpendCreditsAsync(key, input.Cost, now, idempotency, cancellationToken);
                 code = spent ? null : VerifyCodes.UsageExceeded;
             }
             else
@@ -182,7 +187,7 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
         return (true, states);
     }
 
-    private async Task<(bool Spent, long? Remaining)> SpendCreditsAsync(CachedKey key, long cost, DateTime now, CancellationToken cancellationToken)
+    private async Task<(bool Spent, long? Remaining)> SpendCreditsAsync(CachedKey key, long cost, DateTime now, IdempotencyClaim? idempotency, CancellationToken cancellationToken)
     {
         if (KeyRefills.IsDue(key.Refill, key.LastRefillAt, now, out _))
         {
@@ -190,7 +195,9 @@ public sealed class KeyVerifier(KeyRecordCache cache, SecretHasher hasher, RateL
             await ApplyDueRefillAsync(scope.ServiceProvider.GetRequiredService<GatehouseDb>(), key, now, cancellationToken);
         }
 
-        return await credits.SpendAsync(key.Id, cost, cancellationToken);
+        return idempotency is null
+            ? await credits.SpendAsync(key.Id, cost, cancellationToken)
+            : await credits.SpendOnceAsync(key.Id, cost, idempotency, cancellationToken);
     }
 
     private async Task<long?> ReadCreditsAsync(CachedKey key, DateTime now, CancellationToken cancellationToken)

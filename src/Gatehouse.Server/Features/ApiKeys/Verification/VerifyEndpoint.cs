@@ -127,7 +127,7 @@ public sealed class VerifyEndpoint(
             return new Decision(invalid, null);
         }
 
-        return new Decision(null, await verifier.VerifyAsync(input, VerifyApiKey.CallerOrg(caller), cancellationToken));
+        return new Decision(null, await verifier.VerifyAsync(input, VerifyApiKey.CallerOrg(caller), cancellationToken, IdempotencyClaim.Of(httpContext)));
     }
 
     /// <summary>A verify's outcome: a rejection of the request, or the verdict on the key.</summary>
