@@ -51,7 +51,7 @@ public static class AuthOperations
         }
 
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (services.Throttle.RetryAfter(request.Email!, ip) is { } wait)
+        if (await services.Throttle.RetryAfterAsync(services.Db, request.Email!, ip, cancellationToken) is { } wait)
         {
             var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
             var throttled = new ApiError(ErrorCodes.RateLimitExceeded, $"Too many failed logins for this account from this address; retry in {seconds} s.",
@@ -66,14 +66,14 @@ public static class AuthOperations
         var passwordMatches = await services.Hasher.VerifyAsync(request.Password!, user?.PasswordHash, cancellationToken);
         if (user is null || !passwordMatches || user.Disabled)
         {
-            services.Throttle.RecordFailure(request.Email!, ip);
+            await services.Throttle.RecordFailureAsync(db, request.Email!, ip, cancellationToken);
             var reason = user is null ? "unknown_email" : user.Disabled ? "disabled" : "wrong_password";
             services.Changes.Record(AuthActions.LoginFailed, user?.OrgId, user?.Id, new { email = request.Email!.Trim(), reason });
             await services.Changes.CommitAsync(cancellationToken);
             return LoginFailed();
         }
 
-        services.Throttle.RecordSuccess(request.Email!, ip);
+        await services.Throttle.RecordSuccessAsync(db, request.Email!, ip, cancellationToken);
         var now = services.Clock.GetUtcNow().UtcDateTime;
         if (services.Hasher.NeedsRehash(user.PasswordHash!))
         {
@@ -168,7 +168,7 @@ public static class AuthOperations
 
         // A stolen session must not become a way to guess the password: the login throttle applies.
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (services.Throttle.RetryAfter(user.Email, ip) is { } wait)
+        if (await services.Throttle.RetryAfterAsync(db, user.Email, ip, cancellationToken) is { } wait)
         {
             var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
             var throttled = new ApiError(ErrorCodes.RateLimitExceeded, $"Too many wrong passwords; retry in {seconds} s.");
@@ -178,7 +178,7 @@ public static class AuthOperations
 
         if (!await services.Hasher.VerifyAsync(request.CurrentPassword!, user.PasswordHash, cancellationToken))
         {
-            services.Throttle.RecordFailure(user.Email, ip);
+            await services.Throttle.RecordFailureAsync(db, user.Email, ip, cancellationToken);
             return ApiError.Validation("currentPassword", "is not the current password");
         }
 

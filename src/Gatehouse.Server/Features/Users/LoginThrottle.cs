@@ -1,5 +1,8 @@
-using System.Collections.Concurrent;
+using Gatehouse.Crypto;
 using Gatehouse.Server.Platform.Observability;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Gatehouse.Server.Features.Users;
 
@@ -17,34 +20,44 @@ namespace Gatehouse.Server.Features.Users;
 /// </list>
 /// The account is the submitted email address, normalised, whether or not a user has it: a
 /// throttled answer says nothing about existence. Failures are forgotten <see cref="ForgetAfter"/>
-/// after the last one. The counts live in this node's memory; several nodes each count their own.
+/// after the last one.
+/// <para>
+/// The counts live in the database (<c>login_throttle</c>), so every node of a cluster reads and adds
+/// to the same ones: three nodes allow no more guesses than one, and a restart forgets nothing.
+/// Rows are named by a keyed digest of the account (and address), never by the email itself. A
+/// login already costs a password hash, so the one read and the upserts of a failure are small.
+/// </para>
 /// </summary>
-public sealed class LoginThrottle(TimeProvider clock) : IMetricsSource
+public sealed class LoginThrottle(TimeProvider clock, SecretHasher hasher) : IMetricsSource
 {
     public const int FreeFailures = 5;
     public const int AccountCeiling = 100;
     public static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan ForgetAfter = TimeSpan.FromHours(1);
     public static readonly TimeSpan TrustedFor = TimeSpan.FromDays(30);
-    private const int MaxEntries = 500_000;
 
-    private readonly ConcurrentDictionary<string, Failures> _pairs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Failures> _accounts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTime> _trusted = new(StringComparer.Ordinal);
+    /// <summary>How often one node deletes expired rows (from the failure path; successes and reads never wait for it).</summary>
+    private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
+
     private long _succeeded;
     private long _failed;
     private long _throttled;
+    private long _lastPruneTicks;
 
     /// <summary>How long the attempt must wait; null: it may go ahead now.</summary>
-    public TimeSpan? RetryAfter(string email, string ip)
+    public async Task<TimeSpan?> RetryAfterAsync(GatehouseDb db, string email, string ip, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
-        var account = UserScope.NormalizeEmail(email);
-        var pair = PairKey(account, ip);
-        var wait = Remaining(_pairs, pair, FreeFailures, now);
-        if (wait is null && !IsTrusted(pair, now))
+        var now = clock.GetUtcNow();
+        var (account, pair) = Subjects(email, ip);
+        var rows = await db.Set<LoginThrottleEntry>().AsNoTracking()
+            .Where(e => e.Subject == account || e.Subject == pair)
+            .ToListAsync(cancellationToken);
+        var pairRow = rows.Find(r => r.Subject == pair);
+        var wait = Remaining(pairRow, FreeFailures, now);
+        var trusted = pairRow?.TrustedAt is { } at && now - DateTimeOffset.FromUnixTimeMilliseconds(at) < TrustedFor;
+        if (wait is null && !trusted)
         {
-            wait = Remaining(_accounts, account, AccountCeiling, now);
+            wait = Remaining(rows.Find(r => r.Subject == account), AccountCeiling, now);
         }
 
         if (wait is not null)
@@ -55,76 +68,76 @@ public sealed class LoginThrottle(TimeProvider clock) : IMetricsSource
         return wait;
     }
 
-    public void RecordFailure(string email, string ip)
+    public async Task RecordFailureAsync(GatehouseDb db, string email, string ip, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _failed);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var account = UserScope.NormalizeEmail(email);
-        Prune(now);
-        Add(_pairs, PairKey(account, ip), now);
-        Add(_accounts, account, now);
+        var now = clock.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var forgetMs = (long)ForgetAfter.TotalMilliseconds;
+        var expiresAt = nowMs + forgetMs;
+        var (account, pair) = Subjects(email, ip);
+        // One statement for both rows; a count whose last failure is older than ForgetAfter starts again.
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO login_throttle (subject, failures, last_failure_at, trusted_at, expires_at)
+            VALUES ({account}, 1, {nowMs}, NULL, {expiresAt}), ({pair}, 1, {nowMs}, NULL, {expiresAt})
+            ON CONFLICT (subject) DO UPDATE SET
+                failures = CASE WHEN login_throttle.last_failure_at IS NULL OR {nowMs} - login_throttle.last_failure_at >= {forgetMs}
+                                THEN 1 ELSE login_throttle.failures + 1 END,
+                last_failure_at = {nowMs},
+                expires_at = CASE WHEN login_throttle.expires_at > {expiresAt} THEN login_throttle.expires_at ELSE {expiresAt} END
+            """, cancellationToken);
+        await PruneAsync(db, now, cancellationToken);
     }
 
-    public void RecordSuccess(string email, string ip)
+    public async Task RecordSuccessAsync(GatehouseDb db, string email, string ip, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _succeeded);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var pair = PairKey(UserScope.NormalizeEmail(email), ip);
-        _pairs.TryRemove(pair, out _);
-        _trusted[pair] = now;
+        var nowMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var expiresAt = nowMs + (long)TrustedFor.TotalMilliseconds;
+        var (_, pair) = Subjects(email, ip);
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO login_throttle (subject, failures, last_failure_at, trusted_at, expires_at)
+            VALUES ({pair}, 0, NULL, {nowMs}, {expiresAt})
+            ON CONFLICT (subject) DO UPDATE SET failures = 0, last_failure_at = NULL, trusted_at = {nowMs}, expires_at = {expiresAt}
+            """, cancellationToken);
     }
 
-    private static string PairKey(string account, string ip) => account + "\n" + ip;
-
-    private bool IsTrusted(string pair, DateTime now) => _trusted.TryGetValue(pair, out var at) && now - at < TrustedFor;
-
-    private static TimeSpan? Remaining(ConcurrentDictionary<string, Failures> counts, string key, int free, DateTime now)
+    /// <summary>The rows' names: keyed digests, so the table holds no email address or client IP.</summary>
+    private (string Account, string Pair) Subjects(string email, string ip)
     {
-        if (!counts.TryGetValue(key, out var failures))
+        var account = UserScope.NormalizeEmail(email);
+        return ("a:" + hasher.Hash("login-throttle\n" + account), "p:" + hasher.Hash("login-throttle\n" + account + "\n" + ip));
+    }
+
+    private static TimeSpan? Remaining(LoginThrottleEntry? entry, int free, DateTimeOffset now)
+    {
+        if (entry?.LastFailureAt is not { } lastMs)
         {
             return null;
         }
 
-        var (count, last) = failures.Read();
-        if (count < free || now - last >= ForgetAfter)
+        var last = DateTimeOffset.FromUnixTimeMilliseconds(lastMs);
+        if (entry.Failures < free || now - last >= ForgetAfter)
         {
             return null;
         }
 
-        var doublings = Math.Min(count - free, 20);
+        var doublings = Math.Min(entry.Failures - free, 20);
         var delay = TimeSpan.FromSeconds(Math.Min(Math.Pow(2, doublings), MaxDelay.TotalSeconds));
         var until = last + delay;
         return now < until ? until - now : null;
     }
 
-    private static void Add(ConcurrentDictionary<string, Failures> counts, string key, DateTime now) =>
-        counts.GetOrAdd(key, static _ => new Failures()).Add(now, ForgetAfter);
-
-    private void Prune(DateTime now)
+    private async Task PruneAsync(GatehouseDb db, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (_pairs.Count + _accounts.Count + _trusted.Count < MaxEntries)
+        var last = Interlocked.Read(ref _lastPruneTicks);
+        if (now.UtcTicks - last < PruneEvery.Ticks || Interlocked.CompareExchange(ref _lastPruneTicks, now.UtcTicks, last) != last)
         {
             return;
         }
 
-        foreach (var map in new[] { _pairs, _accounts })
-        {
-            foreach (var (key, failures) in map)
-            {
-                if (now - failures.Read().Last >= ForgetAfter)
-                {
-                    map.TryRemove(key, out _);
-                }
-            }
-        }
-
-        foreach (var (key, at) in _trusted)
-        {
-            if (now - at >= TrustedFor)
-            {
-                _trusted.TryRemove(key, out _);
-            }
-        }
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await db.Set<LoginThrottleEntry>().Where(e => e.ExpiresAt < nowMs).ExecuteDeleteAsync(cancellationToken);
     }
 
     public IReadOnlyList<MetricDeclaration> Metrics =>
@@ -136,28 +149,23 @@ public sealed class LoginThrottle(TimeProvider clock) : IMetricsSource
             new MetricSeries(Interlocked.Read(ref _throttled), "outcome", "throttled"),
         ]),
     ];
+}
 
-    private sealed class Failures
+/// <summary>One throttle count: an account's, or an account's from one address (with when that address last logged in).</summary>
+public sealed class LoginThrottleEntry
+{
+    public required string Subject { get; init; }
+    public int Failures { get; set; }
+    public long? LastFailureAt { get; set; }
+    public long? TrustedAt { get; set; }
+    public long ExpiresAt { get; set; }
+}
+
+internal sealed class LoginThrottleEntryMapping : IEntityTypeConfiguration<LoginThrottleEntry>
+{
+    public void Configure(EntityTypeBuilder<LoginThrottleEntry> builder)
     {
-        private readonly Lock _lock = new();
-        private int _count;
-        private DateTime _last;
-
-        public (int Count, DateTime Last) Read()
-        {
-            lock (_lock)
-            {
-                return (_count, _last);
-            }
-        }
-
-        public void Add(DateTime now, TimeSpan forgetAfter)
-        {
-            lock (_lock)
-            {
-                _count = now - _last >= forgetAfter ? 1 : _count + 1;
-                _last = now;
-            }
-        }
+        builder.ToTable("login_throttle");
+        builder.HasKey(e => e.Subject);
     }
 }
