@@ -61,7 +61,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
                 var written = 0;
                 for (var start = 0; start < cells.Count; start += BatchSize)
                 {
-                    written += await WriteBatchOrRestoreAsync(TakeBatch(cells, start), cancellationToken);
+                    written += await WriteBatchOrRestoreAsync(TakeBatch(cells, start), synchronous: false, cancellationToken);
                 }
 
                 ReportSuccess(written, TimeSpan.Zero);
@@ -106,7 +106,11 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                written += WriteBatchOrRestoreAsync(TakeBatch(cells, start), cancellationToken).GetAwaiter().GetResult();
+                // Synchronous I/O: completed on this thread, already done when the task returns. With
+                // asynchronous calls, Npgsql ran the rest of each batch on pool threads at normal
+                // priority, competing with verifies; SQLite's calls complete synchronously anyway.
+                var write = WriteBatchOrRestoreAsync(TakeBatch(cells, start), synchronous: true, cancellationToken);
+                written += write.GetAwaiter().GetResult();
             }
 
             ReportSuccess(written, pause);
@@ -165,7 +169,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
         return taken;
     }
 
-    private async Task<int> WriteBatchOrRestoreAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
+    private async Task<int> WriteBatchOrRestoreAsync(List<UsageSnapshot> batch, bool synchronous, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
@@ -174,7 +178,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
 
         try
         {
-            await WriteAsync(batch, cancellationToken);
+            await WriteAsync(batch, synchronous, cancellationToken);
             return batch.Count;
         }
         catch
@@ -221,11 +225,13 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
     /// PostgreSQL). Not one parameter per value: SQLite finds each named parameter by a linear scan,
     /// so binding grows with the square of a statement's parameters — it made the flush CPU-bound.
     /// </summary>
-    private async Task WriteAsync(List<UsageSnapshot> batch, CancellationToken cancellationToken)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849:Call async methods when in an async method",
+        Justification = "The background flush blocks its own low-priority thread on purpose, so the work is not moved to pool threads at normal priority.")]
+    private async Task WriteAsync(List<UsageSnapshot> batch, bool synchronous, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = synchronous ? db.Database.BeginTransaction() : await db.Database.BeginTransactionAsync(cancellationToken);
         var connection = db.Database.GetDbConnection();
         var counts = batch.SelectMany(s => s.Counts.Select(c => (KeyId: StoredKeyId(s), s.OrgId, c.Bucket, c.Code, c.Count))).ToList();
         var used = batch.Where(s => s.LastUsedTicks > 0 && s.KeyId.Length > 0).Select(s => (s.KeyId, At: new DateTime(s.LastUsedTicks, DateTimeKind.Utc))).ToList();
@@ -262,7 +268,7 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
                     }));
                 }
 
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                await ExecuteAsync(command, synchronous, cancellationToken);
             }
 
             if (used.Count > 0)
@@ -287,11 +293,32 @@ public sealed class KeyUsageRecorder(IServiceScopeFactory scopes, JobRegistry jo
                     }));
                 }
 
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                await ExecuteAsync(command, synchronous, cancellationToken);
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        if (synchronous)
+        {
+            transaction.Commit();
+        }
+        else
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1849:Call async methods when in an async method",
+        Justification = "See WriteAsync: synchronous for the background flush's low-priority thread.")]
+    private static async Task ExecuteAsync(System.Data.Common.DbCommand command, bool synchronous, CancellationToken cancellationToken)
+    {
+        if (synchronous)
+        {
+            command.ExecuteNonQuery();
+        }
+        else
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     /// <summary>
