@@ -10,31 +10,13 @@
 # Ratios use the mean of each server's two runs.
 # Every wrk run lasts at most 15 s (warm-ups longer than that are split into several runs).
 # Usage: bench/load/oauth.sh [clients=1000]     env: DURATION=15 WARMUP=20 CONNECTIONS=32
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
 N=${1:-${N:-1000}}
-DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-20}
-CONNECTIONS=${CONNECTIONS:-32}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
 BASE_PORT=${BASE_PORT:-5281}
 OPENIDDICT_PORT=${OPENIDDICT_PORT:-5282}
 GATEHOUSE_PORT=${GATEHOUSE_PORT:-5280}
-[ "$DURATION" -le 15 ] || { echo "DURATION is capped at 15 s"; exit 2; }
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
-
-work=$(mktemp -d /tmp/gatehouse-oauth-load.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-echo "== build (Release)"
-dotnet build -c Release src/Gatehouse.Server -v q -nologo >/dev/null
-dotnet build -c Release bench/Gatehouse.Benchmarks -v q -nologo >/dev/null
-server_dll=src/Gatehouse.Server/bin/Release/net10.0/Gatehouse.Server.dll
-bench_dll=bench/Gatehouse.Benchmarks/bin/Release/net10.0/Gatehouse.Benchmarks.dll
+WORK_PREFIX=gatehouse-oauth-load
+. "$(dirname "$0")/common.sh"
 
 base_url="http://127.0.0.1:$BASE_PORT"
 openiddict_url="http://127.0.0.1:$OPENIDDICT_PORT"
@@ -54,9 +36,7 @@ root="gkr_load_$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9' | head -c
 # from one address, and seeding creates N clients with the root key. The token endpoint's own limit
 # per client (OAuth:TokenRequestsPerClientPerMinute, 6 000 by default) is left as it is: with the
 # default 1 000 clients taken in turn it allows 100 000 tokens a second.
-GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$master" GATEHOUSE_ROOT_KEY="$root" Logging__LogLevel__Default=Warning \
-  Gatehouse__RateLimits__PerMinute=1000000000 Gatehouse__RateLimits__PerFiveMinutes=1000000000 Gatehouse__RateLimits__PerDay=1000000000 \
-  Gatehouse__RateLimits__AdminPerMinute=1000000000 Gatehouse__RateLimits__UnauthenticatedPerMinute=1000000000 \
+env "${unlimited[@]}" GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$master" GATEHOUSE_ROOT_KEY="$root" Logging__LogLevel__Default=Warning \
   taskset -c "$SERVER_CPU" dotnet "$server_dll" --urls "$gatehouse_url" > "$work/gatehouse.log" 2>&1 &
 gatehouse_pid=$!; pids+=("$gatehouse_pid")
 for _ in $(seq 1 120); do grep -q "listening" "$work/baseline.log" && grep -q "listening" "$work/openiddict.log" && break; sleep 0.5; done

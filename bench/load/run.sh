@@ -11,31 +11,13 @@
 #       correction: each first verify is one sample), and (g0) the baseline timed the same way
 # Servers run on core SERVER_CPU, wrk on WRK_CPU; each server is warmed up WARMUP seconds first.
 # Usage: bench/load/run.sh [keys=100000]      env: DURATION=15 WARMUP=30 PRIME=20 HOT=50000 CONNECTIONS=32
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
 N=${1:-${N:-100000}}
-DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-30}
 PRIME=${PRIME:-20}
-CONNECTIONS=${CONNECTIONS:-32}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
 PORT=${PORT:-5180}
 BASE_PORT=${BASE_PORT:-5190}
-[ "$DURATION" -le 15 ] || { echo "DURATION is capped at 15 s"; exit 2; }
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
-
-work=$(mktemp -d /tmp/gatehouse-load.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-echo "== build (Release)"
-dotnet build -c Release src/Gatehouse.Server -v q -nologo >/dev/null
-dotnet build -c Release bench/Gatehouse.Benchmarks -v q -nologo >/dev/null
-server_dll=src/Gatehouse.Server/bin/Release/net10.0/Gatehouse.Server.dll
-bench_dll=bench/Gatehouse.Benchmarks/bin/Release/net10.0/Gatehouse.Benchmarks.dll
+WORK_PREFIX=gatehouse-load
+. "$(dirname "$0")/common.sh"
 
 master=$(head -c 32 /dev/urandom | base64)
 root="gkr_load_$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9' | head -c 40)"

@@ -5,36 +5,18 @@
 # databases; what PostgreSQL adds on this path is the shared rate-limit flush and the change feed.
 # Usage: GATEHOUSE_DATABASE_URL=… bench/load/verify-postgres.sh    env: KEYS=2000 DURATION=10 WARMUP=10 CONNECTIONS=32
 # The database must be empty (a fresh one): the run creates an organization and its keys in it.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # Without GATEHOUSE_DATABASE_URL the node runs on SQLite in a temp dir: the same run, for comparison.
 KEYS=${KEYS:-2000}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-10}
-CONNECTIONS=${CONNECTIONS:-32}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
 PORT=${PORT:-5181}
 BASE_PORT=${BASE_PORT:-5191}
-[ "$DURATION" -le 15 ] || { echo "DURATION is capped at 15 s"; exit 2; }
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+WORK_PREFIX=gatehouse-load-pg
+. "$(dirname "$0")/common.sh"
 
-work=$(mktemp -d /tmp/gatehouse-load-pg.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-dotnet build -c Release src/Gatehouse.Server -v q -nologo >/dev/null
-dotnet build -c Release bench/Gatehouse.Benchmarks -v q -nologo >/dev/null
 root="gkr_load_$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9' | head -c 40)"
-# The platform's per-credential limits would stop a load test (they are for clients, not for this):
-# lifted for the run, as bench/load/run.sh lifts them in the organization it seeds.
-limits=()
-for name in PerMinute PerFiveMinutes PerDay AdminPerMinute UnauthenticatedPerMinute VerifyPerMinute; do
-  limits+=("Gatehouse__RateLimits__$name=1000000000")
-done
-env "${limits[@]}" GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" GATEHOUSE_ROOT_KEY="$root" \
-  Logging__LogLevel__Default=Warning taskset -c "$SERVER_CPU" dotnet src/Gatehouse.Server/bin/Release/net10.0/Gatehouse.Server.dll \
+env "${unlimited[@]}" GATEHOUSE_DATA_DIR="$work/data" GATEHOUSE_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" GATEHOUSE_ROOT_KEY="$root" \
+  Logging__LogLevel__Default=Warning taskset -c "$SERVER_CPU" dotnet "$server_dll" \
   --urls "http://127.0.0.1:$PORT" > "$work/server.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
@@ -45,7 +27,7 @@ caller=$(api "/api/v1/orgs/$org/api-keys" "$root" '{"name":"caller","permissions
 echo "== create $KEYS keys through the API"
 seq 1 "$KEYS" | xargs -P 4 -I{} curl -sf -X POST "http://127.0.0.1:$PORT/api/v1/orgs/$org/api-keys" \
   -H "Authorization: Bearer $root" -H 'Content-Type: application/json' -d '{"name":"k{}"}' | jq -r .data.key > "$work/keys.txt"
-taskset -c "$SERVER_CPU" dotnet bench/Gatehouse.Benchmarks/bin/Release/net10.0/Gatehouse.Benchmarks.dll baseline-server \
+taskset -c "$SERVER_CPU" dotnet "$bench_dll" baseline-server \
   --urls "http://127.0.0.1:$BASE_PORT" --keys "$work/keys.txt" > "$work/baseline.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 120); do grep -q "listening" "$work/baseline.log" && break; sleep 0.5; done

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text;
-using Gatehouse.Server.Features.Webhooks;
 
 namespace Gatehouse.Server.Tests.Cluster;
 
@@ -58,9 +56,6 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Which nodes became healthy when all three started at once (the migration race).</summary>
     public IReadOnlyList<bool> StartedHealthy { get; private set; } = [];
 
-    /// <summary>Settings the server accepts on this build but that only some builds know (see <see cref="OptionalSettings"/>).</summary>
-    public IReadOnlyList<string> SkippedSettings { get; private set; } = [];
-
     /// <summary>True when the long mode was asked for (<c>GATEHOUSE_CLUSTER_LONG=1</c>): more samples, same assertions.</summary>
     public static bool LongMode => Environment.GetEnvironmentVariable("GATEHOUSE_CLUSTER_LONG") is "1" or "true";
 
@@ -82,8 +77,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         Directory.CreateDirectory(_workDir);
         Database = await TestDatabase.CreateAsync();
         var masterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        var (settings, skipped) = OptionalSettings();
-        SkippedSettings = skipped;
+        var settings = ClusterSettings();
         var nodes = new List<ClusterNode>();
         for (var i = 0; i < NodeCount; i++)
         {
@@ -119,46 +113,24 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>
-    /// Short settings that make the cluster's background work fast enough for a test, plus the
-    /// settings of cluster features only some builds have: the server refuses a setting it does not
-    /// know, so each of those is passed only when this build's options declare it.
-    /// </summary>
-    private static (Dictionary<string, string?> Settings, List<string> Skipped) OptionalSettings()
+    /// <summary>Short settings that make the cluster's background work fast enough for a test.</summary>
+    private static Dictionary<string, string?> ClusterSettings() => new()
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Gatehouse__Webhooks__AllowInsecure"] = "true",
-            // A job lease of a killed node lapses within seconds instead of 30.
-            ["Gatehouse__Jobs__LeaseSeconds"] = "3",
-            // Only the tests' triggers re-encrypt, so a triggered pass always has work.
-            ["Gatehouse__Vault__ReencryptInBackground"] = "false",
-            // The harness itself makes thousands of calls with the root key; the rate-limit tests use their own policies.
-            ["Gatehouse__RateLimits__AdminPerMinute"] = "10000000",
-            ["Gatehouse__RateLimits__PerMinute"] = "10000000",
-            ["Gatehouse__RateLimits__PerFiveMinutes"] = "10000000",
-            ["Gatehouse__RateLimits__PerDay"] = "10000000",
-        };
-        var skipped = new List<string>();
-        var server = typeof(WebhookOptions).Assembly;
-        Optional(settings, skipped, server, "WebhookOptions", "ClaimLeaseSeconds", "Gatehouse__Webhooks__ClaimLeaseSeconds", "5");
-        Optional(settings, skipped, server, "ClusterOptions", "NodeTimeoutSeconds", "Gatehouse__Cluster__NodeTimeoutSeconds", "5");
-        Optional(settings, skipped, server, "ClusterOptions", "HeartbeatSeconds", "Gatehouse__Cluster__HeartbeatSeconds", "1");
-        return (settings, skipped);
-    }
-
-    private static void Optional(Dictionary<string, string?> settings, List<string> skipped, Assembly server, string optionsType, string property, string variable, string value)
-    {
-        var declared = server.GetTypes().Any(t => t.Name == optionsType && t.GetProperty(property, BindingFlags.Public | BindingFlags.Instance)?.CanWrite == true);
-        if (declared)
-        {
-            settings[variable] = value;
-        }
-        else
-        {
-            skipped.Add($"{variable}={value}");
-        }
-    }
+        ["Gatehouse__Webhooks__AllowInsecure"] = "true",
+        // A job lease of a killed node lapses within seconds instead of 30.
+        ["Gatehouse__Jobs__LeaseSeconds"] = "3",
+        // Only the tests' triggers re-encrypt, so a triggered pass always has work.
+        ["Gatehouse__Vault__ReencryptInBackground"] = "false",
+        // The harness itself makes thousands of calls with the root key; the rate-limit tests use their own policies.
+        ["Gatehouse__RateLimits__AdminPerMinute"] = "10000000",
+        ["Gatehouse__RateLimits__PerMinute"] = "10000000",
+        ["Gatehouse__RateLimits__PerFiveMinutes"] = "10000000",
+        ["Gatehouse__RateLimits__PerDay"] = "10000000",
+        // A killed node's webhook claims and idempotent requests are free again within seconds.
+        ["Gatehouse__Webhooks__ClaimLeaseSeconds"] = "5",
+        ["Gatehouse__Cluster__NodeTimeoutSeconds"] = "5",
+        ["Gatehouse__Cluster__HeartbeatSeconds"] = "1",
+    };
 
     private void StartHaproxy(int port, int statsPort)
     {

@@ -131,6 +131,30 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// One node of a cluster on <paramref name="database"/>: a server process with a data dir of its
+    /// own, the shared master key and the suite's root key, plus <paramref name="settings"/>; returns
+    /// once it is healthy.
+    /// </summary>
+    public static async Task<ServerProcess> StartNodeAsync(TestDatabase database, string masterKey, IReadOnlyDictionary<string, string?> settings)
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDir);
+        var environment = new Dictionary<string, string?>(settings)
+        {
+            ["GATEHOUSE_DATA_DIR"] = dataDir,
+            ["GATEHOUSE_DATABASE_URL"] = database.Url,
+            ["GATEHOUSE_MASTER_KEY"] = masterKey,
+            ["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey,
+        };
+        var node = Start(environment);
+        (await node.WaitHealthyAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue(node.StandardError);
+        return node;
+    }
+
+    /// <summary>A client of this process with the suite's root key.</summary>
+    public ApiClient Root() => new(new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) }, GatehouseServer.RootKey);
+
+    /// <summary>
     /// Waits until /health answers 200 (true) or the process exits (false); fails when neither
     /// happens in <paramref name="timeout"/>.
     /// </summary>

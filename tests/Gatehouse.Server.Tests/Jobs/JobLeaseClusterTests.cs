@@ -14,27 +14,14 @@ public sealed class JobLeaseClusterTests
 
     private sealed record RunRow(string Id, string Node, DateTime StartedAt, DateTime? FinishedAt, bool? Ok, string? Error);
 
-    private static async Task<ServerProcess> StartNodeAsync(TestDatabase database, string masterKey)
-    {
-        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDir);
-        var node = ServerProcess.Start(new Dictionary<string, string?>
+    private static Task<ServerProcess> StartNodeAsync(TestDatabase database, string masterKey) =>
+        ServerProcess.StartNodeAsync(database, masterKey, new Dictionary<string, string?>
         {
-            ["GATEHOUSE_DATA_DIR"] = dataDir,
-            ["GATEHOUSE_DATABASE_URL"] = database.Url,
-            ["GATEHOUSE_MASTER_KEY"] = masterKey,
-            ["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey,
             // A short lease, so the take-over after a kill comes within seconds.
             ["Gatehouse__Jobs__LeaseSeconds"] = "3",
             // Only the test's triggers re-encrypt.
             ["Gatehouse__Vault__ReencryptInBackground"] = "false",
         });
-        (await node.WaitHealthyAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue(node.StandardError);
-        return node;
-    }
-
-    private static ApiClient Root(ServerProcess node) =>
-        new(new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) }, GatehouseServer.RootKey);
 
     private static async Task<List<RunRow>> RunsAsync(TestDatabase database)
     {
@@ -93,7 +80,7 @@ public sealed class JobLeaseClusterTests
         var masterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         await using var a = await StartNodeAsync(database, masterKey);
         await using var b = await StartNodeAsync(database, masterKey);
-        var (rootA, rootB) = (Root(a), Root(b));
+        var (rootA, rootB) = (a.Root(), b.Root());
         await SeedAsync(rootA);
 
         // Rounds of triggers on both nodes at once, each after a rotation so every pass has work; the

@@ -126,25 +126,12 @@ public sealed class SharedRateLimitTests
         largeAlone.Windows[0].Remaining.ShouldBe(97);
     }
 
-    private static async Task<ServerProcess> StartNodeAsync(TestDatabase database, string masterKey)
-    {
-        var dataDir = Path.Combine(Path.GetTempPath(), "gatehouse-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDir);
-        var node = ServerProcess.Start(new Dictionary<string, string?>
+    private static Task<ServerProcess> StartNodeAsync(TestDatabase database, string masterKey) =>
+        ServerProcess.StartNodeAsync(database, masterKey, new Dictionary<string, string?>
         {
-            ["GATEHOUSE_DATA_DIR"] = dataDir,
-            ["GATEHOUSE_DATABASE_URL"] = database.Url,
-            ["GATEHOUSE_MASTER_KEY"] = masterKey,
-            ["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey,
             // The test's own calls must not meet the root key's platform policy, now shared by the nodes.
             ["Gatehouse__RateLimits__AdminPerMinute"] = "100000",
         });
-        (await node.WaitHealthyAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue(node.StandardError);
-        return node;
-    }
-
-    private static ApiClient Root(ServerProcess node) =>
-        new(new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(60) }, GatehouseServer.RootKey);
 
     private static async Task<int> HammerAsync(ApiClient[] nodes, int workersPerNode, int attemptsPerWorker, Func<ApiClient, Task<bool>> attempt)
     {
@@ -171,7 +158,7 @@ public sealed class SharedRateLimitTests
         await using var a = await StartNodeAsync(database, masterKey);
         await using var b = await StartNodeAsync(database, masterKey);
         await using var c = await StartNodeAsync(database, masterKey);
-        ApiClient[] roots = [Root(a), Root(b), Root(c)];
+        ApiClient[] roots = [a.Root(), b.Root(), c.Root()];
         var orgId = (await roots[0].PostAsync("/api/v1/orgs", new { name = "Cluster" })).Str("id");
         var created = await roots[0].PostAsync($"/api/v1/orgs/{orgId}/api-keys", new
         {
