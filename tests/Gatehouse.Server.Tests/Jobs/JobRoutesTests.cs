@@ -1,4 +1,7 @@
+using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Jobs;
+using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Tests.Jobs;
 
@@ -228,5 +231,37 @@ public sealed class JobRoutesTests
             await pass.Progress.ReportAsync(3, 3);
             return new JobPass(Succeeded: true);
         }
+    }
+
+    [Fact]
+    public async Task A_one_node_job_with_a_manual_run_accepted_by_another_live_node_is_409_naming_it_and_a_dead_nodes_run_does_not_count()
+    {
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Vault:ReencryptInBackground"] = "false" } });
+        var now = DateTime.UtcNow;
+        // Another node, alive by its heartbeat, accepted a manual run that has not finished; one more run was left by a node long dead.
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            // Its last heartbeat is dated ahead, so it stays alive however slowly this test runs.
+            db.Add(new ClusterNodeRecord { Id = "peer-host:81", Host = "peer-host", Version = "test", StartedAt = now, LastSeenAt = now.AddHours(1) });
+            db.Add(new JobRun { Id = "jrn_peerrun0000000000000001", Job = "dek-reencrypt", Trigger = JobRun.Manual, StartedAt = now, Node = "peer-host:81" });
+            db.Add(new JobRun { Id = "jrn_deadrun0000000000000001", Job = "dek-reencrypt", Trigger = JobRun.Manual, StartedAt = now.AddHours(-2), Node = "dead-host:82" });
+            await db.SaveChangesAsync();
+        }
+
+        var whilePeerRuns = await server.Root.PostAsync("/api/v1/admin/jobs/trigger", new { job = "dek-reencrypt" });
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            await db.Set<JobRun>().Where(r => r.Id == "jrn_peerrun0000000000000001").ExecuteUpdateAsync(u => u.SetProperty(r => r.FinishedAt, DateTime.UtcNow).SetProperty(r => r.Ok, true));
+        }
+
+        var afterPeerFinished = await server.Root.PostAsync("/api/v1/admin/jobs/trigger", new { job = "dek-reencrypt" });
+
+        whilePeerRuns.StatusCode.ShouldBe(409, whilePeerRuns.Text);
+        whilePeerRuns.ErrorCode.ShouldBe("CONFLICT");
+        whilePeerRuns.Body.GetProperty("error").GetProperty("details").GetProperty("runId").GetString().ShouldBe("jrn_peerrun0000000000000001");
+        afterPeerFinished.StatusCode.ShouldBe(202, afterPeerFinished.Text);
+        (await WaitForRunAsync(server, afterPeerFinished.Str("runId"), "succeeded")).Str("node").ShouldBe(ClusterNode.Id);
     }
 }

@@ -34,12 +34,13 @@ public static class JobOperations
 
     /// <summary>
     /// Accepts a run and starts it in the background. A job already running (on this node, or under
-    /// its lease on another) is 409 CONFLICT with the running run's id in <c>details.runId</c> when it
-    /// has one: a second run right behind the first would only repeat it.
+    /// its lease on another), or a one-node job whose manual run another live node accepted and has
+    /// not finished, is 409 CONFLICT with that run's id in <c>details.runId</c> when it has one: a
+    /// second run right behind the first would only repeat it.
     /// </summary>
     public static async Task<Results<ApiOk<TriggerJobResponse>, ApiError>> Trigger(
         TriggerJobRequest request, IEnumerable<IBackgroundJob> jobs, JobRegistry registry, JobLeases leases, JobRunner runner, OrgDirectory orgs,
-        IHostApplicationLifetime lifetime, GatehouseDb db, CancellationToken cancellationToken)
+        IHostApplicationLifetime lifetime, GatehouseDb db, ClusterNodes nodes, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("job", request.Job, maxLength: 100);
         if (!validation.IsValid)
@@ -79,14 +80,21 @@ public static class JobOperations
             return AlreadyRunning(job.Name, existing);
         }
 
+        string? acceptedElsewhere;
         try
         {
-            await runner.AcceptManualAsync(runId, job, request.OrgId, cancellationToken);
+            acceptedElsewhere = await runner.TryAcceptManualAsync(runId, job, request.OrgId, nodes, cancellationToken);
         }
         catch
         {
             registry.MarkStopped(job.Name, runId);
             throw;
+        }
+
+        if (acceptedElsewhere is not null)
+        {
+            registry.MarkStopped(job.Name, runId);
+            return AlreadyRunning(job.Name, acceptedElsewhere);
         }
 
         // The run outlives the request, not the server: shutdown cancels it (a one-node job's lease then lapses).

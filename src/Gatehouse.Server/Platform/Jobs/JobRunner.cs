@@ -32,11 +32,37 @@ public sealed class JobRunner(IServiceScopeFactory scopes, JobRegistry registry,
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
 
-    /// <summary>Records an accepted manual run before it starts, so its id can be read at once.</summary>
-    public async Task AcceptManualAsync(string runId, IBackgroundJob job, string? orgId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records an accepted manual run before it starts, so its id can be read at once; returns null,
+    /// or the id of a manual run of the job that a live node accepted and has not finished — then
+    /// nothing is recorded. On PostgreSQL the check and the insert are serialized per job across
+    /// nodes (an advisory lock), so triggers sent to several nodes at once accept one run; a dead
+    /// node's unfinished run does not count.
+    /// </summary>
+    public async Task<string?> TryAcceptManualAsync(string runId, IBackgroundJob job, string? orgId, ClusterNodes nodes, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (job.Placement == JobPlacement.OneNodeAtATime)
+        {
+            if (db.IsPostgres)
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({"job-trigger:" + job.Name}))", cancellationToken);
+            }
+
+            var unfinished = await db.Set<JobRun>().AsNoTracking()
+                .Where(r => r.Job == job.Name && r.Trigger == JobRun.Manual && r.FinishedAt == null && r.Node != ClusterNode.Id)
+                .OrderByDescending(r => r.Id).Select(r => new { r.Id, r.Node }).ToListAsync(cancellationToken);
+            foreach (var run in unfinished)
+            {
+                if (await nodes.IsAliveAsync(db, run.Node, cancellationToken))
+                {
+                    return run.Id;
+                }
+            }
+        }
+
         db.Add(new JobRun
         {
             Id = runId,
@@ -47,6 +73,8 @@ public sealed class JobRunner(IServiceScopeFactory scopes, JobRegistry registry,
             Node = ClusterNode.Id,
         });
         await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return null;
     }
 
     /// <summary>
