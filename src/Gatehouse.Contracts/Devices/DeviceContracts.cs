@@ -175,3 +175,31 @@ public sealed record DeviceAuthRefreshRequest
 }
 
 public sealed record DeviceAuthRefreshResponse(DeviceSessionSummary Session, string RefreshToken);
+
+/// <summary>
+/// A body of the browser endpoints (<c>/device/challenge</c>, <c>/device/register</c>, <c>/device/prove</c>);
+/// which fields count depends on the endpoint. The agent sends them; apps do not need to.
+/// </summary>
+public sealed record DeviceBrowserRequest
+{
+    /// <summary>The auth request id (the <c>request</c> of the hosted-page URL).</summary>
+    public string? Request { get; init; }
+
+    /// <summary>For a session proof's challenge.</summary>
+    public string? SessionId { get; init; }
+    public string? Nonce { get; init; }
+    public string? DeviceId { get; init; }
+
+    /// <summary>Base64url ECDSA P-256 SHA-256 signature (r‖s) of <c>gatehouse-device-auth:{request}:{nonce}</c>.</summary>
+    public string? Signature { get; init; }
+    public DevicePublicKeyJwk? PublicKeyJwk { get; init; }
+}
+
+/// <summary>A challenge: sign it within <c>expiresAt</c>. <c>keySlot</c> names where the agent keeps the key of this app and user.</summary>
+public sealed record DeviceChallengeResponse(string Nonce, string AppId, string KeySlot, DateTime ExpiresAt);
+
+/// <summary>A proven device: the page goes to <c>redirectUrl</c>, which carries the one-time token.</summary>
+public sealed record DeviceBrowserResult(string DeviceId, bool NewDevice, string RedirectUrl);
+
+/// <summary>A refusal of a browser endpoint; <c>redirectUrl</c> (without a token) when the app should hear of it.</summary>
+public sealed record DeviceBrowserError(string Error, string Message, string? RedirectUrl = null);

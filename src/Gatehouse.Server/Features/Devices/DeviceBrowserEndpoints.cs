@@ -10,17 +10,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Devices;
 
-/// <summary>A body of the browser endpoints; which fields count depends on the endpoint.</summary>
-internal sealed record BrowserRequest
-{
-    public string? Request { get; init; }
-    public string? SessionId { get; init; }
-    public string? Nonce { get; init; }
-    public string? DeviceId { get; init; }
-    public string? Signature { get; init; }
-    public DevicePublicKeyJwk? PublicKeyJwk { get; init; }
-}
-
 /// <summary>
 /// What the browser talks to: the hosted page, the agent script, and the challenge, register and
 /// prove endpoints. They answer plain JSON (<c>{error, message}</c> on failure), carry no
@@ -33,34 +22,49 @@ public static class DeviceBrowserEndpoints
     public const string AgentPath = "/device/agent.js";
     private const string PagePolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
     private const int MaxBodyBytes = 16 * 1024;
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
     private static readonly Lazy<string> Agent = new(() => Resource("device-agent.js"));
     private static readonly Lazy<string> Page = new(() => Resource("device-auth.html"));
 
     internal static void Map(IEndpointRouteBuilder root)
     {
-        root.MapGet(AuthPagePath, ServePage).WithTags("Device auth").WithName("DeviceAuthPage").ExcludeFromDescription();
-        root.MapGet(AgentPath, ServeAgent).WithTags("Device auth").WithName("DeviceAgentScript").ExcludeFromDescription();
-        root.MapPost("/device/challenge", Challenge).WithTags("Device auth").WithName("DeviceChallenge").ExcludeFromDescription();
-        root.MapPost("/device/register", Register).WithTags("Device auth").WithName("DeviceRegister").ExcludeFromDescription();
-        root.MapPost("/device/prove", Prove).WithTags("Device auth").WithName("DeviceProve").ExcludeFromDescription();
-        root.MapMethods("/device/{action:regex(^(challenge|register|prove)$)}", ["OPTIONS"], Preflight).ExcludeFromDescription();
+        var browser = root.MapGroup("/device").WithTags("Device auth");
+        browser.MapGet("/auth", ServePage).WithName("DeviceAuthPage").Produces(200, contentType: "text/html")
+            .WithSummary("The hosted device-verification page (?request= from the auth URL); it runs the agent and returns to the app");
+        browser.MapGet("/agent.js", ServeAgent).WithName("DeviceAgentScript").Produces(200, contentType: "text/javascript")
+            .WithSummary("The browser agent: GatehouseAgent.authenticate({request}) and GatehouseAgent.prove({sessionId})");
+        foreach (var (path, name, summary) in new[]
+        {
+            ("/challenge", "DeviceChallenge", "A single-use nonce for an auth request ({request}) or a session proof ({sessionId})"),
+            ("/register", "DeviceRegister", "First use: register the agent's public key, signed over the challenge; answers the redirect with the one-time token"),
+            ("/prove", "DeviceProve", "A known device signs the challenge; answers the redirect with the one-time token"),
+        })
+        {
+            browser.MapPost(path, path switch { "/challenge" => Challenge, "/register" => Register, _ => Prove }).WithName(name).WithSummary(summary)
+                .Accepts<DeviceBrowserRequest>("application/json")
+                .Produces(200, path == "/challenge" ? typeof(DeviceChallengeResponse) : typeof(DeviceBrowserResult))
+                .Produces<DeviceBrowserError>(400).Produces<DeviceBrowserError>(401).Produces<DeviceBrowserError>(403).Produces<DeviceBrowserError>(404)
+                .Produces<DeviceBrowserError>(409).Produces<DeviceBrowserError>(413).Produces<DeviceBrowserError>(415).Produces<DeviceBrowserError>(429);
+            browser.MapMethods(path, ["OPTIONS"], Preflight).WithName(name + "Preflight").Produces(204).WithSummary("CORS preflight (the POST checks the origin against the app)");
+        }
     }
 
-    private static Task ServePage(HttpContext httpContext)
+    private static IResult ServePage(HttpContext httpContext)
     {
         httpContext.Response.Headers.ContentSecurityPolicy = PagePolicy;
         httpContext.Response.Headers["Referrer-Policy"] = "no-referrer";
-        httpContext.Response.ContentType = "text/html; charset=utf-8";
-        return httpContext.Response.WriteAsync(Page.Value, httpContext.RequestAborted);
+        return Results.Content(Page.Value, "text/html; charset=utf-8");
     }
 
-    private static Task ServeAgent(HttpContext httpContext)
+    private static IResult ServeAgent(HttpContext httpContext)
     {
-        httpContext.Response.ContentType = "text/javascript; charset=utf-8";
         // Apps load the agent from their own pages.
         httpContext.Response.Headers["Cross-Origin-Resource-Policy"] = "cross-origin";
-        return httpContext.Response.WriteAsync(Agent.Value, httpContext.RequestAborted);
+        return Results.Content(Agent.Value, "text/javascript; charset=utf-8");
     }
 
     /// <summary>
@@ -117,7 +121,7 @@ public static class DeviceBrowserEndpoints
             };
             flow.Db.Add(challenge);
             await flow.Db.SaveChangesAsync(cancellationToken);
-            return Results.Json(new { nonce, appId = app.Id, keySlot = KeySlot(app.Id, authRequest.UserId), expiresAt = challenge.ExpiresAt }, Json);
+            return Results.Json(new DeviceChallengeResponse(nonce, app.Id, KeySlot(app.Id, authRequest.UserId), challenge.ExpiresAt), Json);
         }
 
         if (body.SessionId is { Length: <= 64 } sessionId)
@@ -141,7 +145,7 @@ public static class DeviceBrowserEndpoints
             };
             flow.Db.Add(challenge);
             await flow.Db.SaveChangesAsync(cancellationToken);
-            return Results.Json(new { nonce, appId = app.Id, keySlot = KeySlot(app.Id, session.UserId), expiresAt = challenge.ExpiresAt }, Json);
+            return Results.Json(new DeviceChallengeResponse(nonce, app.Id, KeySlot(app.Id, session.UserId), challenge.ExpiresAt), Json);
         }
 
         return Fail(400, "invalid_request", "Send request (an auth request id) or sessionId.");
@@ -191,7 +195,7 @@ public static class DeviceBrowserEndpoints
         var redirect = Complete(flow, authRequest, device.Id, newDevice: true);
         await flow.Changes.CommitAsync(cancellationToken);
         flow.Metrics.CountRegistration();
-        return Results.Json(new { deviceId = device.Id, newDevice = true, redirectUrl = redirect }, Json);
+        return Results.Json(new DeviceBrowserResult(device.Id, true, redirect), Json);
     }
 
     /// <summary>A known browser: the agent signs the challenge with the key it registered before.</summary>
@@ -224,11 +228,8 @@ public static class DeviceBrowserEndpoints
             flow.Changes.Record(DeviceActions.Failed, app!.OrgId, authRequest.Id, new { reason = "device_revoked", deviceId = device.Id });
             await flow.Changes.CommitAsync(cancellationToken);
             flow.Metrics.CountVerification(verified: false);
-            return Results.Json(new
-            {
-                error = "device_revoked", message = "This device was revoked.",
-                redirectUrl = WithQuery(authRequest.RedirectUrl, ("error", "device_revoked"), ("requestId", authRequest.Id)),
-            }, Json, statusCode: 403);
+            var refusal = new DeviceBrowserError("device_revoked", "This device was revoked.", WithQuery(authRequest.RedirectUrl, ("error", "device_revoked"), ("requestId", authRequest.Id)));
+            return Results.Json(refusal, Json, statusCode: 403);
         }
 
         bool signed;
@@ -250,7 +251,7 @@ public static class DeviceBrowserEndpoints
         device.LastSeenAt = flow.Now;
         var redirect = Complete(flow, authRequest, device.Id, newDevice: false);
         await flow.Changes.CommitAsync(cancellationToken);
-        return Results.Json(new { deviceId = device.Id, newDevice = false, redirectUrl = redirect }, Json);
+        return Results.Json(new DeviceBrowserResult(device.Id, false, redirect), Json);
     }
 
     /// <summary>Issues the one-time token on the request and returns the redirect that carries it.</summary>
@@ -343,7 +344,7 @@ public static class DeviceBrowserEndpoints
         return null;
     }
 
-    private static async Task<(BrowserRequest? Body, IResult? Problem)> ReadAsync(HttpContext httpContext, DeviceFlow flow, RateLimiter limiter)
+    private static async Task<(DeviceBrowserRequest? Body, IResult? Problem)> ReadAsync(HttpContext httpContext, DeviceFlow flow, RateLimiter limiter)
     {
         var subject = "device_browser_ip:" + (httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         var decision = await limiter.TryConsumeAsync(subject, [new RateLimitRule("device_browser_per_minute", flow.Options.BrowserRequestsPerIpPerMinute, TimeSpan.FromMinutes(1))], 1, httpContext.RequestAborted);
@@ -366,7 +367,7 @@ public static class DeviceBrowserEndpoints
 
         try
         {
-            var body = await JsonSerializer.DeserializeAsync<BrowserRequest>(httpContext.Request.Body, Json, httpContext.RequestAborted);
+            var body = await JsonSerializer.DeserializeAsync<DeviceBrowserRequest>(httpContext.Request.Body, Json, httpContext.RequestAborted);
             return body is null ? (null, Fail(400, "invalid_request", "A JSON object is required.")) : (body, null);
         }
         catch (JsonException)
@@ -375,7 +376,7 @@ public static class DeviceBrowserEndpoints
         }
     }
 
-    private static IResult Fail(int status, string error, string message) => Results.Json(new { error, message }, Json, statusCode: status);
+    private static IResult Fail(int status, string error, string message) => Results.Json(new DeviceBrowserError(error, message), Json, statusCode: status);
 
     private static string Resource(string name)
     {
