@@ -116,7 +116,11 @@ public static class DeviceBrowserEndpoints
 
             challenge = new DeviceChallenge
             {
-                Hash = flow.Secrets.Hash(nonce), OrgId = app.OrgId, AppId = app.Id, RequestId = authRequest.Id, CreatedAt = now,
+                Hash = flow.Secrets.Hash(nonce),
+                OrgId = app.OrgId,
+                AppId = app.Id,
+                RequestId = authRequest.Id,
+                CreatedAt = now,
                 ExpiresAt = authRequest.ExpiresAt < now.AddMinutes(5) ? authRequest.ExpiresAt : now.AddMinutes(5),
             };
             flow.Db.Add(challenge);
@@ -140,7 +144,11 @@ public static class DeviceBrowserEndpoints
 
             challenge = new DeviceChallenge
             {
-                Hash = flow.Secrets.Hash(nonce), OrgId = app.OrgId, AppId = app.Id, SessionId = session.Id, CreatedAt = now,
+                Hash = flow.Secrets.Hash(nonce),
+                OrgId = app.OrgId,
+                AppId = app.Id,
+                SessionId = session.Id,
+                CreatedAt = now,
                 ExpiresAt = now.AddSeconds(app.ProofMaxAgeSeconds),
             };
             flow.Db.Add(challenge);
