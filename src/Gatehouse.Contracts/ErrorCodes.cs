@@ -9,6 +9,9 @@ public static class ErrorCodes
     public const string InvalidApiKey = "INVALID_API_KEY";
     public const string Forbidden = "FORBIDDEN";
     public const string NotFound = "NOT_FOUND";
+
+    /// <summary>A device app (Relock: gateway) named in a body by <c>appId</c> or <c>gatewayUuid</c> that the caller does not have.</summary>
+    public const string GatewayNotFound = "GATEWAY_NOT_FOUND";
     public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
     public const string Conflict = "CONFLICT";
     public const string PayloadTooLarge = "PAYLOAD_TOO_LARGE";
@@ -25,6 +28,7 @@ public static class ErrorCodes
         [InvalidApiKey] = 401,
         [Forbidden] = 403,
         [NotFound] = 404,
+        [GatewayNotFound] = 404,
         [MethodNotAllowed] = 405,
         [Conflict] = 409,
         [PayloadTooLarge] = 413,

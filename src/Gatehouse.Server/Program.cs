@@ -1,5 +1,6 @@
 using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Features.Audit;
+using Gatehouse.Server.Features.Devices;
 using Gatehouse.Server.Features.Health;
 using Gatehouse.Server.Features.Jobs;
 using Gatehouse.Server.Features.OAuth;
@@ -41,6 +42,7 @@ public static class Program
         new UsersFeature(),
         new ServiceAccountsFeature(),
         new OAuthFeature(),
+        new DevicesFeature(),
         new RateLimitsFeature(),
         new AuditFeature(),
         new WebhooksFeature(),

@@ -3,15 +3,13 @@ using Gatehouse.Server.Tests.ApiKeys;
 namespace Gatehouse.Server.Tests.Conformance;
 
 /// <summary>
-/// Seed 000 (Relock "API Overview"): device verification, devices and device-bound sessions are
-/// built by the devices work (API.md §9) and are pending here; what the document says of every
-/// route — Bearer API keys, the envelope, its error codes, rate-limit headers — and its webhook
-/// endpoints are walked now.
+/// Seed 000 (Relock "API Overview"): device verification (the auth URL, the hosted page's part played
+/// by a test key, verify, refresh), devices and device-bound sessions, webhooks, and what the document
+/// says of every route — Bearer API keys, the envelope, its error codes, rate-limit headers.
 /// </summary>
 public sealed class Seed000RelockTests(SharedServer shared)
 {
     private const int DocumentedEndpoints = 11;
-    private const string Devices = "devices";
     private readonly GatehouseServer _server = shared.Server;
 
     [Fact]
@@ -22,20 +20,80 @@ public sealed class Seed000RelockTests(SharedServer shared)
         var (_, apiKey) = await _server.CreateKeyAsync(orgId, new { name = "relock backend", permissions = new[] { "webhooks:*", "api_keys:read" } });
         var client = _server.CreateClient(apiKey);
 
-        // Authentication.
-        walk.Pending("POST /device-auth/url (Generate Auth URL)", Devices);
-        walk.Pending("POST /device-auth/verify (Verify Token)", Devices);
-        walk.Pending("POST /device-auth/refresh (Refresh Token)", Devices);
+        // The app's setup: one device app (Relock's gateway) with its callback.
+        var gatewayUuid = await Devices.DeviceSteps.CreateAppAsync(_server, orgId);
+        var backend = await Devices.DeviceSteps.DeviceClientAsync(_server, orgId);
+        using var browser = new Devices.TestDevice();
+        string? token = null;
+        string? refreshToken = null;
+        string? sessionId = null;
 
-        // Device Management.
-        walk.Pending("POST /devices (Register Device)", Devices);
-        walk.Pending("GET /devices (List Devices)", Devices);
-        walk.Pending("DELETE /devices/{deviceId} (Revoke Device)", Devices);
+        // Authentication.
+        await walk.BuiltAsync("POST /device-auth/url (Generate Auth URL)", async () =>
+        {
+            var url = await backend.PostAsync("/api/v1/device-auth/url", new { gatewayUuid, userId = "user123", sessionId = "session456", redirectUrl = Devices.DeviceSteps.Callback });
+            url.ShouldBeEnvelope(200);
+            url.Str("url").ShouldContain("/device/auth?request=");
+            (token, _) = await Devices.DeviceSteps.PassPageAsync(_server, url.Str("requestId"), browser);
+            (await backend.PostAsync("/api/v1/device-auth/url", new { gatewayUuid = "dap_unknown", userId = "user123", sessionId = "s", redirectUrl = Devices.DeviceSteps.Callback }))
+                .ShouldBeError(404, "GATEWAY_NOT_FOUND");
+        });
+        await walk.BuiltAsync("POST /device-auth/verify (Verify Token)", async () =>
+        {
+            var verified = await backend.PostAsync("/api/v1/device-auth/verify", new { token, userId = "user123" });
+            verified.ShouldBeEnvelope(200);
+            verified.Data.GetProperty("verified").GetBoolean().ShouldBeTrue();
+            refreshToken = verified.Str("refreshToken");
+            (await backend.PostAsync("/api/v1/device-auth/verify", new { token, userId = "user123" })).ShouldBeError(401, "AUTHENTICATION_FAILED");
+        });
+        await walk.BuiltAsync("POST /device-auth/refresh (Refresh Token)", async () =>
+        {
+            var refreshed = await backend.PostAsync("/api/v1/device-auth/refresh", new { refreshToken });
+            refreshed.ShouldBeEnvelope(200);
+            refreshed.Str("refreshToken").ShouldNotBe(refreshToken);
+        });
+
+        // Device Management (flat routes: the organization is the key's own).
+        string? deviceId = null;
+        await walk.BuiltAsync("POST /devices (Register Device)", async () =>
+        {
+            using var key = new Devices.TestDevice();
+            var registered = await backend.PostAsync("/api/v1/devices", new { userId = "user123", gatewayUuid, publicKeyJwk = key.PublicJwk });
+            registered.ShouldBeEnvelope(201);
+            deviceId = registered.Str("id");
+        });
+        await walk.BuiltAsync("GET /devices (List Devices)", async () =>
+        {
+            var devices = await backend.GetAsync("/api/v1/devices?userId=user123");
+            devices.ShouldBeEnvelope(200);
+            devices.Data.GetArrayLength().ShouldBe(2);
+        });
 
         // Session Management.
-        walk.Pending("POST /sessions (Create Session)", Devices);
-        walk.Pending("POST /sessions/{sessionId}/validate (Validate Session)", Devices);
-        walk.Pending("DELETE /sessions/{sessionId} (End Session)", Devices);
+        await walk.BuiltAsync("POST /sessions (Create Session)", async () =>
+        {
+            var created = await backend.PostAsync("/api/v1/sessions", new { userId = "user123", deviceId = browser.DeviceId, externalSessionId = "session456" });
+            created.ShouldBeEnvelope(201);
+            sessionId = created.Str("id");
+        });
+        await walk.BuiltAsync("POST /sessions/{sessionId}/validate (Validate Session)", async () =>
+        {
+            var valid = await backend.PostAsync($"/api/v1/sessions/{sessionId}/validate", new { proof = await Devices.DeviceSteps.ProofAsync(_server, sessionId!, browser) });
+            valid.ShouldBeEnvelope(200);
+            valid.Data.GetProperty("valid").GetBoolean().ShouldBeTrue(valid.Text);
+        });
+        await walk.BuiltAsync("DELETE /sessions/{sessionId} (End Session)", async () =>
+        {
+            var ended = await backend.DeleteAsync($"/api/v1/sessions/{sessionId}");
+            ended.ShouldBeEnvelope(200);
+            ended.Str("status").ShouldBe("ended");
+        });
+        await walk.BuiltAsync("DELETE /devices/{deviceId} (Revoke Device)", async () =>
+        {
+            var revoked = await backend.DeleteAsync($"/api/v1/devices/{deviceId}");
+            revoked.ShouldBeEnvelope(200);
+            revoked.Str("status").ShouldBe("revoked");
+        });
 
         // Webhooks: the catalog of events, and endpoints set up with the organization's own key (a flat route).
         await walk.BuiltAsync("GET /webhook-events (Webhook Events)", async () =>

@@ -394,8 +394,10 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         var user = await _server.Root.PostAsync($"{org}/users", new { email = $"rules-{Guid.NewGuid():N}@example.org", name = "Rules" });
         var account = await _server.Root.PostAsync($"{org}/service-accounts", new { name = "rules-account", permissions = new[] { "api_keys:read" } });
         var client = await _server.Root.PostAsync($"{org}/oauth-clients", new { name = "rules-client", scopes = new[] { "api_keys:read" } });
+        var deviceApp = await _server.Root.PostAsync($"{org}/device-apps", new { name = "rules-app", redirectUrls = new[] { "https://rules.example/cb" } });
         var ids = new Dictionary<string, string>
         {
+            ["{appId}"] = deviceApp.Str("id"),
             ["{clientId}"] = client.Str("id"),
             ["{orgId}"] = orgId,
             ["{userId}"] = user.Str("id"),

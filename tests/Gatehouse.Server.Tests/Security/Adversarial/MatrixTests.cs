@@ -193,6 +193,9 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         "UpdateOAuthClient" => new { name = "taken over" },
         "RotateOAuthClientSecret" => new { gracePeriodSeconds = 3600 },
         "DeleteOAuthClient" => null,
+        // A device session carries no platform permission; a session for a device the caller cannot name is the most it could try.
+        "CreateDeviceSession" => new { userId = "resident", deviceId = "dev_" + Guid.NewGuid().ToString("N") },
+        "EndDeviceSession" => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 

@@ -70,7 +70,21 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "UpdateOAuthClient" => new { description = "changed" },
         "RotateOAuthClientSecret" => new { gracePeriodSeconds = 0 },
         "RotateSigningKey" => new { algorithm = "ES256", activateAfterSeconds = 3600 },
+        "CreateDeviceApp" => new { name = "sample-" + Guid.NewGuid().ToString("N")[..8], redirectUrls = new[] { "https://sample.example/cb" } },
+        "UpdateDeviceApp" => new { sessionTtlSeconds = 3600 },
+        "RegisterDevice" => new { userId = "sample", appId = world.A["appId"], publicKeyJwk = SampleDeviceKey() },
+        "CreateDeviceSession" => new { userId = "resident", deviceId = world.A["deviceId"] },
+        "ValidateDeviceSession" => new { },
+        "CreateDeviceAuthUrl" => new { appId = world.A["appId"], userId = "resident", sessionId = "sample", redirectUrl = "https://resident.example/cb" },
+        "VerifyDeviceAuthToken" => new { token = "gdt_sample", userId = "resident" },
+        "RefreshDeviceSession" => new { refreshToken = "gdr_sample" },
         _ when !operation.HasBody => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) has no sample body: add one to Operation.SampleBody so the adversarial suites cover it."),
     };
+
+    private static object SampleDeviceKey()
+    {
+        using var key = new Devices.TestDevice();
+        return key.PublicJwk;
+    }
 }

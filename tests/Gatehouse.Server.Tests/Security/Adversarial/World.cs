@@ -55,6 +55,8 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/users/{deleted["userId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/service-accounts/{deleted["serviceAccountId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/oauth-clients/{deleted["clientId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/devices/{deleted["deviceId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/device-apps/{deleted["appId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -90,6 +92,9 @@ public sealed class World
         ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");
         var login = Created(await server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = World.UserPassword, orgId }));
         ids["sessionId"] = login.Data.GetProperty("session").GetProperty("id").GetString()!;
+        ids["appId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/device-apps", new { name = "resident", redirectUrls = new[] { "https://resident.example/cb" } })).Str("id");
+        using var deviceKey = new Devices.TestDevice();
+        ids["deviceId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/devices", new { userId = "resident", appId = ids["appId"], publicKeyJwk = deviceKey.PublicJwk })).Str("id");
         return new OrgResources(orgId, ids);
     }
 

@@ -1,0 +1,134 @@
+/*
+ * Gatehouse device agent. Keeps one ECDSA P-256 key per app and user in this browser profile's
+ * IndexedDB, created non-extractable: scripts can sign with it but never read it. On first use the
+ * agent registers the public key; afterwards it signs fresh single-use challenges from the server.
+ * No dependencies, no third-party requests: it talks only to the Gatehouse origin it was loaded from.
+ *
+ *   GatehouseAgent.authenticate({ request })  -> { deviceId, newDevice, redirectUrl }
+ *   GatehouseAgent.prove({ sessionId })       -> { nonce, signature }  (for POST .../sessions/{id}/validate)
+ */
+(function (global) {
+  'use strict';
+
+  var script = global.document && global.document.currentScript;
+  var base = script && script.src ? new URL(script.src).origin : global.location.origin;
+  var DB_NAME = 'gatehouse-device';
+  var STORE = 'keys';
+  var ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' };
+  var SIGNING = { name: 'ECDSA', hash: 'SHA-256' };
+
+  function openDb() {
+    return new Promise(function (resolve, reject) {
+      var open = global.indexedDB.open(DB_NAME, 1);
+      open.onupgradeneeded = function () { open.result.createObjectStore(STORE); };
+      open.onsuccess = function () { resolve(open.result); };
+      open.onerror = function () { reject(open.error); };
+    });
+  }
+
+  function withStore(mode, action) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var request = action(tx.objectStore(STORE));
+        tx.oncomplete = function () { db.close(); resolve(request ? request.result : undefined); };
+        tx.onerror = function () { db.close(); reject(tx.error); };
+        tx.onabort = function () { db.close(); reject(tx.error); };
+      });
+    });
+  }
+
+  function loadKey(slot) { return withStore('readonly', function (store) { return store.get(slot); }); }
+  function saveKey(slot, value) { return withStore('readwrite', function (store) { return store.put(value, slot); }); }
+
+  function base64Url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var text = '';
+    for (var i = 0; i < bytes.length; i++) { text += String.fromCharCode(bytes[i]); }
+    return global.btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function sign(privateKey, message) {
+    return global.crypto.subtle.sign(SIGNING, privateKey, new TextEncoder().encode(message)).then(base64Url);
+  }
+
+  function post(path, body) {
+    return global.fetch(base + path, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), credentials: 'omit', cache: 'no-store'
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = new Error(data.message || ('HTTP ' + response.status));
+          error.code = data.error; error.status = response.status; error.data = data;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function register(request) {
+    return post('/device/challenge', { request: request }).then(function (challenge) {
+      return global.crypto.subtle.generateKey(ALGORITHM, false, ['sign', 'verify']).then(function (keys) {
+        return global.crypto.subtle.exportKey('jwk', keys.publicKey).then(function (jwk) {
+          return sign(keys.privateKey, 'gatehouse-device-auth:' + request + ':' + challenge.nonce).then(function (signature) {
+            return post('/device/register', { request: request, nonce: challenge.nonce, publicKeyJwk: jwk, signature: signature });
+          }).then(function (result) {
+            return saveKey(challenge.keySlot, { privateKey: keys.privateKey, publicKey: keys.publicKey, deviceId: result.deviceId }).then(function () { return result; });
+          });
+        });
+      });
+    });
+  }
+
+  /** Proves this browser to the server for one auth request: signs with the stored key, or registers a new one. */
+  function authenticate(options) {
+    var request = options && options.request;
+    if (!request) { return Promise.reject(new Error('authenticate needs { request } from the auth URL')); }
+    return post('/device/challenge', { request: request }).then(function (challenge) {
+      return loadKey(challenge.keySlot).then(function (stored) {
+        if (!stored || !stored.deviceId) { return register(request); }
+        return sign(stored.privateKey, 'gatehouse-device-auth:' + request + ':' + challenge.nonce).then(function (signature) {
+          return post('/device/prove', { request: request, nonce: challenge.nonce, deviceId: stored.deviceId, signature: signature });
+        }).catch(function (error) {
+          // The server no longer knows the key (its records were reset): register it anew.
+          if (error.code === 'unknown_device') { return register(request); }
+          throw error;
+        });
+      });
+    });
+  }
+
+  /** A proof for a device-bound session: the app's page sends it to its backend, which calls validate. */
+  function prove(options) {
+    var sessionId = options && options.sessionId;
+    return post('/device/challenge', { sessionId: sessionId }).then(function (challenge) {
+      return loadKey(challenge.keySlot).then(function (stored) {
+        if (!stored) { throw new Error('This browser holds no device key for the session.'); }
+        return sign(stored.privateKey, 'gatehouse-session:' + sessionId + ':' + challenge.nonce).then(function (signature) {
+          return { nonce: challenge.nonce, signature: signature };
+        });
+      });
+    });
+  }
+
+  global.GatehouseAgent = { authenticate: authenticate, prove: prove, baseUrl: base };
+
+  // On the hosted page: run at once, then go back to the app.
+  if (script && script.hasAttribute('data-hosted-page')) {
+    var panel = global.document.getElementById('gatehouse-device');
+    var show = function (title, detail) {
+      panel.setAttribute('data-state', 'error');
+      global.document.getElementById('gatehouse-device-title').textContent = title;
+      global.document.getElementById('gatehouse-device-detail').textContent = detail;
+    };
+    var request = new URLSearchParams(global.location.search).get('request');
+    authenticate({ request: request }).then(function (result) {
+      panel.setAttribute('data-state', 'done');
+      global.location.replace(result.redirectUrl);
+    }).catch(function (error) {
+      if (error.data && error.data.redirectUrl) { global.location.replace(error.data.redirectUrl); return; }
+      show('This device could not be verified', error.message || 'Start again from the app.');
+    });
+  }
+})(window);
