@@ -174,7 +174,7 @@ public sealed class PkiTests(SharedServer shared)
     }
 
     /// <summary>Issues a client certificate the way the VPN config service will: through the feature's service, in a change set.</summary>
-    internal static async Task<SignedCertificate> IssueClientAsync(GatehouseServer server, string orgId, string commonName)
+    internal static async Task<SignedCertificate> IssueClientAsync(GatehouseServer server, string orgId, string commonName, string? ownerId = null)
     {
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
@@ -182,7 +182,7 @@ public sealed class PkiTests(SharedServer shared)
         var authorities = scope.ServiceProvider.GetRequiredService<OrgCertificateAuthorities>();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var publicKey = PublicKey.CreateFromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo(), out _);
-        return await changes.RunAsync(ct => authorities.IssueAsync(db, orgId, publicKey, commonName, CertificatePurpose.Client, TimeSpan.FromHours(24), null, null, null, ct),
+        return await changes.RunAsync(ct => authorities.IssueAsync(db, orgId, publicKey, commonName, CertificatePurpose.Client, TimeSpan.FromHours(24), ownerId, null, null, ct),
             CancellationToken.None);
     }
 
