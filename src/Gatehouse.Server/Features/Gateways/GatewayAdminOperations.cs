@@ -494,17 +494,29 @@ public static class GatewayAdminOperations
             validation.Add("hostname", "must be a DNS name or an IP address");
         }
 
-        if ((required && port is null) || port is < 1 or > 65535)
+        if (required && port is null)
+        {
+            validation.Add("port", "required");
+        }
+        else if (port is < 1 or > 65535)
         {
             validation.Add("port", "must be between 1 and 65535");
         }
 
-        if ((required || protocol is not null) && !GatewayProtocols.Contains(protocol))
+        if (required && protocol is null)
+        {
+            validation.Add("protocol", "required");
+        }
+        else if (protocol is not null && !GatewayProtocols.Contains(protocol))
         {
             validation.Add("protocol", "must be udp or tcp");
         }
 
-        if ((required || vpnType is not null) && !VpnTypes.Contains(vpnType))
+        if (required && vpnType is null)
+        {
+            validation.Add("vpn_type", "required");
+        }
+        else if (vpnType is not null && !VpnTypes.Contains(vpnType))
         {
             validation.Add("vpn_type", "must be openvpn or wireguard");
         }

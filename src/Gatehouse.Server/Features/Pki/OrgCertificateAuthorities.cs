@@ -10,9 +10,11 @@ using Microsoft.EntityFrameworkCore;
 namespace Gatehouse.Server.Features.Pki;
 
 /// <summary>A certificate just signed, in the shapes a client or gateway installs.</summary>
+[FeatureApi]
 public sealed record SignedCertificate(string Serial, string CertificatePem, string CaPem, DateTime NotBefore, DateTime NotAfter);
 
 /// <summary>A certificate's standing at this moment, as a gateway's verify needs it.</summary>
+[FeatureApi]
 public sealed record CertificateStanding(string Serial, string Kind, string? OwnerId, bool Revoked, string? Reason, bool Expired);
 
 /// <summary>

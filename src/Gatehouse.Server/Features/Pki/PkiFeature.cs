@@ -8,6 +8,7 @@ using Gatehouse.Server.Platform.Http;
 namespace Gatehouse.Server.Features.Pki;
 
 /// <summary>Settings of section <c>Gatehouse:Pki</c>.</summary>
+[FeatureApi]
 public sealed class PkiOptions
 {
     /// <summary>How long a new CA certificate is valid.</summary>
