@@ -59,27 +59,27 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         await walk.BuiltAsync("GET/POST /admin/gateways", async () =>
         {
             var created = await admin.PostAsync("/api/v1/admin/gateways", new { name = "us-east-1", description = "US East Coast Gateway", hostname = "vpn-us-east.example.com", port = 1194, protocol = "udp", vpn_type = "openvpn" });
-            created.ShouldBeEnvelope(201);
+            created.ShouldBeGateKeyEnvelope(201);
             (gatewayId, gatewayToken) = (created.Str("id"), created.Str("token"));
-            (await admin.GetAsync("/api/v1/admin/gateways")).ShouldBeEnvelope(200);
+            (await admin.GetAsync("/api/v1/admin/gateways")).ShouldBeGateKeyEnvelope(200);
         });
         await walk.BuiltAsync("PUT/DELETE /admin/gateways/:id", async () =>
         {
-            (await admin.PutAsync($"/api/v1/admin/gateways/{gatewayId}", new { description = "US East" })).ShouldBeEnvelope(200);
+            (await admin.PutAsync($"/api/v1/admin/gateways/{gatewayId}", new { description = "US East" })).ShouldBeGateKeyEnvelope(200);
             var spare = await admin.PostAsync("/api/v1/admin/gateways", new { name = "spare", hostname = "spare.example.com", port = 51820, protocol = "udp", vpn_type = "wireguard" });
-            (await admin.DeleteAsync($"/api/v1/admin/gateways/{spare.Str("id")}")).ShouldBeEnvelope(200);
+            (await admin.DeleteAsync($"/api/v1/admin/gateways/{spare.Str("id")}")).ShouldBeGateKeyEnvelope(200);
         });
         await walk.BuiltAsync("GET/POST /admin/networks", async () =>
         {
             var created = await admin.PostAsync("/api/v1/admin/networks", new { name = "office", cidr = "10.10.0.0/16", gateway_ids = new[] { gatewayId } });
-            created.ShouldBeEnvelope(201);
+            created.ShouldBeGateKeyEnvelope(201);
             networkId = created.Str("id");
-            (await admin.GetAsync("/api/v1/admin/networks")).ShouldBeEnvelope(200);
+            (await admin.GetAsync("/api/v1/admin/networks")).ShouldBeGateKeyEnvelope(200);
         });
         await walk.BuiltAsync("GET/POST /admin/access-rules", async () =>
         {
-            (await admin.PostAsync("/api/v1/admin/access-rules", new { name = "everyone-office", subjects = new[] { "*" }, network_id = networkId, action = "allow" })).ShouldBeEnvelope(201);
-            (await admin.GetAsync("/api/v1/admin/access-rules")).ShouldBeEnvelope(200);
+            (await admin.PostAsync("/api/v1/admin/access-rules", new { name = "everyone-office", subjects = new[] { "*" }, network_id = networkId, action = "allow" })).ShouldBeGateKeyEnvelope(201);
+            (await admin.GetAsync("/api/v1/admin/access-rules")).ShouldBeGateKeyEnvelope(200);
         });
         walk.Pending("GET/POST /admin/mesh/hubs", Configs);
         walk.Pending("GET /admin/configs", Configs);
@@ -87,7 +87,7 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         await walk.BuiltAsync("GET /gateways", async () =>
         {
             var listed = await admin.GetAsync("/api/v1/gateways");
-            listed.ShouldBeEnvelope(200);
+            listed.ShouldBeGateKeyEnvelope(200);
             var first = listed.Data[0];
             foreach (var field in new[] { "id", "name", "description", "hostname", "port", "protocol", "status", "last_heartbeat" })
             {
@@ -99,17 +99,17 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         var agent = _server.CreateClient(null);
         var token = new Dictionary<string, string> { ["X-Gateway-Token"] = gatewayToken };
         using var clientKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        await walk.BuiltAsync("POST /gateway/heartbeat", async () => (await agent.PostAsync("/api/v1/gateway/heartbeat", new { version = "1.0.0" }, token)).ShouldBeEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/heartbeat", async () => (await agent.PostAsync("/api/v1/gateway/heartbeat", new { version = "1.0.0" }, token)).ShouldBeGateKeyEnvelope(200));
         await walk.BuiltAsync("POST /gateway/provision", async () =>
         {
             var csr = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=vpn-us-east.example.com", clientKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
-            (await agent.PostAsync("/api/v1/gateway/provision", new { csr = csr.CreateSigningRequestPem() }, token)).ShouldBeEnvelope(200);
+            (await agent.PostAsync("/api/v1/gateway/provision", new { csr = csr.CreateSigningRequestPem() }, token)).ShouldBeGateKeyEnvelope(200);
         });
         serial = (await Pki.PkiTests.IssueClientAsync(_server, orgId, email, (await _server.Root.GetAsync($"/api/v1/admin/users?email={Uri.EscapeDataString(email)}")).Data[0].GetProperty("id").GetString())).Serial;
         await walk.BuiltAsync("POST /gateway/verify", async () => (await agent.PostAsync("/api/v1/gateway/verify", new { serial }, token)).Data.GetProperty("allowed").GetBoolean().ShouldBeTrue());
-        await walk.BuiltAsync("POST /gateway/connect", async () => (await agent.PostAsync("/api/v1/gateway/connect", new { serial, client_ip = "198.51.100.7" }, token)).ShouldBeEnvelope(201));
-        await walk.BuiltAsync("POST /gateway/disconnect", async () => (await agent.PostAsync("/api/v1/gateway/disconnect", new { serial, client_ip = "198.51.100.7", bytes_in = 10, bytes_out = 20 }, token)).ShouldBeEnvelope(200));
-        await walk.BuiltAsync("POST /gateway/client-rules", async () => (await agent.PostAsync("/api/v1/gateway/client-rules", new { serial }, token)).ShouldBeEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/connect", async () => (await agent.PostAsync("/api/v1/gateway/connect", new { serial, client_ip = "198.51.100.7" }, token)).ShouldBeGateKeyEnvelope(201));
+        await walk.BuiltAsync("POST /gateway/disconnect", async () => (await agent.PostAsync("/api/v1/gateway/disconnect", new { serial, client_ip = "198.51.100.7", bytes_in = 10, bytes_out = 20 }, token)).ShouldBeGateKeyEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/client-rules", async () => (await agent.PostAsync("/api/v1/gateway/client-rules", new { serial }, token)).ShouldBeGateKeyEnvelope(200));
         await walk.BuiltAsync("POST /gateway/all-rules", async () => (await agent.PostAsync("/api/v1/gateway/all-rules", new { }, token)).Str("version").ShouldNotBeNullOrEmpty());
 
         // PKI Endpoints.
@@ -128,5 +128,18 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         await walk.CheckAsync("check an expired or unknown token is 401", async () =>
             (await _server.CreateClient("gks_" + new string('1', 40)).GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(401));
         walk.Finish(DocumentedEndpoints);
+    }
+
+}
+
+/// <summary>GateKey's routes keep its snake_case names inside the envelope, the meta's included.</summary>
+internal static class GateKeyEnvelope
+{
+    public static void ShouldBeGateKeyEnvelope(this ApiResponse response, int status)
+    {
+        response.StatusCode.ShouldBe(status, response.Text);
+        response.Body.GetProperty("success").GetBoolean().ShouldBeTrue(response.Text);
+        response.Body.TryGetProperty("data", out _).ShouldBeTrue(response.Text);
+        response.Body.GetProperty("meta").GetProperty("request_id").GetString().ShouldNotBeNullOrEmpty();
     }
 }
