@@ -1,11 +1,13 @@
 using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Features.Audit;
 using Gatehouse.Server.Features.Devices;
+using Gatehouse.Server.Features.Gateways;
 using Gatehouse.Server.Features.Health;
 using Gatehouse.Server.Features.Jobs;
 using Gatehouse.Server.Features.OAuth;
 using Gatehouse.Server.Features.Orgs;
 using Gatehouse.Server.Features.Permissions;
+using Gatehouse.Server.Features.Pki;
 using Gatehouse.Server.Features.RateLimits;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Features.RootKeys;
@@ -47,6 +49,8 @@ public static class Program
         new AuditFeature(),
         new WebhooksFeature(),
         new VaultFeature(),
+        new PkiFeature(),
+        new GatewaysFeature(),
         new RootKeysFeature(),
         new JobsFeature(),
     ];

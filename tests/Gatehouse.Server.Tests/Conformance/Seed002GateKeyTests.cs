@@ -1,14 +1,14 @@
 namespace Gatehouse.Server.Tests.Conformance;
 
 /// <summary>
-/// Seed 002 (GateKey "API Overview"): local login, sessions and the user list are built; OIDC
-/// login, gateways, networks, access rules, mesh hubs, VPN configs, geo-fencing, the gateway agent's
-/// routes and PKI are built by the gateways and PKI work (API.md §10) and are pending here.
+/// Seed 002 (GateKey "API Overview"): local login, sessions, the user list, gateways, networks,
+/// access rules, the gateway agent's routes and PKI are built; OIDC login, mesh hubs, VPN configs
+/// and geo-fencing (API.md §10, the configs work) are pending here.
 /// </summary>
 public sealed class Seed002GateKeyTests(SharedServer shared)
 {
     private const int DocumentedEndpoints = 27;
-    private const string Gateways = "gateways and PKI";
+    private const string Configs = "VPN configs, mesh hubs, geo-fencing and OIDC";
     private const string Password = "seed-002-long-passphrase-K4";
     private readonly GatehouseServer _server = shared.Server;
 
@@ -23,8 +23,8 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         ApiClient? session = null;
 
         // User Endpoints.
-        walk.Pending("GET /auth/oidc/login", Gateways);
-        walk.Pending("GET /auth/oidc/callback", Gateways);
+        walk.Pending("GET /auth/oidc/login", Configs);
+        walk.Pending("GET /auth/oidc/callback", Configs);
         await walk.BuiltAsync("POST /auth/local/login", async () =>
         {
             // A client of its own: a login sets the session cookie, which must not stick to the shared anonymous client.
@@ -43,9 +43,8 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
             (await session!.PostAsync("/api/v1/auth/logout", new { })).ShouldBeEnvelope(200);
             (await session!.GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(401);
         });
-        walk.Pending("POST /configs/generate", Gateways);
-        walk.Pending("GET /gateways", Gateways);
-        walk.Pending("GET /mesh/hubs", Gateways);
+        walk.Pending("POST /configs/generate", Configs);
+        walk.Pending("GET /mesh/hubs", Configs);
 
         // Admin Endpoints.
         await walk.BuiltAsync("GET /admin/users", async () =>
@@ -54,30 +53,93 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
             users.ShouldBeEnvelope(200);
             users.Data.EnumerateArray().Select(u => u.GetProperty("email").GetString()).ShouldContain(email);
         });
-        walk.Pending("GET/POST /admin/gateways", Gateways);
-        walk.Pending("PUT/DELETE /admin/gateways/:id", Gateways);
-        walk.Pending("GET/POST /admin/networks", Gateways);
-        walk.Pending("GET/POST /admin/access-rules", Gateways);
-        walk.Pending("GET/POST /admin/mesh/hubs", Gateways);
-        walk.Pending("GET /admin/configs", Gateways);
-        walk.Pending("* /admin/geo-fence/*", Gateways);
+        // The gateways part, with an org API key as GateKey shows (Authorization: Bearer).
+        var admin = _server.CreateClient((await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/api-keys", new { name = "gatekey admin", permissions = new[] { "gateways:write", "gateways:read", "pki:write" } })).Str("key"));
+        string gatewayId = "", networkId = "", gatewayToken = "", serial = "";
+        await walk.BuiltAsync("GET/POST /admin/gateways", async () =>
+        {
+            var created = await admin.PostAsync("/api/v1/admin/gateways", new { name = "us-east-1", description = "US East Coast Gateway", hostname = "vpn-us-east.example.com", port = 1194, protocol = "udp", vpn_type = "openvpn" });
+            created.ShouldBeGateKeyEnvelope(201);
+            (gatewayId, gatewayToken) = (created.Str("id"), created.Str("token"));
+            (await admin.GetAsync("/api/v1/admin/gateways")).ShouldBeGateKeyEnvelope(200);
+        });
+        await walk.BuiltAsync("PUT/DELETE /admin/gateways/:id", async () =>
+        {
+            (await admin.PutAsync($"/api/v1/admin/gateways/{gatewayId}", new { description = "US East" })).ShouldBeGateKeyEnvelope(200);
+            var spare = await admin.PostAsync("/api/v1/admin/gateways", new { name = "spare", hostname = "spare.example.com", port = 51820, protocol = "udp", vpn_type = "wireguard" });
+            (await admin.DeleteAsync($"/api/v1/admin/gateways/{spare.Str("id")}")).ShouldBeGateKeyEnvelope(200);
+        });
+        await walk.BuiltAsync("GET/POST /admin/networks", async () =>
+        {
+            var created = await admin.PostAsync("/api/v1/admin/networks", new { name = "office", cidr = "10.10.0.0/16", gateway_ids = new[] { gatewayId } });
+            created.ShouldBeGateKeyEnvelope(201);
+            networkId = created.Str("id");
+            (await admin.GetAsync("/api/v1/admin/networks")).ShouldBeGateKeyEnvelope(200);
+        });
+        await walk.BuiltAsync("GET/POST /admin/access-rules", async () =>
+        {
+            (await admin.PostAsync("/api/v1/admin/access-rules", new { name = "everyone-office", subjects = new[] { "*" }, network_id = networkId, action = "allow" })).ShouldBeGateKeyEnvelope(201);
+            (await admin.GetAsync("/api/v1/admin/access-rules")).ShouldBeGateKeyEnvelope(200);
+        });
+        walk.Pending("GET/POST /admin/mesh/hubs", Configs);
+        walk.Pending("GET /admin/configs", Configs);
+        walk.Pending("* /admin/geo-fence/*", Configs);
+        await walk.BuiltAsync("GET /gateways", async () =>
+        {
+            var listed = await admin.GetAsync("/api/v1/gateways");
+            listed.ShouldBeGateKeyEnvelope(200);
+            var first = listed.Data[0];
+            foreach (var field in new[] { "id", "name", "description", "hostname", "port", "protocol", "status", "last_heartbeat" })
+            {
+                first.TryGetProperty(field, out _).ShouldBeTrue(field);
+            }
+        });
 
         // Gateway Internal Endpoints (X-Gateway-Token).
-        foreach (var route in new[] { "heartbeat", "verify", "connect", "disconnect", "provision", "client-rules", "all-rules" })
+        var agent = _server.CreateClient(null);
+        var token = new Dictionary<string, string> { ["X-Gateway-Token"] = gatewayToken };
+        using var clientKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        await walk.BuiltAsync("POST /gateway/heartbeat", async () => (await agent.PostAsync("/api/v1/gateway/heartbeat", new { version = "1.0.0" }, token)).ShouldBeGateKeyEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/provision", async () =>
         {
-            walk.Pending($"POST /gateway/{route}", Gateways);
-        }
+            var csr = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=vpn-us-east.example.com", clientKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            (await agent.PostAsync("/api/v1/gateway/provision", new { csr = csr.CreateSigningRequestPem() }, token)).ShouldBeGateKeyEnvelope(200);
+        });
+        serial = (await Pki.PkiTests.IssueClientAsync(_server, orgId, email, (await _server.Root.GetAsync($"/api/v1/admin/users?email={Uri.EscapeDataString(email)}")).Data[0].GetProperty("id").GetString())).Serial;
+        await walk.BuiltAsync("POST /gateway/verify", async () => (await agent.PostAsync("/api/v1/gateway/verify", new { serial }, token)).Data.GetProperty("allowed").GetBoolean().ShouldBeTrue());
+        await walk.BuiltAsync("POST /gateway/connect", async () => (await agent.PostAsync("/api/v1/gateway/connect", new { serial, client_ip = "198.51.100.7" }, token)).ShouldBeGateKeyEnvelope(201));
+        await walk.BuiltAsync("POST /gateway/disconnect", async () => (await agent.PostAsync("/api/v1/gateway/disconnect", new { serial, client_ip = "198.51.100.7", bytes_in = 10, bytes_out = 20 }, token)).ShouldBeGateKeyEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/client-rules", async () => (await agent.PostAsync("/api/v1/gateway/client-rules", new { serial }, token)).ShouldBeGateKeyEnvelope(200));
+        await walk.BuiltAsync("POST /gateway/all-rules", async () => (await agent.PostAsync("/api/v1/gateway/all-rules", new { }, token)).Str("version").ShouldNotBeNullOrEmpty());
 
         // PKI Endpoints.
-        walk.Pending("GET /pki/crl", Gateways);
-        walk.Pending("GET /pki/crl.pem", Gateways);
-        walk.Pending("GET /pki/check/:serial", Gateways);
-        walk.Pending("POST /admin/pki/revoke", Gateways);
+        await walk.BuiltAsync("GET /pki/crl", async () =>
+        {
+            using var crl = await _server.Anonymous.Http.GetAsync($"/api/v1/pki/crl?org={orgId}");
+            crl.Content.Headers.ContentType!.MediaType.ShouldBe("application/pkix-crl");
+        });
+        await walk.BuiltAsync("GET /pki/crl.pem", async () => (await _server.Anonymous.GetAsync($"/api/v1/pki/crl.pem?org={orgId}")).Text.ShouldStartWith("-----BEGIN X509 CRL-----"));
+        await walk.BuiltAsync("GET /pki/check/:serial", async () => (await _server.Anonymous.GetAsync($"/api/v1/pki/check/{serial}?org={orgId}")).Str("status").ShouldBe("good"));
+        await walk.BuiltAsync("POST /admin/pki/revoke", async () =>
+            (await admin.PostAsync("/api/v1/admin/pki/revoke", new { serial, reason = "key_compromise" })).Str("status").ShouldBe("revoked"));
 
         await walk.CheckAsync("check the OpenAPI specification is served where the document says", async () =>
             (await _server.Anonymous.GetAsync("/api/v1/openapi.json")).StatusCode.ShouldBe(200));
         await walk.CheckAsync("check an expired or unknown token is 401", async () =>
             (await _server.CreateClient("gks_" + new string('1', 40)).GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(401));
         walk.Finish(DocumentedEndpoints);
+    }
+
+}
+
+/// <summary>GateKey's routes keep its snake_case names inside the envelope, the meta's included.</summary>
+internal static class GateKeyEnvelope
+{
+    public static void ShouldBeGateKeyEnvelope(this ApiResponse response, int status)
+    {
+        response.StatusCode.ShouldBe(status, response.Text);
+        response.Body.GetProperty("success").GetBoolean().ShouldBeTrue(response.Text);
+        response.Body.TryGetProperty("data", out _).ShouldBeTrue(response.Text);
+        response.Body.GetProperty("meta").GetProperty("request_id").GetString().ShouldNotBeNullOrEmpty();
     }
 }

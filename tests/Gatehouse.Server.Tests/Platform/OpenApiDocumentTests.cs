@@ -226,7 +226,8 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
                 var where = $"{operation.Name} {path.Name}";
                 operation.Value.TryGetProperty("responses", out var responses).ShouldBeTrue(where);
                 responses.EnumerateObject().Count().ShouldBeGreaterThan(0, where);
-                var isPublic = path.Name is "/health" or "/metrics" or "/api/v1/health";
+                // The CA certificate, the CRL and revocation status are public by design (relying parties fetch them).
+                var isPublic = path.Name is "/health" or "/metrics" or "/api/v1/health" || path.Name.StartsWith("/api/v1/pki/", StringComparison.Ordinal);
                 if (!isPublic && path.Name.StartsWith("/api/v1", StringComparison.Ordinal))
                 {
                     operation.Value.TryGetProperty("security", out var security).ShouldBeTrue(where);

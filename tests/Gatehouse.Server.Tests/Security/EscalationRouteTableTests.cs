@@ -12,8 +12,10 @@ public sealed class EscalationRouteTableTests(SharedServer shared)
 {
     // Path segments of resources that are, or grant, credentials and powers. Later modules
     // (users, service accounts, OAuth clients, sessions, devices, gateways) are listed already.
+    // Gateway tokens are credentials of their own actor kind that hold no platform permission, so
+    // issuing one grants nothing beyond the gateways:write the caller already holds (decision 0021).
     private static readonly string[] CredentialResources =
-        ["api-keys", "roles", "users", "service-accounts", "oauth-clients", "sessions", "gateways", "tenants"];
+        ["api-keys", "roles", "users", "service-accounts", "oauth-clients", "sessions", "tenants"];
 
     [Fact]
     public void Every_route_that_changes_a_credential_or_role_is_guarded()

@@ -29,6 +29,9 @@ public sealed class RateLimitOptions
     public int UnauthenticatedPerMinute { get; set; } = 50;
     public int VerifyPerMinute { get; set; } = 100_000;
 
+    /// <summary>Requests per minute of one gateway agent's token (GateKey's heartbeat limit, 120/min per gateway).</summary>
+    public int GatewayPerMinute { get; set; } = 120;
+
     /// <summary>
     /// Several nodes on PostgreSQL (docs/rate-limits.md, "Several nodes"): how often, in
     /// milliseconds, a node reports the verify path's locally counted units and reads the totals.
@@ -96,7 +99,9 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
             return await DecideAsync(httpContext, policy.Subject, policy.Rules, cancellationToken, fast: true);
         }
 
-        var (subject, rules) = principal.IsAdmin
+        var (subject, rules) = principal.Kind == ActorKind.Gateway
+                ? ("credential:" + principal.CredentialId, new[] { new RateLimitRule("gateway_per_minute", _defaults.GatewayPerMinute, TimeSpan.FromMinutes(1)) })
+            : principal.IsAdmin
                 ? ("credential:" + principal.CredentialId, new[] { new RateLimitRule("admin_per_minute", settings?.AdminPerMinute ?? _defaults.AdminPerMinute, TimeSpan.FromMinutes(1)) })
                 : ("credential:" + principal.CredentialId, StandardRules(settings));
         return await DecideAsync(httpContext, subject, rules, cancellationToken);

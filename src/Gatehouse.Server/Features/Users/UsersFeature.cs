@@ -79,6 +79,7 @@ public sealed class UsersFeature : Feature
         services.CredentialResolver<SessionCredentialResolver>();
         services.Services.AddSingleton<IRequestGate, SessionCookieOriginGate>();
         services.Services.AddScoped<UserChangeServices>();
+        services.Services.AddScoped<UserLookup>();
         services.Services.AddScoped<LoginServices>();
         services.OrgData<UserOrgData>();
         services.Job<SessionPrune>().ClusterChanges<SessionClusterChanges>();

@@ -11,6 +11,7 @@ namespace Gatehouse.Server.Features.Vault;
 /// and held in memory, rotated by adding a version. Deleting an organization deletes its wrapped
 /// keys (crypto-shredding) and forgets the unwrapped ones.
 /// </summary>
+[Gatehouse.Server.Platform.Composition.FeatureApi]
 public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<(string OrgId, int Version), byte[]> _unwrapped = new();
@@ -97,12 +98,24 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
 }
 
 /// <summary>
+/// Another feature's records sealed under an organization's data keys (a certificate authority's
+/// key): a version such a record uses is never retired. Those records are not re-encrypted by the
+/// vault's job; they keep their version alive instead.
+/// </summary>
+[Gatehouse.Server.Platform.Composition.FeatureApi]
+public interface IDataKeyUser
+{
+    Task<bool> UsesAsync(GatehouseDb db, string orgId, int keyVersion, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Serializes what seals under an org's data keys with what retires them. A writer (or the
 /// re-encryption job) holds the shared side from loading the keyring until its transaction commits,
 /// so the key version it sealed under cannot be retired before its record is visible; retiring and
 /// rotating hold the exclusive side. PostgreSQL: a transaction-scoped advisory lock, shared by every
 /// node on the database. SQLite: the transaction's write lock (begun IMMEDIATE) already excludes them.
 /// </summary>
+[Gatehouse.Server.Platform.Composition.FeatureApi]
 public static class DataKeyLock
 {
     public static Task ForSealingAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken) => TakeAsync(db, orgId, shared: true, cancellationToken);

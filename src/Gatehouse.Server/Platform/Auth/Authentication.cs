@@ -3,7 +3,7 @@ using Gatehouse.Contracts;
 namespace Gatehouse.Server.Platform.Auth;
 
 /// <summary>
-/// Reads <c>Authorization: Bearer …</c>, <c>X-API-Key</c> or the session cookie and resolves it into a principal
+/// Reads <c>Authorization: Bearer …</c>, <c>X-API-Key</c>, <c>X-Gateway-Token</c> or the session cookie and resolves it into a principal
 /// once per request. Whether a route needs one is decided by its endpoint filter, not here.
 /// </summary>
 public static class Authentication
@@ -50,9 +50,19 @@ public static class Authentication
             return apiKey.Trim();
         }
 
+        // A gateway agent's token (GateKey's header); its resolver recognises the gkg_ prefix.
+        var gatewayToken = request.Headers[GatewayTokenHeader].ToString();
+        if (gatewayToken.Length > 0)
+        {
+            return gatewayToken.Trim();
+        }
+
         // Last: a browser's login session. Unsafe requests it authenticates must pass the Origin check.
         return request.Cookies.TryGetValue(SessionCookieName, out var session) && session.Length > 0 ? session : null;
     }
+
+    /// <summary>The header a gateway agent sends its token in.</summary>
+    public const string GatewayTokenHeader = "X-Gateway-Token";
 
     /// <summary>The cookie a login sets (the Users feature); a <c>__Host-</c> cookie is bound to this host, path /, Secure.</summary>
     public const string SessionCookieName = "__Host-gatehouse_session";

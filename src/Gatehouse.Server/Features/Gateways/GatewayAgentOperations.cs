@@ -1,0 +1,325 @@
+using System.Net;
+using Gatehouse.Contracts;
+using Gatehouse.Contracts.Gateways;
+using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Pki;
+using Gatehouse.Server.Features.Users;
+using Gatehouse.Server.Platform;
+using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Http;
+using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gatehouse.Server.Features.Gateways;
+
+/// <summary>
+/// The gateway agent's API (<c>X-Gateway-Token</c>): heartbeat, client verification, connection
+/// reports, its server certificate, and the rules it enforces. Only a gateway's own token may call
+/// these; the gateway is the one the token belongs to.
+/// </summary>
+public static class GatewayAgentOperations
+{
+    public static async Task<Results<ApiOk<HeartbeatView>, ApiError>> Heartbeat(
+        string orgId, HeartbeatRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, GatewayOptions options, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: true, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        var validation = new Validation().Optional("version", request.Version, 64);
+        if (request.ConnectedClients is < 0)
+        {
+            validation.Add("connected_clients", "must not be negative");
+        }
+
+        if (request.Load is < 0 || (request.Load is { } load && !double.IsFinite(load)))
+        {
+            validation.Add("load", "must be a non-negative number");
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var cameOnline = gateway.Status != GatewayStatus.Online;
+        gateway.Status = GatewayStatus.Online;
+        gateway.LastHeartbeat = clock.GetUtcNow().UtcDateTime;
+        gateway.AgentVersion = request.Version ?? gateway.AgentVersion;
+        gateway.ConnectedClients = request.ConnectedClients ?? gateway.ConnectedClients;
+        gateway.Load = request.Load ?? gateway.Load;
+        if (cameOnline)
+        {
+            changes.Record(GatewayActions.Online, orgId, gateway.Id, new { gateway.Name, version = gateway.AgentVersion });
+        }
+
+        await changes.CommitAsync(cancellationToken);
+        return new ApiOk<HeartbeatView>(new HeartbeatView(GatewayStatus.Online, options.HeartbeatIntervalSeconds));
+    }
+
+    public static async Task<Results<ApiOk<ProvisionView>, ApiError>> Provision(
+        string orgId, ProvisionRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, OrgCertificateAuthorities authorities,
+        PkiOptions pki, CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        var validation = new Validation().Required("csr", request.Csr, 16_384);
+        if (!validation.IsValid)
+        {
+            return validation.ToError();
+        }
+
+        var parsed = SigningRequests.Read(request.Csr!);
+        if (parsed.Error is not null)
+        {
+            return ApiError.Validation("csr", parsed.Error);
+        }
+
+        // The CSR policy: a gateway may ask only for its own hostname (as CN and as SANs).
+        var requested = parsed.DnsNames.Select(n => n.ToLowerInvariant()).Concat(parsed.IpAddresses.Select(ip => ip.ToString()))
+            .Concat(parsed.CommonName is { Length: > 0 } cn ? [cn.ToLowerInvariant()] : []).Distinct().ToList();
+        var foreign = requested.Where(name => name != gateway.Hostname).ToList();
+        if (foreign.Count > 0)
+        {
+            return ApiError.Validation("csr", $"asks for names other than the gateway's hostname {gateway.Hostname}: {string.Join(", ", foreign.Take(5))}");
+        }
+
+        var isAddress = IPAddress.TryParse(gateway.Hostname, out var address);
+        var signed = await changes.RunAsync(async ct =>
+        {
+            var issued = await authorities.IssueAsync(db, orgId, parsed.PublicKey!, gateway.Hostname, CertificatePurpose.Server, TimeSpan.FromDays(pki.ServerLifetimeDays),
+                gateway.Id, isAddress ? null : [gateway.Hostname], isAddress ? [address!] : null, ct);
+            changes.Record(PkiActions.Issue, orgId, issued.Serial, new { kind = "server", gatewayId = gateway.Id, subject = gateway.Hostname, notAfter = issued.NotAfter });
+            return issued;
+        }, cancellationToken);
+        return new ApiOk<ProvisionView>(new ProvisionView(signed.CertificatePem, signed.CaPem, signed.Serial, signed.NotAfter));
+    }
+
+    public static async Task<Results<ApiOk<VerifyClientView>, ApiError>> Verify(
+        string orgId, VerifyClientRequest request, HttpContext httpContext, GatehouseDb db, OrgCertificateAuthorities authorities, UserLookup users,
+        GatewayMetrics metrics, CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        if (ClientKeyError(request.Serial, request.PublicKey) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        VerifyClientView answer;
+        if (client.Refusal is { } refusal)
+        {
+            answer = new VerifyClientView(false, refusal, client.User?.Id);
+        }
+        else if (request.UserId is { } claimed && claimed != client.User!.Id)
+        {
+            answer = new VerifyClientView(false, "user_mismatch", client.User.Id);
+        }
+        else
+        {
+            var (rules, networks) = await GatewayRules.LoadAsync(db, orgId, cancellationToken);
+            var allowed = GatewayRules.ForClient(rules, networks, gateway.Id, client.User!).Any(r => r.Action == AccessPolicy.Allow);
+            answer = new VerifyClientView(allowed, allowed ? null : "no_rule", client.User!.Id);
+        }
+
+        metrics.CountVerify(answer.Allowed ? "allowed" : answer.Reason!);
+        return new ApiOk<VerifyClientView>(answer);
+    }
+
+    public static async Task<Results<ApiOk<ClientRulesView>, ApiError>> ClientRules(
+        string orgId, ClientRulesRequest request, HttpContext httpContext, GatehouseDb db, OrgCertificateAuthorities authorities, UserLookup users,
+        CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        if (ClientKeyError(request.Serial, request.PublicKey) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        List<EnforcedRule> enforced = [];
+        if (client.Refusal is null)
+        {
+            var (rules, networks) = await GatewayRules.LoadAsync(db, orgId, cancellationToken);
+            enforced = GatewayRules.ForClient(rules, networks, gateway.Id, client.User!);
+        }
+
+        // A refused client (revoked, expired, disabled, unknown) is subject to nothing: everything is denied.
+        return new ApiOk<ClientRulesView>(new ClientRulesView(AccessPolicy.VersionOf(enforced), client.User?.Id, enforced));
+    }
+
+    public static async Task<Results<ApiOk<AllRulesView>, ApiError>> AllRules(
+        string orgId, AllRulesRequest request, HttpContext httpContext, GatehouseDb db, CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        var (rules, networks) = await GatewayRules.LoadAsync(db, orgId, cancellationToken);
+        var enforced = GatewayRules.ForGateway(rules, networks, gateway.Id);
+        return new ApiOk<AllRulesView>(new AllRulesView(AccessPolicy.VersionOf(enforced), enforced));
+    }
+
+    public static async Task<Results<ApiCreated<ConnectionView>, ApiError>> Connect(
+        string orgId, ConnectionRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, OrgCertificateAuthorities authorities,
+        UserLookup users, GatewayMetrics metrics, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        if (ConnectionError(request) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        var connection = new GatewayConnection
+        {
+            Id = Ids.New("conn", clock.GetUtcNow()),
+            OrgId = orgId,
+            GatewayId = gateway.Id,
+            UserId = client.User?.Id,
+            ClientKey = ClientKeyOf(request.Serial, request.PublicKey),
+            ClientIp = request.ClientIp!.Trim(),
+            VirtualIp = request.VirtualIp?.Trim(),
+            BytesIn = request.BytesIn ?? 0,
+            BytesOut = request.BytesOut ?? 0,
+            ConnectedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.Add(connection);
+        changes.Record(GatewayActions.ClientConnected, orgId, connection.Id,
+            new { gatewayId = gateway.Id, userId = connection.UserId, clientIp = connection.ClientIp, virtualIp = connection.VirtualIp });
+        await changes.CommitAsync(cancellationToken);
+        metrics.CountConnection("connected");
+        return new ApiCreated<ConnectionView>(View(connection));
+    }
+
+    public static async Task<Results<ApiOk<ConnectionView>, ApiError>> Disconnect(
+        string orgId, ConnectionRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, GatewayMetrics metrics, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
+        {
+            return NotAGateway();
+        }
+
+        if (ConnectionError(request) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var key = ClientKeyOf(request.Serial, request.PublicKey);
+        var connection = await db.Owned<GatewayConnection>(orgId)
+            .Where(c => c.GatewayId == gateway.Id && c.ClientKey == key && c.DisconnectedAt == null)
+            .OrderByDescending(c => c.ConnectedAt).FirstOrDefaultAsync(cancellationToken);
+        if (connection is null)
+        {
+            return ApiError.NotFound("open connection");
+        }
+
+        connection.DisconnectedAt = clock.GetUtcNow().UtcDateTime;
+        connection.BytesIn = request.BytesIn ?? connection.BytesIn;
+        connection.BytesOut = request.BytesOut ?? connection.BytesOut;
+        changes.Record(GatewayActions.ClientDisconnected, orgId, connection.Id,
+            new { gatewayId = gateway.Id, userId = connection.UserId, bytesIn = connection.BytesIn, bytesOut = connection.BytesOut });
+        await changes.CommitAsync(cancellationToken);
+        metrics.CountConnection("disconnected");
+        return new ApiOk<ConnectionView>(View(connection));
+    }
+
+    private sealed record Identified(UserSummary? User, string? Refusal);
+
+    /// <summary>Who a client is, and why it is refused if it is: unknown, revoked, expired, or its user disabled or gone.</summary>
+    private static async Task<Identified> IdentifyAsync(
+        GatehouseDb db, string orgId, string? serial, string? publicKey, OrgCertificateAuthorities authorities, UserLookup users, CancellationToken cancellationToken)
+    {
+        // WireGuard peers are registered by VPN config generation; until a key is known it is refused like an unknown certificate.
+        if (serial is null || Serials.Normalize(serial) is not { } normalized)
+        {
+            return new Identified(null, "unknown_client");
+        }
+
+        var standing = await authorities.StandingAsync(db, orgId, normalized, cancellationToken);
+        if (standing is null || standing.Kind != "client" || standing.OwnerId is null)
+        {
+            return new Identified(null, "unknown_client");
+        }
+
+        var user = await users.FindAsync(orgId, standing.OwnerId, cancellationToken);
+        return standing.Revoked ? new Identified(user, "revoked")
+            : standing.Expired ? new Identified(user, "expired")
+            : user is null || user.Disabled ? new Identified(user, "user_disabled")
+            : new Identified(user, null);
+    }
+
+    private static ApiError? ClientKeyError(string? serial, string? publicKey)
+    {
+        if (serial is null && publicKey is null)
+        {
+            return ApiError.Validation("serial", "give the client's certificate serial or its WireGuard public_key");
+        }
+
+        return serial is not null && Serials.Normalize(serial) is null ? ApiError.Validation("serial", "must be a certificate serial in hex") : null;
+    }
+
+    private static ApiError? ConnectionError(ConnectionRequest request)
+    {
+        if (ClientKeyError(request.Serial, request.PublicKey) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (request.ClientIp is null || !IPAddress.TryParse(request.ClientIp.Trim(), out _))
+        {
+            return ApiError.Validation("client_ip", "must be an IP address");
+        }
+
+        if (request.VirtualIp is not null && !IPAddress.TryParse(request.VirtualIp.Trim(), out _))
+        {
+            return ApiError.Validation("virtual_ip", "must be an IP address");
+        }
+
+        return request.BytesIn is < 0 || request.BytesOut is < 0 ? ApiError.Validation("bytes_in", "byte counts must not be negative") : null;
+    }
+
+    private static string ClientKeyOf(string? serial, string? publicKey) =>
+        serial is not null ? "serial:" + Serials.Normalize(serial) : "wg:" + publicKey!.Trim();
+
+    /// <summary>The calling gateway, when the credential is a gateway token of this organization; null otherwise.</summary>
+    private static async Task<Gateway?> OwnGatewayAsync(HttpContext httpContext, GatehouseDb db, string orgId, bool tracked, CancellationToken cancellationToken)
+    {
+        var principal = httpContext.RequirePrincipal();
+        if (principal.Kind != ActorKind.Gateway)
+        {
+            return null;
+        }
+
+        var query = db.Owned<Gateway>(orgId);
+        return await (tracked ? query : query.AsNoTracking()).FirstOrDefaultAsync(g => g.Id == principal.CredentialId, cancellationToken);
+    }
+
+    private static ApiError NotAGateway() =>
+        new(ErrorCodes.Forbidden, "Only a gateway's own token (X-Gateway-Token) may call the gateway agent routes.",
+            new Dictionary<string, object?> { ["required"] = "gateway_token" });
+
+    private static ConnectionView View(GatewayConnection c) =>
+        new(c.Id, c.GatewayId, c.UserId, c.ClientIp, c.VirtualIp, c.BytesIn, c.BytesOut, c.ConnectedAt, c.DisconnectedAt);
+}
