@@ -47,6 +47,7 @@ public static class Program
         new VaultFeature(),
         new RootKeysFeature(),
         new JobsFeature(),
+        new Gatehouse.Server.Features.Content.ContentFeature(),
     ];
 
     /// <summary>

@@ -306,6 +306,10 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
             {
                 // A record still on the version — a skipped one included — keeps it alive.
                 var used = await db.Owned<CredentialVersion>(orgId).AnyAsync(v => v.KeyVersion == old.Version, cancellationToken);
+                foreach (var user in scope.ServiceProvider.GetServices<IDataKeyUsers>())
+                {
+                    used = used || await user.UsesAsync(db, orgId, old.Version, cancellationToken);
+                }
                 if (!used)
                 {
                     old.WrappedKey = null;
