@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using Gatehouse.Server.Tests.ApiKeys;
 using Gatehouse.Server.Features.Content;
 using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Tests.ApiKeys;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Tests.Content;

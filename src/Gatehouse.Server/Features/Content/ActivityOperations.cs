@@ -61,8 +61,14 @@ public static class ActivityOperations
         var now = clock.GetUtcNow();
         var error = new ClientError
         {
-            Id = Ids.New("cer", now), OrgId = orgId, Code = request.Code!, Message = request.Message!, Source = request.Source, ContainerId = request.ContainerId,
-            Details = request.Details, CreatedAt = now.UtcDateTime,
+            Id = Ids.New("cer", now),
+            OrgId = orgId,
+            Code = request.Code!,
+            Message = request.Message!,
+            Source = request.Source,
+            ContainerId = request.ContainerId,
+            Details = request.Details,
+            CreatedAt = now.UtcDateTime,
         };
         db.Add(error);
         changes.Record(ContentActions.ErrorReport, orgId, error.Id, new { error.Code, error.Source });

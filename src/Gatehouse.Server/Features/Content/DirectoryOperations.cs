@@ -35,8 +35,14 @@ public static partial class DirectoryOperations
         var now = clock.GetUtcNow();
         var contact = new Contact
         {
-            Id = Ids.New("con", now), OrgId = orgId, Email = email, Name = request.Name!, Company = request.Company,
-            Tags = [.. (request.Tags ?? []).Distinct(StringComparer.Ordinal)], CreatedAt = now.UtcDateTime, UpdatedAt = now.UtcDateTime,
+            Id = Ids.New("con", now),
+            OrgId = orgId,
+            Email = email,
+            Name = request.Name!,
+            Company = request.Company,
+            Tags = [.. (request.Tags ?? []).Distinct(StringComparer.Ordinal)],
+            CreatedAt = now.UtcDateTime,
+            UpdatedAt = now.UtcDateTime,
         };
         db.Add(contact);
         changes.Record(ContentActions.ContactCreate, orgId, contact.Id, new { fields = ContactFields });

@@ -107,8 +107,18 @@ public static class FileOperations
                     var (sealedKey, keyVersion) = await dataKeys.SealAsync(db, orgId, contentKey, ContentSegments.KeyAssociatedDataFor(orgId, containerId, fileId), ct);
                     db.Add(new ContentFile
                     {
-                        Id = file.Id, OrgId = file.OrgId, ContainerId = file.ContainerId, Name = file.Name, Size = file.Size, Sha256 = file.Sha256, ContentType = file.ContentType,
-                        StorageConfigId = file.StorageConfigId, ObjectKey = file.ObjectKey, KeyVersion = keyVersion, WrappedKey = sealedKey, CreatedAt = file.CreatedAt,
+                        Id = file.Id,
+                        OrgId = file.OrgId,
+                        ContainerId = file.ContainerId,
+                        Name = file.Name,
+                        Size = file.Size,
+                        Sha256 = file.Sha256,
+                        ContentType = file.ContentType,
+                        StorageConfigId = file.StorageConfigId,
+                        ObjectKey = file.ObjectKey,
+                        KeyVersion = keyVersion,
+                        WrappedKey = sealedKey,
+                        CreatedAt = file.CreatedAt,
                     });
                     ContentLedger.Event(db, clock, orgId, "container.file_added", containerId, fileId);
                     changes.Record(ContentActions.FileUpload, orgId, fileId, new { containerId, file.Name, file.Size, file.Sha256, file.ContentType });
