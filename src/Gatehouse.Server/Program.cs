@@ -53,6 +53,7 @@ public static class Program
         new GatewaysFeature(),
         new RootKeysFeature(),
         new JobsFeature(),
+        new Gatehouse.Server.Features.Content.ContentFeature(),
     ];
 
     /// <summary>

@@ -226,8 +226,10 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
                 var where = $"{operation.Name} {path.Name}";
                 operation.Value.TryGetProperty("responses", out var responses).ShouldBeTrue(where);
                 responses.EnumerateObject().Count().ShouldBeGreaterThan(0, where);
-                // The CA certificate, the CRL and revocation status are public by design (relying parties fetch them).
-                var isPublic = path.Name is "/health" or "/metrics" or "/api/v1/health" || path.Name.StartsWith("/api/v1/pki/", StringComparison.Ordinal);
+                // The CA certificate, the CRL and revocation status are public by design (relying parties fetch them);
+                // share links carry their own credential (the token in the path); the service status is public by contract.
+                var isPublic = path.Name is "/health" or "/metrics" or "/api/v1/health" or "/api/v1/status"
+                    || path.Name.StartsWith("/api/v1/pki/", StringComparison.Ordinal) || path.Name.StartsWith("/api/v1/shares/", StringComparison.Ordinal);
                 if (!isPublic && path.Name.StartsWith("/api/v1", StringComparison.Ordinal))
                 {
                     operation.Value.TryGetProperty("security", out var security).ShouldBeTrue(where);
@@ -396,6 +398,8 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         var account = await _server.Root.PostAsync($"{org}/service-accounts", new { name = "rules-account", permissions = new[] { "api_keys:read" } });
         var client = await _server.Root.PostAsync($"{org}/oauth-clients", new { name = "rules-client", scopes = new[] { "api_keys:read" } });
         var deviceApp = await _server.Root.PostAsync($"{org}/device-apps", new { name = "rules-app", redirectUrls = new[] { "https://rules.example/cb" } });
+        var storage = await _server.Root.PostAsync($"{org}/storage-configs", new { name = "rules-storage", provider = "local" });
+        var container = await _server.Root.PostAsync($"{org}/containers", new { name = "rules-container" });
         var ids = new Dictionary<string, string>
         {
             ["{appId}"] = deviceApp.Str("id"),
@@ -408,6 +412,8 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
             ["{webhookId}"] = hook.Str("id"),
             ["{integrationId}"] = "rules",
             ["{credentialId}"] = credential.Str("id"),
+            ["{storageConfigId}"] = storage.Str("id"),
+            ["{containerId}"] = container.Str("id"),
         };
         var checkedRules = new List<string>();
         foreach (var path in document.Body.GetProperty("paths").EnumerateObject())

@@ -44,6 +44,7 @@ public sealed class VaultFeature : Feature
     {
         services.Options<VaultOptions>(Name);
         services.Services.AddSingleton<VaultKeyring>();
+        services.Services.AddSingleton<OrgDataKeys>();
         services.OrgData<VaultOrgData>();
         services.Job<DataKeyReencryption>().ClusterChanges<VaultClusterChanges>();
         services.HealthCheck<KeyringHealth>();

@@ -99,7 +99,7 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
 
 /// <summary>
 /// Another feature's records sealed under an organization's data keys (a certificate authority's
-/// key): a version such a record uses is never retired. Those records are not re-encrypted by the
+/// key, a content file's key): a version such a record uses is never retired. Those records are not re-encrypted by the
 /// vault's job; they keep their version alive instead.
 /// </summary>
 [Gatehouse.Server.Platform.Composition.FeatureApi]

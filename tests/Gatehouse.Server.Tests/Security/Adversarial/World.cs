@@ -88,6 +88,13 @@ public sealed class World
             .Data.GetProperty("serviceAccount").GetProperty("id").GetString()!;
         ids["credentialId"] = credential.Str("id");
         ids["clientId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = "resident", scopes = new[] { "deploy:read" } })).Str("id");
+        ids["storageConfigId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/storage-configs", new { name = "resident", provider = "local" })).Str("id");
+        ids["ruleId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/drm-rules", new { name = "resident" })).Str("id");
+        ids["contactId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/address-book", new { email = "resident@example.org", name = "Resident" })).Str("id");
+        ids["tagId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/tags", new { name = "resident" })).Str("id");
+        ids["containerId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/containers", new { name = "resident", drmRuleId = ids["ruleId"] })).Str("id");
+        ids["fileId"] = Created(await Content.ContentScenario.UploadAsync(root, orgId, ids["containerId"], [1, 2, 3])).Str("id");
+        ids["shareId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/containers/{ids["containerId"]}/shares", new { recipients = new[] { "resident@example.org" } })).Str("id");
         var email = $"resident-{Guid.NewGuid():N}@example.org";
         ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");
         var login = Created(await server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = World.UserPassword, orgId }));

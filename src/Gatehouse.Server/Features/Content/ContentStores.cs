@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+using Gatehouse.Server.Platform.Hosting;
+
+namespace Gatehouse.Server.Features.Content;
+
+/// <summary>An object store holding ciphertext only: written once, read in a stream, deleted.</summary>
+public interface IContentStore
+{
+    /// <summary>Writes an object through <paramref name="write"/>; it becomes visible only when complete.</summary>
+    Task WriteAsync(string key, Func<Stream, Task> write, CancellationToken cancellationToken);
+
+    /// <summary>The object's bytes, or null when it does not exist.</summary>
+    Task<Stream?> OpenReadAsync(string key, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>A store could not be reached or refused the operation.</summary>
+public sealed class ContentStoreException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The stores of the server: its own local folder (containers without a storage configuration) and
+/// one per storage configuration. Only the local provider is built in this release; the others are
+/// accepted as configurations and reported as unavailable by the probe and by uploads.
+/// </summary>
+public sealed partial class ContentStores(GatehouseOptions options)
+{
+    private readonly string _root = Path.GetFullPath(Path.Combine(options.DataDir, "content"));
+
+    public IContentStore Default => new LocalContentStore(Path.Combine(_root, "default"));
+
+    /// <summary>The store of a configuration, or null with the reason when its provider is not available.</summary>
+    public (IContentStore? Store, string? Unavailable) For(StorageConfig? config)
+    {
+        if (config is null)
+        {
+            return (Default, null);
+        }
+
+        return config.Provider switch
+        {
+            "local" => (new LocalContentStore(Path.Combine(_root, "local", config.Bucket ?? config.Id)), null),
+            _ => (null, $"The '{config.Provider}' storage provider is not available in this server build."),
+        };
+    }
+
+    public static bool IsValidLocalFolder(string name) => LocalFolder().IsMatch(name);
+
+    /// <summary>The key of a file's object: one folder per organization, so an org's objects can be found and removed together.</summary>
+    public static string ObjectKey(string orgId, string containerId, string fileId) => $"{orgId}/{containerId}/{fileId}";
+
+    /// <summary>After an organization was deleted: its objects in the server's own store go too (they could no longer be opened anyway).</summary>
+    public void DeleteOrgFromDefaultStore(string orgId)
+    {
+        var folder = Path.Combine(_root, "default", orgId);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    private static partial Regex LocalFolder();
+}
+
+/// <summary>Objects as files under one folder; a write goes to a temporary name and is renamed when complete.</summary>
+public sealed class LocalContentStore(string folder) : IContentStore
+{
+    private const int BufferSize = 64 * 1024;
+
+    public async Task WriteAsync(string key, Func<Stream, Task> write, CancellationToken cancellationToken)
+    {
+        var path = PathOf(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var partial = path + "." + Guid.NewGuid().ToString("N") + ".partial";
+        try
+        {
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            {
+                await write(file);
+                await file.FlushAsync(cancellationToken);
+            }
+
+            File.Move(partial, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    public Task<Stream?> OpenReadAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathOf(key);
+        Stream? stream = File.Exists(path)
+            ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan)
+            : null;
+        return Task.FromResult(stream);
+    }
+
+    public Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        File.Delete(PathOf(key));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Keys are made by the server from ids; anything that would leave the folder is refused all the same.</summary>
+    private string PathOf(string key)
+    {
+        var root = Path.GetFullPath(folder);
+        var path = Path.GetFullPath(Path.Combine(root, key));
+        if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ContentStoreException("The object key leaves the store's folder.");
+        }
+
+        return path;
+    }
+}
