@@ -269,7 +269,10 @@ public sealed class GatewayTests(SharedServer shared)
         verdict.Str("reason").ShouldBe("revoked");
         (await agent.ClientRulesAsync(client.Serial)).Data.GetProperty("rules").GetArrayLength().ShouldBe(0);
         (await agent.VerifyAsync("ABCDEF")).Str("reason").ShouldBe("unknown_client");
-        (await agent.PostAsync("verify", new { public_key = "k" })).Str("reason").ShouldBe("unknown_client");
+        (await agent.PostAsync("verify", new { public_key = Convert.ToBase64String(new byte[32]) })).Str("reason").ShouldBe("unknown_client");
+        var malformedKey = await agent.PostAsync("verify", new { public_key = "k" });
+        malformedKey.StatusCode.ShouldBe(422, malformedKey.Text);
+        malformedKey.Fields().ShouldBe(["public_key"]);
 
         var audit = await _server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?limit=100");
         var actions = audit.Data.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();

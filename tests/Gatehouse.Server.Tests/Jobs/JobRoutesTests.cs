@@ -28,7 +28,7 @@ public sealed class JobRoutesTests
 
         list.StatusCode.ShouldBe(200, list.Text);
         var jobs = list.Data.EnumerateArray().ToDictionary(j => j.GetProperty("name").GetString()!);
-        jobs.Keys.Order(StringComparer.Ordinal).ShouldBe(["cluster-change-prune", "cluster-heartbeat", "dek-reencrypt", "gateway-offline", "idempotency-purge", "job-runs-prune", "key-usage-flush", "oauth-signing-key-rotation", "oauth-token-prune", "pki-crl-refresh", "session-prune", "webhook-delivery"]);
+        jobs.Keys.Order(StringComparer.Ordinal).ShouldBe(["cluster-change-prune", "cluster-heartbeat", "dek-reencrypt", "device-record-prune", "gateway-offline", "idempotency-purge", "job-runs-prune", "key-usage-flush", "oauth-signing-key-rotation", "oauth-token-prune", "pki-crl-refresh", "session-prune", "webhook-delivery"]);
         jobs["dek-reencrypt"].GetProperty("schedule").GetString().ShouldBe("PT30S");
         jobs["dek-reencrypt"].GetProperty("intervalSeconds").GetInt64().ShouldBe(30);
         jobs["dek-reencrypt"].GetProperty("placement").GetString().ShouldBe("one-node");

@@ -339,6 +339,13 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
         var document = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
         var schemas = document.Body.GetProperty("components").GetProperty("schemas");
         var orgId = await _server.CreateOrgAsync();
+        // The gateway agent routes answer only a gateway's own token: they are sent with one.
+        var (_, gateway) = await Gateways.GatewaySteps.CreateGatewayAsync(_server, orgId, "rules-gateway");
+        var agent = _server.CreateClient(null);
+        var agentHeaders = new Dictionary<string, string> { ["X-Gateway-Token"] = gateway.Token };
+        Task<ApiResponse> PostAsync(string route, string body) => route.Contains("/gateway/", StringComparison.Ordinal)
+            ? agent.SendRawAsync(HttpMethod.Post, route, body, headers: agentHeaders)
+            : _server.Root.SendRawAsync(HttpMethod.Post, route, body);
         var checkedRules = new List<string>();
         foreach (var path in document.Body.GetProperty("paths").EnumerateObject())
         {
@@ -353,12 +360,18 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
             var schema = schemas.GetProperty(reference.Split('/')[^1]);
             var required = schema.TryGetProperty("required", out var names) ? names.EnumerateArray().Select(n => n.GetString()!).ToHashSet() : [];
 
-            var empty = await _server.Root.SendRawAsync(HttpMethod.Post, route, "{}");
-            empty.StatusCode.ShouldBe(422, $"{path.Name}: {empty.Text}");
-            Fields(empty).Where(f => f.Reason == "required").Select(f => f.Field).ToHashSet().ShouldBe(required, ignoreOrder: true, $"{path.Name}: {empty.Text}");
-            checkedRules.AddRange(required.Select(name => $"{path.Name} {name} required"));
+            // A body whose members are all optional (a gateway's heartbeat) may be empty; any other empty body is refused naming exactly what it lacks.
+            if (required.Count > 0)
+            {
+                var empty = await PostAsync(route, "{}");
+                empty.StatusCode.ShouldBe(422, $"{path.Name}: {empty.Text}");
+                Fields(empty).Where(f => f.Reason == "required").Select(f => f.Field).ToHashSet().ShouldBe(required, ignoreOrder: true, $"{path.Name}: {empty.Text}");
+                checkedRules.AddRange(required.Select(name => $"{path.Name} {name} required"));
+            }
 
-            foreach (var property in schema.GetProperty("properties").EnumerateObject())
+            // A body with no members at all (a gateway's request for every rule) has nothing to break.
+            var properties = schema.TryGetProperty("properties", out var declared) ? declared.EnumerateObject().ToList() : [];
+            foreach (var property in properties)
             {
                 var broken = property.Value.TryGetProperty("maxLength", out var maxLength) ? new string('a', maxLength.GetInt32() + 1)
                     : property.Value.TryGetProperty("pattern", out _) ? "Not Allowed!"
@@ -368,7 +381,7 @@ public sealed class OpenApiRequestRulesTests(SharedServer shared)
                     continue;
                 }
 
-                var response = await _server.Root.SendRawAsync(HttpMethod.Post, route, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [property.Name] = broken }));
+                var response = await PostAsync(route, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [property.Name] = broken }));
                 response.StatusCode.ShouldBe(422, $"{path.Name} {property.Name}: {response.Text}");
                 Fields(response).Where(f => f.Field == property.Name && f.Reason != "required").ShouldNotBeEmpty($"{path.Name} {property.Name}: {response.Text}");
                 checkedRules.Add($"{path.Name} {property.Name} {(maxLength.ValueKind == JsonValueKind.Number ? "maxLength" : "pattern")}");

@@ -176,6 +176,12 @@ internal sealed class ContentStorageHealth(Platform.Hosting.GatehouseOptions opt
     {
         try
         {
+            // Never recreate a missing data dir: SQLite would then open a new, empty database in it.
+            if (!Directory.Exists(options.DataDir))
+            {
+                return Task.FromResult(new ComponentHealth(ComponentHealth.Unhealthy, Details: new Dictionary<string, object?> { ["error"] = "data_dir_missing" }));
+            }
+
             var folder = Path.Combine(options.DataDir, "content");
             Directory.CreateDirectory(folder);
             var probe = Path.Combine(folder, ".health-" + Guid.NewGuid().ToString("N"));

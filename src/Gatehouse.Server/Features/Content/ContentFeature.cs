@@ -135,7 +135,8 @@ public sealed class ContentFeature : Feature
         containers.MapDelete("/{containerId}/shares/{shareId}", ShareOperations.Revoke).RequirePermission("containers:write").WithName("RevokeShare").WithSummary("Revoke a share: its links stop at the next open");
         containers.MapGet("/{containerId}/access-log", ActivityOperations.AccessLog).RequirePermission("audit:read").WithName("GetContainerAccessLog").WithSummary("Opens, downloads and denials of one container");
 
-        var shared = api.MapGroup("/shares/{token}").WithTags("Content");
+        // Open on purpose, and marked so: the share token in the path is the recipient's credential.
+        var shared = api.MapGroup("/shares/{token}").WithTags("Content").AllowAnonymous();
         shared.MapGet("", RecipientOperations.View).WithName("OpenShare").WithSummary("What a share link's recipient may open (the token is the credential)");
         shared.MapPost("/consent", RecipientOperations.Consent).WithName("GiveShareConsent").WithSummary("The recipient gives or refuses the consent the rule requires");
         shared.MapGet("/files/{fileId}", RecipientOperations.Open).DisableRequestTimeout().WithName("OpenSharedFile")

@@ -27,7 +27,7 @@ public sealed partial class ContentStores(GatehouseOptions options)
 {
     private readonly string _root = Path.GetFullPath(Path.Combine(options.DataDir, "content"));
 
-    public IContentStore Default => new LocalContentStore(Path.Combine(_root, "default"));
+    public IContentStore Default => new LocalContentStore(Path.Combine(_root, "default"), options.DataDir);
 
     /// <summary>The store of a configuration, or null with the reason when its provider is not available.</summary>
     public (IContentStore? Store, string? Unavailable) For(StorageConfig? config)
@@ -39,7 +39,7 @@ public sealed partial class ContentStores(GatehouseOptions options)
 
         return config.Provider switch
         {
-            "local" => (new LocalContentStore(Path.Combine(_root, "local", config.Bucket ?? config.Id)), null),
+            "local" => (new LocalContentStore(Path.Combine(_root, "local", config.Bucket ?? config.Id), options.DataDir), null),
             _ => (null, $"The '{config.Provider}' storage provider is not available in this server build."),
         };
     }
@@ -63,14 +63,24 @@ public sealed partial class ContentStores(GatehouseOptions options)
     private static partial Regex LocalFolder();
 }
 
-/// <summary>Objects as files under one folder; a write goes to a temporary name and is renamed when complete.</summary>
-public sealed class LocalContentStore(string folder) : IContentStore
+/// <summary>
+/// Objects as files under one folder; a write goes to a temporary name and is renamed when complete.
+/// Folders are made below the server's data dir only while it exists: creating the whole chain would
+/// bring back a data dir that went missing (an unmounted volume), and SQLite would then open a new,
+/// empty database in it.
+/// </summary>
+public sealed class LocalContentStore(string folder, string dataDir) : IContentStore
 {
     private const int BufferSize = 64 * 1024;
 
     public async Task WriteAsync(string key, Func<Stream, Task> write, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
+        if (!Directory.Exists(dataDir))
+        {
+            throw new DirectoryNotFoundException("The server's data directory is missing.");
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var partial = path + "." + Guid.NewGuid().ToString("N") + ".partial";
         try

@@ -327,8 +327,8 @@ public static class GatewayAdminOperations
         SaveRuleAsync(orgId, null, request, db, changes, users, clock, view => new ApiCreated<AccessRuleView>(view), cancellationToken);
 
     public static Task<Results<ApiOk<AccessRuleView>, ApiError>> UpdateRule(
-        string orgId, string ruleId, AccessRuleRequest request, GatehouseDb db, ChangeSet changes, UserLookup users, TimeProvider clock, CancellationToken cancellationToken) =>
-        SaveRuleAsync(orgId, ruleId, request, db, changes, users, clock, view => new ApiOk<AccessRuleView>(view), cancellationToken);
+        string orgId, string accessRuleId, AccessRuleRequest request, GatehouseDb db, ChangeSet changes, UserLookup users, TimeProvider clock, CancellationToken cancellationToken) =>
+        SaveRuleAsync(orgId, accessRuleId, request, db, changes, users, clock, view => new ApiOk<AccessRuleView>(view), cancellationToken);
 
     public static async Task<Results<ApiPage<AccessRuleView>, ApiError>> ListRules(string orgId, [AsParameters] PageParameters paging, GatehouseDb db, CancellationToken cancellationToken)
     {
@@ -343,15 +343,15 @@ public static class GatewayAdminOperations
         return new ApiPage<AccessRuleView>([.. rules.Select(View)], page.Paginate(total));
     }
 
-    public static async Task<Results<ApiOk<AccessRuleView>, ApiError>> GetRule(string orgId, string ruleId, GatehouseDb db, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<AccessRuleView>, ApiError>> GetRule(string orgId, string accessRuleId, GatehouseDb db, CancellationToken cancellationToken)
     {
-        var rule = await db.Owned<AccessRule>(orgId).AsNoTracking().FirstOrDefaultAsync(r => r.Id == ruleId, cancellationToken);
+        var rule = await db.Owned<AccessRule>(orgId).AsNoTracking().FirstOrDefaultAsync(r => r.Id == accessRuleId, cancellationToken);
         return rule is null ? ApiError.NotFound("access rule") : new ApiOk<AccessRuleView>(View(rule));
     }
 
-    public static async Task<Results<ApiOk<AccessRuleView>, ApiError>> DeleteRule(string orgId, string ruleId, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<AccessRuleView>, ApiError>> DeleteRule(string orgId, string accessRuleId, GatehouseDb db, ChangeSet changes, CancellationToken cancellationToken)
     {
-        var rule = await db.Owned<AccessRule>(orgId).FirstOrDefaultAsync(r => r.Id == ruleId, cancellationToken);
+        var rule = await db.Owned<AccessRule>(orgId).FirstOrDefaultAsync(r => r.Id == accessRuleId, cancellationToken);
         if (rule is null)
         {
             return ApiError.NotFound("access rule");
@@ -369,9 +369,13 @@ public static class GatewayAdminOperations
     {
         var validation = new Validation().Required("name", request.Name, 100);
         var subjects = (request.Subjects ?? []).Distinct(StringComparer.Ordinal).ToList();
-        if (request.Subjects is null || subjects.Count == 0)
+        if (request.Subjects is null)
         {
-            validation.Add("subjects", "required: user:<id>, group:<role name> or *");
+            validation.Add("subjects", "required");
+        }
+        else if (subjects.Count == 0)
+        {
+            validation.Add("subjects", "must name at least one of user:<id>, group:<role name> or *");
         }
 
         var userIds = new List<string>();
@@ -433,7 +437,11 @@ public static class GatewayAdminOperations
             validation.Add("protocol", "must be tcp, udp, icmp or any");
         }
 
-        if (request.Action is not (AccessPolicy.Allow or AccessPolicy.Deny))
+        if (request.Action is null)
+        {
+            validation.Add("action", "required");
+        }
+        else if (request.Action is not (AccessPolicy.Allow or AccessPolicy.Deny))
         {
             validation.Add("action", "must be allow or deny");
         }

@@ -111,7 +111,7 @@ public static class GatewayAgentOperations
             return NotAGateway();
         }
 
-        if (ClientKeyError(request.Serial, request.PublicKey) is { } invalid)
+        if (ClientKeyError(request.Serial, request.PublicKey, request.UserId) is { } invalid)
         {
             return invalid;
         }
@@ -270,34 +270,63 @@ public static class GatewayAgentOperations
             : new Identified(user, null);
     }
 
-    private static ApiError? ClientKeyError(string? serial, string? publicKey)
+    /// <summary>The client a gateway names: a certificate serial or a WireGuard public key (every problem named at once).</summary>
+    private static Validation ClientKeyRules(string? serial, string? publicKey)
     {
+        var validation = new Validation().Optional("serial", serial, 64).Optional("public_key", publicKey, 64);
         if (serial is null && publicKey is null)
         {
-            return ApiError.Validation("serial", "give the client's certificate serial or its WireGuard public_key");
+            validation.Add("serial", "give the client's certificate serial or its WireGuard public_key");
         }
 
-        return serial is not null && Serials.Normalize(serial) is null ? ApiError.Validation("serial", "must be a certificate serial in hex") : null;
+        if (serial is { Length: <= 64 } && Serials.Normalize(serial) is null)
+        {
+            validation.Add("serial", "must be a certificate serial in hex");
+        }
+
+        if (publicKey is { Length: <= 64 } && !IsWireGuardKey(publicKey))
+        {
+            validation.Add("public_key", "must be a WireGuard public key: 32 bytes in base64 (44 characters)");
+        }
+
+        return validation;
+    }
+
+    private static ApiError? ClientKeyError(string? serial, string? publicKey, string? userId = null)
+    {
+        var validation = ClientKeyRules(serial, publicKey).Optional("user_id", userId, 64);
+        return validation.IsValid ? null : validation.ToError();
+    }
+
+    private static bool IsWireGuardKey(string publicKey)
+    {
+        Span<byte> key = stackalloc byte[33];
+        return publicKey.Length == 44 && Convert.TryFromBase64String(publicKey, key, out var written) && written == 32;
     }
 
     private static ApiError? ConnectionError(ConnectionRequest request)
     {
-        if (ClientKeyError(request.Serial, request.PublicKey) is { } invalid)
+        var validation = ClientKeyRules(request.Serial, request.PublicKey).Optional("client_ip", request.ClientIp, 64).Optional("virtual_ip", request.VirtualIp, 64);
+        if (request.ClientIp is null)
         {
-            return invalid;
+            validation.Add("client_ip", "required");
+        }
+        else if (request.ClientIp.Length <= 64 && !IPAddress.TryParse(request.ClientIp.Trim(), out _))
+        {
+            validation.Add("client_ip", "must be an IP address");
         }
 
-        if (request.ClientIp is null || !IPAddress.TryParse(request.ClientIp.Trim(), out _))
+        if (request.VirtualIp is { Length: <= 64 } && !IPAddress.TryParse(request.VirtualIp.Trim(), out _))
         {
-            return ApiError.Validation("client_ip", "must be an IP address");
+            validation.Add("virtual_ip", "must be an IP address");
         }
 
-        if (request.VirtualIp is not null && !IPAddress.TryParse(request.VirtualIp.Trim(), out _))
+        if (request.BytesIn is < 0 || request.BytesOut is < 0)
         {
-            return ApiError.Validation("virtual_ip", "must be an IP address");
+            validation.Add("bytes_in", "byte counts must not be negative");
         }
 
-        return request.BytesIn is < 0 || request.BytesOut is < 0 ? ApiError.Validation("bytes_in", "byte counts must not be negative") : null;
+        return validation.IsValid ? null : validation.ToError();
     }
 
     private static string ClientKeyOf(string? serial, string? publicKey) =>

@@ -151,9 +151,9 @@ public sealed class GatewaysFeature : Feature
         var rules = org.MapGroup("/admin/access-rules").WithTags("Gateways");
         rules.MapGet("", GatewayAdminOperations.ListRules).RequirePermission("gateways:write").WithName("ListAccessRules").WithSummary("List access rules");
         rules.MapPost("", GatewayAdminOperations.CreateRule).RequirePermission("gateways:write").WithName("CreateAccessRule").WithSummary("Create an access rule");
-        rules.MapGet("/{ruleId}", GatewayAdminOperations.GetRule).RequirePermission("gateways:write").WithName("GetAccessRule").WithSummary("Get an access rule");
-        rules.MapPut("/{ruleId}", GatewayAdminOperations.UpdateRule).RequirePermission("gateways:write").WithName("UpdateAccessRule").WithSummary("Replace an access rule");
-        rules.MapDelete("/{ruleId}", GatewayAdminOperations.DeleteRule).RequirePermission("gateways:write").WithName("DeleteAccessRule").WithSummary("Delete an access rule");
+        rules.MapGet("/{accessRuleId}", GatewayAdminOperations.GetRule).RequirePermission("gateways:write").WithName("GetAccessRule").WithSummary("Get an access rule");
+        rules.MapPut("/{accessRuleId}", GatewayAdminOperations.UpdateRule).RequirePermission("gateways:write").WithName("UpdateAccessRule").WithSummary("Replace an access rule");
+        rules.MapDelete("/{accessRuleId}", GatewayAdminOperations.DeleteRule).RequirePermission("gateways:write").WithName("DeleteAccessRule").WithSummary("Delete an access rule");
 
         var agent = org.MapGroup("/gateway").WithTags("Gateway agent");
         agent.MapPost("/heartbeat", GatewayAgentOperations.Heartbeat).RequireCredential().WithName("GatewayHeartbeat").WithSummary("Report liveness, version, load and connected clients");

@@ -57,6 +57,9 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/oauth-clients/{deleted["clientId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/devices/{deleted["deviceId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/device-apps/{deleted["appId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/admin/access-rules/{deleted["accessRuleId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/admin/networks/{deleted["networkId"]}");
+        await root.DeleteAsync($"/api/v1/orgs/{org}/admin/gateways/{deleted["gatewayId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}");
         var (_, sample) = await server.CreateKeyAsync(a.OrgId, new { name = "sample", permissions = new[] { "deploy:write" } });
         var (_, admin) = await server.CreateKeyAsync(a.OrgId, new { name = "world admin", permissions = new[] { "*" } });
@@ -99,6 +102,11 @@ public sealed class World
         ids["userId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/users", new { email, name = "Resident", password = World.UserPassword, permissions = new[] { "deploy:read" } })).Str("id");
         var login = Created(await server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = World.UserPassword, orgId }));
         ids["sessionId"] = login.Data.GetProperty("session").GetProperty("id").GetString()!;
+        ids["gatewayId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/gateways",
+            new { name = "resident", hostname = "vpn.resident.example", port = 1194, protocol = "udp", vpn_type = "openvpn" })).Str("id");
+        ids["networkId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/networks", new { name = "resident", cidr = "10.42.0.0/16", gateway_ids = new[] { ids["gatewayId"] } })).Str("id");
+        ids["accessRuleId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/access-rules",
+            new { name = "resident", subjects = new[] { "*" }, network_id = ids["networkId"], action = "allow" })).Str("id");
         ids["appId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/device-apps", new { name = "resident", redirectUrls = new[] { "https://resident.example/cb" } })).Str("id");
         using var deviceKey = new Devices.TestDevice();
         ids["deviceId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/devices", new { userId = "resident", appId = ids["appId"], publicKeyJwk = deviceKey.PublicJwk })).Str("id");
