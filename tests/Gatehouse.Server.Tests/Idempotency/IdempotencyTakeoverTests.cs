@@ -2,9 +2,8 @@ using Gatehouse.Server.Features.ApiKeys;
 using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
-using Microsoft.EntityFrameworkCore;
-
 using Gatehouse.Server.Tests.ApiKeys;
+using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Tests.Idempotency;
 
