@@ -40,6 +40,7 @@ public sealed class GatehouseClient : IDisposable
         Admin = new AdminClient(Transport);
         Health = new HealthClient(Transport);
         RateLimits = new RateLimitsClient(Transport);
+        Devices = new DevicesClient(Transport);
     }
 
     internal GatehouseTransport Transport { get; }
@@ -62,6 +63,9 @@ public sealed class GatehouseClient : IDisposable
     public AdminClient Admin { get; }
     public HealthClient Health { get; }
     public RateLimitsClient RateLimits { get; }
+
+    /// <summary>Device verification: auth URLs, tokens, devices and device-bound sessions.</summary>
+    public DevicesClient Devices { get; }
 
     /// <summary>Shorthand of <see cref="ApiKeysClient.VerifyAsync(string, string?, RequestOptions?, CancellationToken)"/>.</summary>
     public Task<KeyVerdict> VerifyAsync(string key, string? permissions = null, RequestOptions? options = null, CancellationToken cancellationToken = default) =>

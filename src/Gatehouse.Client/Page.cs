@@ -178,3 +178,19 @@ public static class Paging
         }
     }
 }
+
+/// <summary>Filters of the device list.</summary>
+public sealed record DeviceListQuery : ListQuery
+{
+    /// <summary>Only the devices of this user (a Gatehouse user id or the app's own user id).</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Only the devices registered through this device app.</summary>
+    public string? AppId { get; init; }
+
+    internal override void AddFilters(QueryString query)
+    {
+        query.Add("userId", UserId);
+        query.Add("appId", AppId);
+    }
+}

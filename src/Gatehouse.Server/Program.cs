@@ -247,6 +247,7 @@ public static class Program
         app.UseMiddleware<FlatOrgRoutes>();
         app.UseRouting();
         app.UseRequestTimeouts();
+        app.UseMiddleware<OpenApiDocumentCache>();
         // Only /docs requests pass through the reference page's middleware (it matches paths by regex).
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(ui =>
         {

@@ -28,6 +28,12 @@ try {
       if (typeof value !== "function") throw new Error(name + " is not exported");
     }
     gatehouseExpress({ baseUrl: "http://127.0.0.1:1", apiKey: "gk_check" });
+    const { proxyMiddleware } = await import("@gatehouse/sdk/express");
+    if (typeof proxyMiddleware({ baseUrl: "http://127.0.0.1:1" }) !== "function") throw new Error("proxyMiddleware is not exported");
+    const { readFileSync } = await import("node:fs");
+    const { createRequire } = await import("node:module");
+    const agent = readFileSync(createRequire(import.meta.url).resolve("@gatehouse/sdk/agent.js"), "utf8");
+    if (!agent.includes("GatehouseAgent")) throw new Error("agent.js is not in the package");
     gatehouseHono({ baseUrl: "http://127.0.0.1:1", apiKey: "gk_check" });`;
   execFileSync(process.execPath, ["--input-type=module", "-e", check], { cwd: project, stdio: "inherit" });
   console.log(`${tarball} installs and loads without express or hono`);

@@ -220,6 +220,52 @@ export class Gatehouse {
       }),
   };
 
+  /**
+   * Device verification, the app backend's side: make the hosted page's URL, exchange the token the
+   * page brings back, renew sessions; device apps, devices and device-bound sessions. The browser's
+   * side is the agent script (`/device/agent.js`, also shipped as `@gatehouse/sdk/agent.js`).
+   */
+  readonly devices = {
+    /** Where to send the user's browser; the page comes back to `redirectUrl` with `?token=…&requestId=…`. */
+    generateAuthUrl: (body: Schemas["DeviceAuthUrlRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/device-auth/url", { body, ...options }),
+    /** Accepts the page's one-time token once: the device, whether it is new, and a device-bound session. */
+    verifyToken: (body: Schemas["DeviceAuthVerifyRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/device-auth/verify", { body, ...options }),
+    /** Renews a session with its refresh token; the old refresh token stops working. */
+    refreshToken: (body: Schemas["DeviceAuthRefreshRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/device-auth/refresh", { body, ...options }),
+    createApp: (orgId: string, body: Schemas["CreateDeviceAppRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/orgs/{orgId}/device-apps", { path: { orgId }, body, ...options }),
+    listApps: (orgId: string, query?: ListQuery<"/api/v1/orgs/{orgId}/device-apps">, options?: CallOptions) =>
+      this.#page<Schemas["DeviceAppView"]>("/api/v1/orgs/{orgId}/device-apps", { path: { orgId }, query, ...options }),
+    getApp: (orgId: string, appId: string, options?: CallOptions) =>
+      this.#data("GET", "/api/v1/orgs/{orgId}/device-apps/{appId}", { path: { orgId, appId }, ...options }),
+    updateApp: (orgId: string, appId: string, body: Schemas["UpdateDeviceAppRequest"], options?: CallOptions) =>
+      this.#data("PATCH", "/api/v1/orgs/{orgId}/device-apps/{appId}", { path: { orgId, appId }, body, ...options }),
+    deleteApp: (orgId: string, appId: string, options?: CallOptions) =>
+      this.#data("DELETE", "/api/v1/orgs/{orgId}/device-apps/{appId}", { path: { orgId, appId }, ...options }),
+    /** Registers a device server to server, with its public key (a JWK). */
+    register: (orgId: string, body: Schemas["RegisterDeviceRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/orgs/{orgId}/devices", { path: { orgId }, body, ...options }),
+    list: (orgId: string, query?: ListQuery<"/api/v1/orgs/{orgId}/devices">, options?: CallOptions) =>
+      this.#page<Schemas["DeviceView"]>("/api/v1/orgs/{orgId}/devices", { path: { orgId }, query, ...options }),
+    get: (orgId: string, deviceId: string, options?: CallOptions) =>
+      this.#data("GET", "/api/v1/orgs/{orgId}/devices/{deviceId}", { path: { orgId, deviceId }, ...options }),
+    /** Revokes the device and ends its sessions at once. */
+    revoke: (orgId: string, deviceId: string, options?: CallOptions) =>
+      this.#data("DELETE", "/api/v1/orgs/{orgId}/devices/{deviceId}", { path: { orgId, deviceId }, ...options }),
+    createSession: (orgId: string, body: Schemas["CreateDeviceSessionRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/orgs/{orgId}/sessions", { path: { orgId }, body, ...options }),
+    getSession: (orgId: string, sessionId: string, options?: CallOptions) =>
+      this.#data("GET", "/api/v1/orgs/{orgId}/sessions/{sessionId}", { path: { orgId, sessionId }, ...options }),
+    /** `valid: false` (with its `reason`) is an answer, not an error; a device-bound session needs the agent's proof. */
+    validateSession: (orgId: string, sessionId: string, body: Schemas["ValidateDeviceSessionRequest"], options?: CallOptions) =>
+      this.#data("POST", "/api/v1/orgs/{orgId}/sessions/{sessionId}/validate", { path: { orgId, sessionId }, body, ...options }),
+    endSession: (orgId: string, sessionId: string, options?: CallOptions) =>
+      this.#data("DELETE", "/api/v1/orgs/{orgId}/sessions/{sessionId}", { path: { orgId, sessionId }, ...options }),
+  };
+
   /** The organization's audit trail. */
   readonly audit = {
     list: (orgId: string, query?: ListQuery<"/api/v1/orgs/{orgId}/audit-logs">, options?: CallOptions) =>

@@ -40,3 +40,6 @@ export function gatehouseExpress(options: GatehouseMiddlewareOptions): RequestHa
 }
 
 export type { GatehouseMiddlewareOptions, Verdict } from "./middleware.js";
+
+export { proxyMiddleware } from "./device-proxy.js";
+export type { DeviceProxyOptions } from "./device-proxy.js";

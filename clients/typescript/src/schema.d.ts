@@ -337,6 +337,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/admin/pki/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a certificate; the CRL is re-issued in the same transaction (also /api/v1/admin/pki/revoke)
+         * @description Requires the permission `pki:write`.
+         */
+        post: operations["RevokeCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/customization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Branding of the share pages
+         * @description Requires the permission `orgs:read`.
+         */
+        get: operations["GetCustomization"];
+        /**
+         * Replace the branding of the share pages
+         * @description Requires the permission `orgs:write`.
+         */
+        put: operations["PutCustomization"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Container and content events, newest first
+         * @description Requires the permission `audit:read`.
+         */
+        get: operations["ListContentEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reported errors
+         * @description Requires the permission `errors:read`.
+         */
+        get: operations["ListClientErrors"];
+        put?: never;
+        /**
+         * Report an error seen by a client
+         * @description Requires the permission `errors:write`.
+         */
+        post: operations["ReportClientError"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Days with activity, oldest first; `start`/`end` pick days (UTC dates, inclusive).
+         * @description Requires the permission `orgs:read`.
+         */
+        get: operations["GetContentUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Public: each service's status word, nothing more (no latency, no details, nothing of a tenant). */
+        get: operations["GetServiceStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs": {
         parameters: {
             query?: never;
@@ -1009,6 +1134,234 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/device-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List device apps
+         * @description Requires the permission `devices:read`.
+         */
+        get: operations["ListDeviceApps"];
+        put?: never;
+        /**
+         * Register a device app (gateway)
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["CreateDeviceApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/device-apps/{appId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device app
+         * @description Requires the permission `devices:read`.
+         */
+        get: operations["GetDeviceApp"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a device app; its devices are revoked and their sessions end
+         * @description Requires the permission `devices:write`.
+         */
+        delete: operations["DeleteDeviceApp"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a device app
+         * @description Requires the permission `devices:write`.
+         */
+        patch: operations["UpdateDeviceApp"];
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List devices (filters userId, appId)
+         * @description Requires the permission `devices:read`.
+         */
+        get: operations["ListDevices"];
+        put?: never;
+        /**
+         * Register a device with its public key (server to server)
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["RegisterDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/devices/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device
+         * @description Requires the permission `devices:read`.
+         */
+        get: operations["GetDevice"];
+        put?: never;
+        post?: never;
+        /**
+         * Revokes the device and ends its live sessions in one transaction; revoking a revoked device changes nothing.
+         * @description Requires the permission `devices:write`.
+         */
+        delete: operations["RevokeDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a session bound to a user's device
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["CreateDeviceSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device-bound session
+         * @description Requires the permission `devices:read`.
+         */
+        get: operations["GetDeviceSession"];
+        put?: never;
+        post?: never;
+        /**
+         * End a device-bound session
+         * @description Requires the permission `devices:write`.
+         */
+        delete: operations["EndDeviceSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/sessions/{sessionId}/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Valid only when the session is live, its device is not revoked, and the proof is the device's
+         *     signature over a challenge issued for this session, unused and younger than the app's
+         *     `proofMaxAgeSeconds`. A known session reads nothing but the challenge it consumes.
+         * @description Requires the permission `devices:read`.
+         */
+        post: operations["ValidateDeviceSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-auth/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The hosted-page URL that sends a user through device verification
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["CreateDeviceAuthUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accepts a token once, before it expires, for the user (and app, when named) it was issued to,
+         *     by a credential of its organization. Every refusal is the same 401 (the reason goes to the audit trail).
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["VerifyDeviceAuthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renews a live session for the app's session TTL and rotates the refresh token. A refresh token
+         *     used before is a stolen copy or a replay: the session it belongs to ends.
+         * @description Requires the permission `devices:write`.
+         */
+        post: operations["RefreshDeviceSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{orgId}/ratelimit-overrides": {
         parameters: {
             query?: never;
@@ -1346,6 +1699,411 @@ export interface paths {
         patch: operations["UpdateCredential"];
         trace?: never;
     };
+    "/api/v1/pki/ca.pem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's CA certificate in PEM (public; ?org=<id or slug>) */
+        get: operations["GetCaCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pki/crl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's current CRL in DER (public; ?org=<id or slug>) */
+        get: operations["GetCrl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pki/crl.pem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's current CRL in PEM (public; ?org=<id or slug>) */
+        get: operations["GetCrlPem"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pki/check/{serial}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether a serial is good, revoked or unknown (public; ?org=<id or slug>) */
+        get: operations["CheckCertificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The gateways the caller may connect to: a user sees those its access rules allow it to reach
+         *     something through; any other credential with `gateways:read` sees all of them.
+         * @description Requires the permission `gateways:read`.
+         */
+        get: operations["ListAvailableGateways"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List gateways
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["ListGateways"];
+        put?: never;
+        /**
+         * Register a gateway (its agent token is shown once)
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["CreateGateway"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/gateways/{gatewayId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a gateway
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetGateway"];
+        /**
+         * Update a gateway
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateGateway"];
+        post?: never;
+        /**
+         * Delete a gateway (its token stops working)
+         * @description Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteGateway"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/gateways/{gatewayId}/rotate-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a gateway's agent token (shown once; the old one stops at once)
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["RotateGatewayToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List networks
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["ListNetworks"];
+        put?: never;
+        /**
+         * Create a network (CIDRs never overlap within an organization)
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["CreateNetwork"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/networks/{networkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a network
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetNetwork"];
+        /**
+         * Replace a network
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateNetwork"];
+        post?: never;
+        /**
+         * Delete a network no access rule targets
+         * @description Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteNetwork"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/access-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access rules
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["ListAccessRules"];
+        put?: never;
+        /**
+         * Create an access rule
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["CreateAccessRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/access-rules/{accessRuleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an access rule
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetAccessRule"];
+        /**
+         * Replace an access rule
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateAccessRule"];
+        post?: never;
+        /**
+         * Delete an access rule
+         * @description Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteAccessRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report liveness, version, load and connected clients
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * May this client (certificate serial or WireGuard key) connect?
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayVerifyClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a client connection
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayClientConnected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/disconnect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a client disconnection with its byte counts
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayClientDisconnected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/provision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A server certificate for the gateway's hostname from a CSR
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayProvision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/client-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The rules one client is subject to at this gateway, in order
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayClientRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/gateway/all-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Every rule this gateway enforces, with a version to poll cheaply
+         * @description Requires any valid API key.
+         */
+        post: operations["GatewayAllRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/jobs": {
         parameters: {
             query?: never;
@@ -1377,8 +2135,9 @@ export interface paths {
         put?: never;
         /**
          * Accepts a run and starts it in the background. A job already running (on this node, or under
-         *     its lease on another) is 409 CONFLICT with the running run's id in `details.runId` when it
-         *     has one: a second run right behind the first would only repeat it.
+         *     its lease on another), or a one-node job whose manual run another live node accepted and has
+         *     not finished, is 409 CONFLICT with that run's id in `details.runId` when it has one: a
+         *     second run right behind the first would only repeat it.
          * @description Requires the root key.
          */
         post: operations["TriggerJob"];
@@ -1428,10 +2187,2859 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/storage-configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List storage configurations
+         * @description Requires the permission `storage:read`.
+         */
+        get: operations["ListStorageConfigs"];
+        put?: never;
+        /**
+         * Create a storage configuration
+         * @description Requires the permission `storage:write`.
+         */
+        post: operations["CreateStorageConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/storage-configs/{storageConfigId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a storage configuration
+         * @description Requires the permission `storage:read`.
+         */
+        get: operations["GetStorageConfig"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an unused storage configuration
+         * @description Requires the permission `storage:write`.
+         */
+        delete: operations["DeleteStorageConfig"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a storage configuration
+         * @description Requires the permission `storage:write`.
+         */
+        patch: operations["UpdateStorageConfig"];
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/storage-configs/{storageConfigId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Writes a small random object, reads it back, compares and deletes it; the answer says which step failed.
+         * @description Requires the permission `storage:write`.
+         */
+        post: operations["TestStorageConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List containers
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["ListContainers"];
+        put?: never;
+        /**
+         * Create a container
+         * @description Requires the permission `containers:write`.
+         */
+        post: operations["CreateContainer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a container
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["GetContainer"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes the container with its files, shares and links; the stored objects go once that committed.
+         * @description Requires the permission `containers:write`.
+         */
+        delete: operations["DeleteContainer"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a container
+         * @description Requires the permission `containers:write`.
+         */
+        patch: operations["UpdateContainer"];
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a container's files
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["ListFiles"];
+        put?: never;
+        /**
+         * Streams the body through the segment encryption straight into the store: memory holds two
+         *     64 KiB segments whatever the size. The row (with the content key sealed under the org's data
+         *     key) commits only after the object is complete; a failed commit removes the object.
+         * @description Requires the permission `containers:write`.
+         */
+        post: operations["UploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a file's metadata
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["GetFile"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file and its stored object
+         * @description Requires the permission `containers:write`.
+         */
+        delete: operations["DeleteFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/files/{fileId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization reads its own content: no DRM limits, but audited and in the access log.
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["ReadFileContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a container's shares and what each recipient used
+         * @description Requires the permission `containers:read`.
+         */
+        get: operations["ListShares"];
+        put?: never;
+        /**
+         * Share a container with address-book recipients; tokens shown once
+         * @description Requires the permission `containers:write`.
+         */
+        post: operations["CreateShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/shares/{shareId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a share: every link of it is refused from the next open on.
+         * @description Requires the permission `containers:write`.
+         */
+        delete: operations["RevokeShare"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/containers/{containerId}/access-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opens, downloads and denials of one container
+         * @description Requires the permission `audit:read`.
+         */
+        get: operations["GetContainerAccessLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a share link's recipient may open (the token is the credential)
+         * @description Needs no credential; limited per client IP.
+         */
+        get: operations["OpenShare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{token}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The recipient answers the consent request; the decision joins the organization's consent chain.
+         * @description Needs no credential; limited per client IP.
+         */
+        post: operations["GiveShareConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shares/{token}/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open (or with ?download=true download) a shared file; the DRM rule is checked at this moment
+         * @description Needs no credential; limited per client IP.
+         */
+        get: operations["OpenSharedFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/drm-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List DRM rules
+         * @description Requires the permission `drm:read`.
+         */
+        get: operations["ListDrmRules"];
+        put?: never;
+        /**
+         * Create a DRM rule
+         * @description Requires the permission `drm:write`.
+         */
+        post: operations["CreateDrmRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/drm-rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a DRM rule
+         * @description Requires the permission `drm:read`.
+         */
+        get: operations["GetDrmRule"];
+        /**
+         * Replaces the rule whole; the next open and download of every share using it obeys the new rule.
+         * @description Requires the permission `drm:write`.
+         */
+        put: operations["ReplaceDrmRule"];
+        post?: never;
+        /**
+         * Delete a DRM rule no container or share uses
+         * @description Requires the permission `drm:write`.
+         */
+        delete: operations["DeleteDrmRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/address-book": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the address book
+         * @description Requires the permission `address_book:read`.
+         */
+        get: operations["ListContacts"];
+        put?: never;
+        /**
+         * Add an address-book entry
+         * @description Requires the permission `address_book:write`.
+         */
+        post: operations["CreateContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/address-book/{contactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an address-book entry
+         * @description Requires the permission `address_book:read`.
+         */
+        get: operations["GetContact"];
+        /**
+         * Replace an address-book entry
+         * @description Requires the permission `address_book:write`.
+         */
+        put: operations["ReplaceContact"];
+        post?: never;
+        /**
+         * Deleting an entry stops new shares to it; links already sent keep working until revoked or expired.
+         * @description Requires the permission `address_book:write`.
+         */
+        delete: operations["DeleteContact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tags
+         * @description Requires the permission `tags:read`.
+         */
+        get: operations["ListTags"];
+        put?: never;
+        /**
+         * Create a tag
+         * @description Requires the permission `tags:write`.
+         */
+        post: operations["CreateTag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/tags/{tagId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a tag
+         * @description Requires the permission `tags:read`.
+         */
+        get: operations["GetTag"];
+        /**
+         * Replace a tag
+         * @description Requires the permission `tags:write`.
+         */
+        put: operations["ReplaceTag"];
+        post?: never;
+        /**
+         * Delete a tag
+         * @description Requires the permission `tags:write`.
+         */
+        delete: operations["DeleteTag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List consent records
+         * @description Requires the permission `consents:read`.
+         */
+        get: operations["ListConsents"];
+        put?: never;
+        /**
+         * Record a consent decision (append-only)
+         * @description Requires the permission `consents:write`.
+         */
+        post: operations["RecordConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/consents/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A subject's current decision per purpose
+         * @description Requires the permission `consents:read`.
+         */
+        get: operations["GetConsentStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/consents/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recompute the consent chain
+         * @description Requires the permission `consents:read`.
+         */
+        get: operations["VerifyConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/consents/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Removes a person's personal data (the subject text) from every record; the digests and hashes stay.
+         * @description Requires the permission `consents:write`.
+         */
+        post: operations["EraseConsentSubject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/api_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys of the organization, newest first, with the common paging and creation-time filters and
+         *     `ownerId`, `enabled`, `q` (substring of the name), `includeRevoked` (default false).
+         * @description Alias of `GET /api/v1/orgs/{orgId}/api-keys`: the same handler, permission, rate limit, idempotency and audit event. Answers a bare array of keys, in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires the permission `api_keys:read`.
+         */
+        get: operations["LockteraListApiKeys"];
+        put?: never;
+        /**
+         * Alias of POST /api/v1/orgs/{orgId}/api-keys
+         * @description Alias of `POST /api/v1/orgs/{orgId}/api-keys`: the same handler, permission, rate limit, idempotency and audit event. Answers the key view with the key (returned once), status 200, in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        post: operations["LockteraCreateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}/api_keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * DELETE revokes: the record stays (for the audit trail and for verify to answer REVOKED), the
+         *     key stops working on the very next request, and a second DELETE is 404.
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/api-keys/{keyId}`: the same handler, permission, rate limit, idempotency and audit event. Answers {"message": "API key deleted successfully"}, in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        delete: operations["LockteraDeleteApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/auth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The hosted device-verification page (?request= from the auth URL); it runs the agent and returns to the app */
+        get: operations["DeviceAuthPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/agent.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The browser agent: GatehouseAgent.authenticate({request}) and GatehouseAgent.prove({sessionId}) */
+        get: operations["DeviceAgentScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use nonce for an auth request ({request}) or a session proof ({sessionId}) */
+        post: operations["DeviceChallenge"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceChallengePreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** First use: register the agent's public key, signed over the challenge; answers the redirect with the one-time token */
+        post: operations["DeviceRegister"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceRegisterPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/prove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A known device signs the challenge; answers the redirect with the one-time token */
+        post: operations["DeviceProve"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceProvePreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/pki/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a certificate; the CRL is re-issued in the same transaction (also /api/v1/admin/pki/revoke) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/pki/revoke`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `pki:write`.
+         */
+        post: operations["RevokeCertificateFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Branding of the share pages (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/customization`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `orgs:read`.
+         */
+        get: operations["GetCustomizationFlat"];
+        /**
+         * Replace the branding of the share pages (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/customization`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `orgs:write`.
+         */
+        put: operations["PutCustomizationFlat"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Container and content events, newest first (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/events`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `audit:read`.
+         */
+        get: operations["ListContentEventsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reported errors (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/errors`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `errors:read`.
+         */
+        get: operations["ListClientErrorsFlat"];
+        put?: never;
+        /**
+         * Report an error seen by a client (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/errors`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `errors:write`.
+         */
+        post: operations["ReportClientErrorFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Days with activity, oldest first; `start`/`end` pick days (UTC dates, inclusive). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/usage`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `orgs:read`.
+         */
+        get: operations["GetContentUsageFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts per feature; every feature adds its own through IOrgStatsContributor. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/stats`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `orgs:read`.
+         */
+        get: operations["GetOrgStatsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/roles`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `roles:read`.
+         */
+        get: operations["ListRolesFlat"];
+        put?: never;
+        /**
+         * Create a role (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/roles`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `roles:write`.
+         */
+        post: operations["CreateRoleFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{roleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a role (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/roles/{roleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `roles:read`.
+         */
+        get: operations["GetRoleFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a role (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/roles/{roleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `roles:write`.
+         */
+        delete: operations["DeleteRoleFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a role (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/roles/{roleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `roles:write`.
+         */
+        patch: operations["UpdateRoleFlat"];
+        trace?: never;
+    };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys of the organization, newest first, with the common paging and creation-time filters and
+         *     `ownerId`, `enabled`, `q` (substring of the name), `includeRevoked` (default false). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/api-keys`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:read`.
+         */
+        get: operations["ListApiKeysFlat"];
+        put?: never;
+        /**
+         * Create an API key (the key is returned once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/api-keys`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        post: operations["CreateApiKeyFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One key, revoked or not (a revoked key shows `revokedAt`). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/api-keys/{keyId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:read`.
+         */
+        get: operations["GetApiKeyFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * DELETE revokes: the record stays (for the audit trail and for verify to answer REVOKED), the
+         *     key stops working on the very next request, and a second DELETE is 404. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/api-keys/{keyId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        delete: operations["RevokeApiKeyFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an API key (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/api-keys/{keyId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        patch: operations["UpdateApiKeyFlat"];
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key with a grace period (the new key is returned once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/api-keys/{keyId}/rotate`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        post: operations["RotateApiKeyFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers whether `key` is the secret of this key and whether the key is usable (REVOKED,
+         *     DISABLED, EXPIRED), in verify's shape. Another secret is NOT_FOUND. It is a read: it spends no
+         *     credits, counts against no rate limit, records no usage and does not check the IP allowlist. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/api-keys/{keyId}/validate`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:verify`.
+         */
+        post: operations["ValidateApiKeyFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * `granularity` hour (default; window default the last 24 h) or day (default the last 30 days).
+         *     Buckets are aligned to UTC hours/days, every bucket of the window is listed (zeros included). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/api-keys/{keyId}/usage`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:read`.
+         */
+        get: operations["GetApiKeyUsageFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users of the organization, newest first; filters `email` (exact, case-insensitive) and `q` (part of the name or email). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/users`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:read`.
+         */
+        get: operations["ListUsersFlat"];
+        put?: never;
+        /**
+         * Create a user (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/users`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        post: operations["CreateUserFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/users/{userId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:read`.
+         */
+        get: operations["GetUserFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user, end their sessions and revoke their credentials (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/users/{userId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        delete: operations["DeleteUserFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a user (name, roles, permissions, disabled) (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/users/{userId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        patch: operations["UpdateUserFlat"];
+        trace?: never;
+    };
+    "/api/v1/users/{userId}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's sessions, newest first, ended ones included (`active` tells). (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/users/{userId}/sessions`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        get: operations["ListUserSessionsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{userId}/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Ends one session of the user; it stops working on its next request. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/users/{userId}/sessions/{sessionId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        delete: operations["EndUserSessionFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/service-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List service accounts (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/service-accounts`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `service_accounts:read`.
+         */
+        get: operations["ListServiceAccountsFlat"];
+        put?: never;
+        /**
+         * Create a service account with its first API key (the key is returned once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/service-accounts`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `service_accounts:write`.
+         */
+        post: operations["CreateServiceAccountFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/service-accounts/{serviceAccountId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a service account (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/service-accounts/{serviceAccountId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `service_accounts:read`.
+         */
+        get: operations["GetServiceAccountFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Revokes everything the account owns and deletes it, in one transaction. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/service-accounts/{serviceAccountId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `service_accounts:write`.
+         */
+        delete: operations["DeleteServiceAccountFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update, disable (its keys stop) or enable (they resume) a service account (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/service-accounts/{serviceAccountId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `service_accounts:write`.
+         */
+        patch: operations["UpdateServiceAccountFlat"];
+        trace?: never;
+    };
+    "/api/v1/service-accounts/{serviceAccountId}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `POST …/api-keys` with `ownerId` fixed to the account, capped by its permissions
+         *     (own and roles'), refused while it is disabled. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/service-accounts/{serviceAccountId}/keys`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `api_keys:write`.
+         */
+        post: operations["CreateServiceAccountKeyFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List OAuth clients (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/oauth-clients`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:read`.
+         */
+        get: operations["ListOAuthClientsFlat"];
+        put?: never;
+        /**
+         * Register an OAuth client (its secret is returned once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/oauth-clients`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:write`.
+         */
+        post: operations["CreateOAuthClientFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth-clients/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an OAuth client (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/oauth-clients/{clientId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:read`.
+         */
+        get: operations["GetOAuthClientFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes the client; every token it holds fails on the next request. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/oauth-clients/{clientId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:write`.
+         */
+        delete: operations["DeleteOAuthClientFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update, disable (its tokens die) or enable an OAuth client (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/oauth-clients/{clientId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:write`.
+         */
+        patch: operations["UpdateOAuthClientFlat"];
+        trace?: never;
+    };
+    "/api/v1/oauth-clients/{clientId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new client secret; the old one works for the grace period (returned once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/oauth-clients/{clientId}/rotate-secret`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `oauth_clients:write`.
+         */
+        post: operations["RotateOAuthClientSecretFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List device apps (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/device-apps`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        get: operations["ListDeviceAppsFlat"];
+        put?: never;
+        /**
+         * Register a device app (gateway) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/device-apps`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        post: operations["CreateDeviceAppFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/device-apps/{appId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device app (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/device-apps/{appId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        get: operations["GetDeviceAppFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a device app; its devices are revoked and their sessions end (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/device-apps/{appId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        delete: operations["DeleteDeviceAppFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a device app (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/device-apps/{appId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        patch: operations["UpdateDeviceAppFlat"];
+        trace?: never;
+    };
+    "/api/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List devices (filters userId, appId) (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/devices`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        get: operations["ListDevicesFlat"];
+        put?: never;
+        /**
+         * Register a device with its public key (server to server) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/devices`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        post: operations["RegisterDeviceFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{deviceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/devices/{deviceId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        get: operations["GetDeviceFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Revokes the device and ends its live sessions in one transaction; revoking a revoked device changes nothing. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/devices/{deviceId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        delete: operations["RevokeDeviceFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a session bound to a user's device (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/sessions`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        post: operations["CreateDeviceSessionFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a device-bound session (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/sessions/{sessionId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        get: operations["GetDeviceSessionFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * End a device-bound session (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/sessions/{sessionId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:write`.
+         */
+        delete: operations["EndDeviceSessionFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{sessionId}/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Valid only when the session is live, its device is not revoked, and the proof is the device's
+         *     signature over a challenge issued for this session, unused and younger than the app's
+         *     `proofMaxAgeSeconds`. A known session reads nothing but the challenge it consumes. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/sessions/{sessionId}/validate`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `devices:read`.
+         */
+        post: operations["ValidateDeviceSessionFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ratelimit-overrides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List per-identifier overrides (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/ratelimit-overrides`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `ratelimit:read`.
+         */
+        get: operations["ListRateLimitOverridesFlat"];
+        /**
+         * Upsert: creates the override or replaces its limit and window. (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/ratelimit-overrides`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `ratelimit:write`.
+         */
+        put: operations["SetRateLimitOverrideFlat"];
+        post?: never;
+        /**
+         * Delete the override of one identifier (?namespace=&identifier=) (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/ratelimit-overrides`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `ratelimit:write`.
+         */
+        delete: operations["DeleteRateLimitOverrideFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query the organization's audit trail (JSON pages, or NDJSON export with Accept: application/x-ndjson) (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/audit-logs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `audit:read`.
+         */
+        get: operations["ListAuditLogsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recompute the hash chain and name the first broken event (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/audit-logs/verify`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Walks the chain from seq 1: every event must recompute (HMAC-SHA-256 under the server's audit key; plain SHA-256 for events written before keyed hashing) and link to the previous one, and the walk must end exactly at the chain's sealed head. Answers {valid, checked, firstBrokenId, reason, headSeq}; reason is hash_mismatch | broken_link | truncated | head_missing | head_mismatch, null when valid. It cannot detect the removal of a chain's head together with all its events, nor forgery by someone holding the master key.
+         *
+         *     Requires the permission `audit:read`.
+         */
+        get: operations["VerifyAuditLogsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/webhooks`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:read`.
+         */
+        get: operations["ListWebhooksFlat"];
+        put?: never;
+        /**
+         * Register a webhook endpoint (the secret is shown once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/webhooks`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        post: operations["CreateWebhookFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/webhooks/{webhookId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:read`.
+         */
+        get: operations["GetWebhookFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Removes the endpoint with its pending deliveries and their history. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/webhooks/{webhookId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        delete: operations["DeleteWebhookFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/webhooks/{webhookId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        patch: operations["UpdateWebhookFlat"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an optional grace period (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/webhooks/{webhookId}/rotate-secret`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        post: operations["RotateWebhookSecretFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues a `webhook.test` event for this endpoint only (202); its delivery shows in the deliveries list. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/webhooks/{webhookId}/test`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        post: operations["TestWebhookFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deliveries with every attempt (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/webhooks/{webhookId}/deliveries`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:read`.
+         */
+        get: operations["ListWebhookDeliveriesFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a delivery's event again as a new delivery with the same `webhook-id` (receivers
+         *     deduplicate on it) and the same body, signed with the current secret (202). (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `webhooks:write`.
+         */
+        post: operations["RedeliverWebhookFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List credentials: metadata only (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/credentials`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:read`.
+         */
+        get: operations["ListCredentialsFlat"];
+        put?: never;
+        /**
+         * Store a credential (its data is encrypted) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/credentials`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:write`.
+         */
+        post: operations["CreateCredentialFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{integrationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every credential of the integration with its decrypted current data; each reveal is audited. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/credentials/{integrationId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:reveal`.
+         */
+        get: operations["RevealCredentialsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{integrationId}/details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metadata and versions of the integration's credentials; no secret data. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/credentials/{integrationId}/details`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:read`.
+         */
+        get: operations["GetCredentialDetailsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/credentials/{integrationId}/{credentialId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One credential of the integration with its decrypted current data; the reveal is audited like the integration's. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/credentials/{integrationId}/{credentialId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:reveal`.
+         */
+        get: operations["RevealCredentialFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes the credential and every version of its ciphertext. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/credentials/{integrationId}/{credentialId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:write`.
+         */
+        delete: operations["DeleteCredentialFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a credential; new data adds a version (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/credentials/{integrationId}/{credentialId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `credentials:write`.
+         */
+        patch: operations["UpdateCredentialFlat"];
+        trace?: never;
+    };
+    "/api/v1/gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The gateways the caller may connect to: a user sees those its access rules allow it to reach
+         *     something through; any other credential with `gateways:read` sees all of them. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/gateways`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:read`.
+         */
+        get: operations["ListAvailableGatewaysFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List gateways (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/gateways`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["ListGatewaysFlat"];
+        put?: never;
+        /**
+         * Register a gateway (its agent token is shown once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/gateways`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["CreateGatewayFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/gateways/{gatewayId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a gateway (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/gateways/{gatewayId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetGatewayFlat"];
+        /**
+         * Update a gateway (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/gateways/{gatewayId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateGatewayFlat"];
+        post?: never;
+        /**
+         * Delete a gateway (its token stops working) (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/admin/gateways/{gatewayId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteGatewayFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/gateways/{gatewayId}/rotate-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a gateway's agent token (shown once; the old one stops at once) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/gateways/{gatewayId}/rotate-token`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["RotateGatewayTokenFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List networks (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/networks`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["ListNetworksFlat"];
+        put?: never;
+        /**
+         * Create a network (CIDRs never overlap within an organization) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/networks`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["CreateNetworkFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/networks/{networkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a network (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/networks/{networkId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetNetworkFlat"];
+        /**
+         * Replace a network (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/networks/{networkId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateNetworkFlat"];
+        post?: never;
+        /**
+         * Delete a network no access rule targets (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/admin/networks/{networkId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteNetworkFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/access-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access rules (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/access-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["ListAccessRulesFlat"];
+        put?: never;
+        /**
+         * Create an access rule (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/access-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["CreateAccessRuleFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/access-rules/{accessRuleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an access rule (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/access-rules/{accessRuleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetAccessRuleFlat"];
+        /**
+         * Replace an access rule (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/access-rules/{accessRuleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateAccessRuleFlat"];
+        post?: never;
+        /**
+         * Delete an access rule (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/admin/access-rules/{accessRuleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteAccessRuleFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report liveness, version, load and connected clients (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/heartbeat`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayHeartbeatFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * May this client (certificate serial or WireGuard key) connect? (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/verify`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayVerifyClientFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a client connection (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/connect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayClientConnectedFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/disconnect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a client disconnection with its byte counts (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/disconnect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayClientDisconnectedFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/provision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A server certificate for the gateway's hostname from a CSR (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/provision`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayProvisionFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/client-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The rules one client is subject to at this gateway, in order (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/client-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayClientRulesFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gateway/all-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Every rule this gateway enforces, with a version to poll cheaply (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/all-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GatewayAllRulesFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List storage configurations (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/storage-configs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:read`.
+         */
+        get: operations["ListStorageConfigsFlat"];
+        put?: never;
+        /**
+         * Create a storage configuration (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/storage-configs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:write`.
+         */
+        post: operations["CreateStorageConfigFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-configs/{storageConfigId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a storage configuration (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/storage-configs/{storageConfigId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:read`.
+         */
+        get: operations["GetStorageConfigFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an unused storage configuration (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/storage-configs/{storageConfigId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:write`.
+         */
+        delete: operations["DeleteStorageConfigFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a storage configuration (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/storage-configs/{storageConfigId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:write`.
+         */
+        patch: operations["UpdateStorageConfigFlat"];
+        trace?: never;
+    };
+    "/api/v1/storage-configs/{storageConfigId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Writes a small random object, reads it back, compares and deletes it; the answer says which step failed. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/storage-configs/{storageConfigId}/test`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `storage:write`.
+         */
+        post: operations["TestStorageConfigFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List containers (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["ListContainersFlat"];
+        put?: never;
+        /**
+         * Create a container (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/containers`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        post: operations["CreateContainerFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a container (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["GetContainerFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes the container with its files, shares and links; the stored objects go once that committed. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/containers/{containerId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        delete: operations["DeleteContainerFlat"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a container (flat alias)
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}/containers/{containerId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        patch: operations["UpdateContainerFlat"];
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a container's files (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}/files`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["ListFilesFlat"];
+        put?: never;
+        /**
+         * Streams the body through the segment encryption straight into the store: memory holds two
+         *     64 KiB segments whatever the size. The row (with the content key sealed under the org's data
+         *     key) commits only after the object is complete; a failed commit removes the object. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/containers/{containerId}/files`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        post: operations["UploadFileFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a file's metadata (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}/files/{fileId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["GetFileFlat"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file and its stored object (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/containers/{containerId}/files/{fileId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        delete: operations["DeleteFileFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/files/{fileId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization reads its own content: no DRM limits, but audited and in the access log. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}/files/{fileId}/content`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["ReadFileContentFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/shares": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a container's shares and what each recipient used (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}/shares`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:read`.
+         */
+        get: operations["ListSharesFlat"];
+        put?: never;
+        /**
+         * Share a container with address-book recipients; tokens shown once (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/containers/{containerId}/shares`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        post: operations["CreateShareFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/shares/{shareId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a share: every link of it is refused from the next open on. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/containers/{containerId}/shares/{shareId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `containers:write`.
+         */
+        delete: operations["RevokeShareFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/containers/{containerId}/access-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Opens, downloads and denials of one container (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/containers/{containerId}/access-log`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `audit:read`.
+         */
+        get: operations["GetContainerAccessLogFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drm-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List DRM rules (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/drm-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `drm:read`.
+         */
+        get: operations["ListDrmRulesFlat"];
+        put?: never;
+        /**
+         * Create a DRM rule (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/drm-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `drm:write`.
+         */
+        post: operations["CreateDrmRuleFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/drm-rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a DRM rule (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/drm-rules/{ruleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `drm:read`.
+         */
+        get: operations["GetDrmRuleFlat"];
+        /**
+         * Replaces the rule whole; the next open and download of every share using it obeys the new rule. (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/drm-rules/{ruleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `drm:write`.
+         */
+        put: operations["ReplaceDrmRuleFlat"];
+        post?: never;
+        /**
+         * Delete a DRM rule no container or share uses (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/drm-rules/{ruleId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `drm:write`.
+         */
+        delete: operations["DeleteDrmRuleFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/address-book": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the address book (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/address-book`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `address_book:read`.
+         */
+        get: operations["ListContactsFlat"];
+        put?: never;
+        /**
+         * Add an address-book entry (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/address-book`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `address_book:write`.
+         */
+        post: operations["CreateContactFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/address-book/{contactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an address-book entry (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/address-book/{contactId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `address_book:read`.
+         */
+        get: operations["GetContactFlat"];
+        /**
+         * Replace an address-book entry (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/address-book/{contactId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `address_book:write`.
+         */
+        put: operations["ReplaceContactFlat"];
+        post?: never;
+        /**
+         * Deleting an entry stops new shares to it; links already sent keep working until revoked or expired. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/address-book/{contactId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `address_book:write`.
+         */
+        delete: operations["DeleteContactFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tags (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/tags`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `tags:read`.
+         */
+        get: operations["ListTagsFlat"];
+        put?: never;
+        /**
+         * Create a tag (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/tags`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `tags:write`.
+         */
+        post: operations["CreateTagFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tags/{tagId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a tag (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/tags/{tagId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `tags:read`.
+         */
+        get: operations["GetTagFlat"];
+        /**
+         * Replace a tag (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/tags/{tagId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `tags:write`.
+         */
+        put: operations["ReplaceTagFlat"];
+        post?: never;
+        /**
+         * Delete a tag (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/tags/{tagId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `tags:write`.
+         */
+        delete: operations["DeleteTagFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List consent records (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/consents`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `consents:read`.
+         */
+        get: operations["ListConsentsFlat"];
+        put?: never;
+        /**
+         * Record a consent decision (append-only) (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/consents`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `consents:write`.
+         */
+        post: operations["RecordConsentFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A subject's current decision per purpose (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/consents/status`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `consents:read`.
+         */
+        get: operations["GetConsentStatusFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recompute the consent chain (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/consents/verify`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `consents:read`.
+         */
+        get: operations["VerifyConsentsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consents/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Removes a person's personal data (the subject text) from every record; the digests and hashes stay. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/consents/erase`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `consents:write`.
+         */
+        post: operations["EraseConsentSubjectFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description An access rule. `subjects`: `user:&lt;user id&gt;`, `group:&lt;role name&gt;` or `*`;
+         *     the target is `network_id` or `cidr` (exactly one); `ports`: `*`, `443` or
+         *     `8000-8100` (default `*`); `protocol`: `tcp`, `udp`, `icmp` or `any`
+         *     (default); `action`: `allow` or `deny`; `priority`: lower first (default 100).
+         */
+        AccessRuleRequest: {
+            name: string;
+            subjects: null | string[];
+            network_id?: null | string;
+            cidr?: null | string;
+            ports?: null | string[];
+            protocol?: null | string;
+            action: string;
+            /** Format: int32 */
+            priority?: null | number;
+        };
+        AccessRuleView: {
+            id: string;
+            name: string;
+            subjects: string[];
+            networkId: null | string;
+            cidr: null | string;
+            ports: string[];
+            protocol: string;
+            action: string;
+            /** Format: int32 */
+            priority: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        AccessRuleViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["AccessRuleView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        AccessRuleViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["AccessRuleView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description Create a service account of any organization (root), with its first API key. */
         AdminCreateServiceAccountRequest: {
             /** @description The organization the account belongs to. */
@@ -1457,6 +5065,18 @@ export interface components {
         AdminHealthEnvelope: {
             success: boolean;
             data: components["schemas"]["AdminHealth"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description No fields: every rule the calling gateway enforces. */
+        AllRulesRequest: Record<string, never>;
+        AllRulesView: {
+            version: string;
+            rules: components["schemas"]["EnforcedSubjectRule"][];
+        };
+        /** @description A successful response: `success` is always true. */
+        AllRulesViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["AllRulesView"];
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description Public health with the running version. */
@@ -1622,10 +5242,101 @@ export interface components {
             token_endpoint_auth_methods_supported: string[];
             scopes_supported: string[];
         };
+        /** @description A gateway as a user sees it in `GET /gateways`. */
+        AvailableGatewayView: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpnType: string;
+            status: string;
+            /** Format: date-time */
+            lastHeartbeat: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        AvailableGatewayViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["AvailableGatewayView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description An error of a route answering bare (a documented product's shape, docs/compatibility.md): the envelope's `error` on its own. */
+        BareError: {
+            /** @description The error: a stable `code`, a human message, optional details. */
+            error: {
+                code: string;
+                message: string;
+                details?: null | {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        /** @description A bare confirmation of a route answering bare: `{"message": …}`. */
+        BareMessage: {
+            message: string;
+        };
+        /** @description Whether a serial is in force: `good`, `revoked` (with when and why) or `unknown` (never issued by this CA). */
+        CertificateStatusView: {
+            serial: string;
+            status: string;
+            /** Format: date-time */
+            revokedAt: null | string;
+            reason: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        CertificateStatusViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["CertificateStatusView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description Change the password of the session's user; the user's other sessions end. */
         ChangePasswordRequest: {
             currentPassword: string;
             newPassword: string;
+        };
+        /** @description An error a client reported. */
+        ClientErrorView: {
+            id: string;
+            code: string;
+            message: string;
+            source: null | string;
+            containerId: null | string;
+            details: null | {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ClientErrorViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ClientErrorView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ClientErrorViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ClientErrorView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description The client whose rules a gateway asks for. */
+        ClientRulesRequest: {
+            serial?: null | string;
+            public_key?: null | string;
+        };
+        /** @description `version` changes whenever the rules do: a gateway polls and refreshes only on a change. */
+        ClientRulesView: {
+            version: string;
+            userId: null | string;
+            rules: components["schemas"]["EnforcedRule"][];
+        };
+        /** @description A successful response: `success` is always true. */
+        ClientRulesViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ClientRulesView"];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /**
          * @description A server node that shares the database, from its heartbeat row. `alive`: its last heartbeat
@@ -1649,6 +5360,189 @@ export interface components {
             details: null | {
                 [key: string]: unknown;
             };
+        };
+        /** @description A client connected or disconnected. */
+        ConnectionRequest: {
+            serial?: null | string;
+            public_key?: null | string;
+            client_ip: string;
+            virtual_ip?: null | string;
+            /** Format: int64 */
+            bytes_in?: null | number;
+            /** Format: int64 */
+            bytes_out?: null | number;
+        };
+        ConnectionView: {
+            id: string;
+            gatewayId: string;
+            userId: null | string;
+            clientIp: string;
+            virtualIp: null | string;
+            /** Format: int64 */
+            bytesIn: number;
+            /** Format: int64 */
+            bytesOut: number;
+            /** Format: date-time */
+            connectedAt: string;
+            /** Format: date-time */
+            disconnectedAt: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ConnectionViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConnectionView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description Whether the consent chain verifies, and where it breaks when it does not. */
+        ConsentChainView: {
+            valid: boolean;
+            /** Format: int64 */
+            records: number;
+            /** Format: int64 */
+            brokenAtSeq: null | number;
+        };
+        /** @description A successful response: `success` is always true. */
+        ConsentChainViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConsentChainView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description How many records an erasure emptied. */
+        ConsentErasureView: {
+            subject: string;
+            /** Format: int64 */
+            erased: number;
+        };
+        /** @description A successful response: `success` is always true. */
+        ConsentErasureViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConsentErasureView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description The newest decision for one purpose. */
+        ConsentPurposeStatus: {
+            purpose: string;
+            granted: boolean;
+            policyVersion: string;
+            /** Format: date-time */
+            recordedAt: string;
+        };
+        /** @description A subject's current decision per purpose (the newest record wins). */
+        ConsentStatusView: {
+            subject: string;
+            purposes: components["schemas"]["ConsentPurposeStatus"][];
+        };
+        /** @description A successful response: `success` is always true. */
+        ConsentStatusViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConsentStatusView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description One consent record; `subject` is null once the person was erased. */
+        ConsentView: {
+            id: string;
+            /** Format: int64 */
+            seq: number;
+            subject: null | string;
+            purpose: string;
+            policyVersion: string;
+            granted: boolean;
+            /** Format: date-time */
+            recordedAt: string;
+            hash: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ConsentViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConsentView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ConsentViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConsentView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description An address-book entry: a recipient content can be shared with. */
+        ContactRequest: {
+            email: string;
+            name: string;
+            company?: null | string;
+            tags?: null | string[];
+        };
+        /** @description An address-book entry. */
+        ContactView: {
+            id: string;
+            email: string;
+            name: string;
+            company: null | string;
+            tags: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ContactViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ContactView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ContactViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ContactView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A container of files. */
+        ContainerView: {
+            id: string;
+            orgId: string;
+            name: string;
+            storageConfigId: null | string;
+            drmRuleId: null | string;
+            tags: string[];
+            /** Format: int64 */
+            fileCount: number;
+            /** Format: int64 */
+            totalBytes: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ContainerViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ContainerView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ContainerViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ContainerView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A content event (`container.opened`, `.downloaded`, `.shared`, `.denied` …). */
+        ContentEventView: {
+            id: string;
+            type: string;
+            containerId: null | string;
+            fileId: null | string;
+            shareId: null | string;
+            recipient: null | string;
+            reason: null | string;
+            ip: null | string;
+            country: null | string;
+            downloadId: null | string;
+            /** Format: date-time */
+            occurredAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ContentEventViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ContentEventView"][];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /**
          * @description Create a user of any organization (root only). `orgId: null` creates a platform
@@ -1697,6 +5591,15 @@ export interface components {
             /** @description Default true. */
             enabled?: null | boolean;
         };
+        /** @description Create a container of files. */
+        CreateContainerRequest: {
+            name: string;
+            /** @description Where its files are stored; the server's local store when absent. */
+            storageConfigId?: null | string;
+            /** @description The rule shares of this container apply unless a share names its own. */
+            drmRuleId?: null | string;
+            tags?: null | string[];
+        };
         /** @description Store a credential of a third-party integration. */
         CreateCredentialRequest: {
             /** @description Your name for the integration, `[a-zA-Z0-9_.:-]{1,128}`; an integration may hold several credentials. */
@@ -1714,6 +5617,46 @@ export interface components {
             };
             /** Format: date-time */
             expiresAt?: null | string;
+        };
+        /** @description Register a device app: a site that sends its users through device verification. */
+        CreateDeviceAppRequest: {
+            /** @description Unique in the organization. */
+            name: string;
+            /** @description Absolute http(s) URLs; a flow may only return to one of these, compared exactly. */
+            redirectUrls: null | string[];
+            /** @description Origins (`scheme://host[:port]`) whose pages may call the browser endpoints. */
+            allowedOrigins?: null | string[];
+            /**
+             * Format: int32
+             * @description How long a device-bound session lives (default 86 400).
+             */
+            sessionTtlSeconds?: null | number;
+            /**
+             * Format: int32
+             * @description How old a session proof's challenge may be (default 60).
+             */
+            proofMaxAgeSeconds?: null | number;
+        };
+        /** @description Start a device-bound session for a user on one of their devices. */
+        CreateDeviceSessionRequest: {
+            userId: string;
+            deviceId: string;
+            /** @description The app's own session id, echoed back. */
+            externalSessionId?: null | string;
+        };
+        /** @description Register a gateway; the answer carries its agent token, shown this once. */
+        CreateGatewayRequest: {
+            /** @description Unique in the organization. */
+            name: string;
+            description?: null | string;
+            /** @description The name or address clients dial. */
+            hostname: string;
+            /** Format: int32 */
+            port: null | number;
+            /** @description `udp` or `tcp`. */
+            protocol: string;
+            /** @description `openvpn` or `wireguard`. */
+            vpn_type: string;
         };
         /** @description Register an OAuth 2.0 client of the organization in the path (client-credentials grant). */
         CreateOAuthClientRequest: {
@@ -1760,6 +5703,28 @@ export interface components {
             description?: null | string;
             /** @description What the account may do; its keys are capped by it. Platform or custom permissions, wildcards allowed. */
             permissions: null | string[];
+        };
+        /** @description Share a container with recipients from the address book. */
+        CreateShareRequest: {
+            /** @description E-mail addresses of address-book entries. */
+            recipients: null | string[];
+            /** @description Overrides the container's rule for this share. */
+            drmRuleId?: null | string;
+            /** Format: date-time */
+            expiresAt?: null | string;
+        };
+        /** @description Create a storage configuration. Credentials are referenced from the vault, never stored here. */
+        CreateStorageConfigRequest: {
+            name: string;
+            /** @description `local` (a folder under the data dir), `s3`, `azure` or `custom` (an HTTP PUT/GET endpoint). */
+            provider: string;
+            /** @description Bucket (s3), blob container (azure) or folder name (local: `[a-z0-9._-]{1,63}`). */
+            bucket?: null | string;
+            region?: null | string;
+            /** @description Service URL (s3-compatible stores, azure, custom). */
+            endpoint?: null | string;
+            /** @description A vault credential of this organization holding the store's secret. */
+            credentialId?: null | string;
         };
         /** @description Create a user of the organization in the path. */
         CreateUserRequest: {
@@ -1848,6 +5813,36 @@ export interface components {
             data: components["schemas"]["CurrentSessionResponse"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description Branding of the share pages; the whole document is replaced. */
+        CustomizationRequest: {
+            logoUrl?: null | string;
+            colors?: null | {
+                [key: string]: string;
+            };
+            emailFrom?: null | string;
+            viewerTexts?: null | {
+                [key: string]: string;
+            };
+        };
+        /** @description Branding for the share pages. */
+        CustomizationView: {
+            logoUrl: null | string;
+            colors: null | {
+                [key: string]: string;
+            };
+            emailFrom: null | string;
+            viewerTexts: null | {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            updatedAt: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        CustomizationViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["CustomizationView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description The result of a delete: which resource, and that it is gone. */
         Deleted: {
             id: string;
@@ -1858,6 +5853,287 @@ export interface components {
             success: boolean;
             data: components["schemas"]["Deleted"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A device app as the API shows it; `gatewayUuid` is the same value as `id`. */
+        DeviceAppView: {
+            id: string;
+            gatewayUuid: string;
+            orgId: string;
+            name: string;
+            redirectUrls: string[];
+            allowedOrigins: string[];
+            /** Format: int32 */
+            sessionTtlSeconds: number;
+            /** Format: int32 */
+            proofMaxAgeSeconds: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceAppViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceAppView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceAppViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceAppView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        DeviceAuthRefreshRequest: {
+            refreshToken: string;
+        };
+        DeviceAuthRefreshResponse: {
+            session: components["schemas"]["DeviceSessionSummary"];
+            refreshToken: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceAuthRefreshResponseEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceAuthRefreshResponse"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description Ask for the URL that sends a user through device verification. */
+        DeviceAuthUrlRequest: {
+            appId?: null | string;
+            /** @description The same as `appId` (the name Relock integrations use). */
+            gatewayUuid?: null | string;
+            userId: string;
+            /** @description The app's own session id: echoed by verify, so the app can tie the answer to its session. */
+            sessionId?: null | string;
+            /** @description Exactly one of the app's registered redirect URLs. */
+            redirectUrl: string;
+        };
+        DeviceAuthUrlResponse: {
+            url: string;
+            requestId: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceAuthUrlResponseEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceAuthUrlResponse"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description Exchange the one-time token the hosted page put on the redirect for a device-bound session. */
+        DeviceAuthVerifyRequest: {
+            token: string;
+            userId: string;
+            /** @description Optional: the app the token must be for. */
+            appId?: null | string;
+            gatewayUuid?: null | string;
+        };
+        DeviceAuthVerifyResponse: {
+            verified: boolean;
+            deviceId: string;
+            userId: string;
+            sessionId: null | string;
+            newDevice: boolean;
+            session: components["schemas"]["DeviceSessionSummary"];
+            refreshToken: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceAuthVerifyResponseEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceAuthVerifyResponse"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A refusal of a browser endpoint; `redirectUrl` (without a token) when the app should hear of it. */
+        DeviceBrowserError: {
+            error: string;
+            message: string;
+            redirectUrl: null | string;
+        };
+        /**
+         * @description A body of the browser endpoints (`/device/challenge`, `/device/register`, `/device/prove`);
+         *     which fields count depends on the endpoint. The agent sends them; apps do not need to.
+         */
+        DeviceBrowserRequest: {
+            /** @description The auth request id (the `request` of the hosted-page URL). */
+            request?: null | string;
+            /** @description For a session proof's challenge. */
+            sessionId?: null | string;
+            nonce?: null | string;
+            deviceId?: null | string;
+            /** @description Base64url ECDSA P-256 SHA-256 signature (r‖s) of `gatehouse-device-auth:{request}:{nonce}`. */
+            signature?: null | string;
+            publicKeyJwk?: null | components["schemas"]["DevicePublicKeyJwk"];
+        };
+        /** @description A proven device: the page goes to `redirectUrl`, which carries the one-time token. */
+        DeviceBrowserResult: {
+            deviceId: string;
+            newDevice: boolean;
+            redirectUrl: string;
+        };
+        /** @description A challenge: sign it within `expiresAt`. `keySlot` names where the agent keeps the key of this app and user. */
+        DeviceChallengeResponse: {
+            nonce: string;
+            appId: string;
+            keySlot: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @description A public ECDSA P-256 key as WebCrypto exports it (`ext` and `key_ops` included). A private part (`d`) is refused. */
+        DevicePublicKeyJwk: {
+            kty?: null | string;
+            crv?: null | string;
+            x?: null | string;
+            y?: null | string;
+            d?: null | string;
+            alg?: null | string;
+            kid?: null | string;
+            use?: null | string;
+            ext?: null | boolean;
+            key_ops?: null | string[];
+        };
+        DeviceSessionSummary: {
+            id: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @description A device-bound session; `status` is `active`, `ended` or `expired`. */
+        DeviceSessionView: {
+            id: string;
+            orgId: string;
+            appId: string;
+            userId: string;
+            deviceId: string;
+            externalSessionId: null | string;
+            status: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            endedAt: null | string;
+            endReason: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceSessionViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceSessionView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A device as the API shows it: never its key, only the key's RFC 7638 thumbprint. */
+        DeviceView: {
+            id: string;
+            orgId: string;
+            appId: string;
+            userId: string;
+            name: null | string;
+            status: string;
+            keyType: string;
+            keyThumbprint: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastSeenAt: null | string;
+            /** Format: date-time */
+            revokedAt: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        DeviceViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DeviceView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A DRM rule: who may open what, when, how often and from where. */
+        DrmRuleRequest: {
+            name: string;
+            /** Format: date-time */
+            notBefore?: null | string;
+            /** Format: date-time */
+            expiresAt?: null | string;
+            /**
+             * Format: int64
+             * @description Opens allowed per recipient link (exact under concurrency).
+             */
+            maxOpens?: null | number;
+            /**
+             * Format: int64
+             * @description Downloads allowed per recipient link (exact under concurrency).
+             */
+            maxDownloads?: null | number;
+            allowDownload?: null | boolean;
+            /** @description Advisory for viewers: nothing stops a client that holds the plaintext. */
+            allowPrint?: null | boolean;
+            /** @description Advisory for viewers: nothing stops a client that holds the plaintext. */
+            allowCopy?: null | boolean;
+            /** @description Stamp text; `{recipient}` and `{downloadId}` are replaced per open. */
+            watermark?: null | string;
+            /** @description ISO 3166 alpha-2 codes; absent means anywhere. */
+            allowedCountries?: null | string[];
+            /** @description CIDR ranges or single addresses; absent means any address. */
+            allowedIpRanges?: null | string[];
+            requireConsent?: null | boolean;
+        };
+        /** @description A DRM rule. */
+        DrmRuleView: {
+            id: string;
+            orgId: string;
+            name: string;
+            /** Format: date-time */
+            notBefore: null | string;
+            /** Format: date-time */
+            expiresAt: null | string;
+            /** Format: int64 */
+            maxOpens: null | number;
+            /** Format: int64 */
+            maxDownloads: null | number;
+            allowDownload: boolean;
+            allowPrint: boolean;
+            allowCopy: boolean;
+            watermark: null | string;
+            allowedCountries: null | string[];
+            allowedIpRanges: null | string[];
+            requireConsent: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        DrmRuleViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DrmRuleView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        DrmRuleViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["DrmRuleView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description One rule as a gateway enforces it: the first match decides, in the order given; nothing matching is denied. */
+        EnforcedRule: {
+            cidr: string;
+            ports: string[];
+            protocol: string;
+            action: string;
+        };
+        /** @description One rule with the subjects it applies to (all-rules). */
+        EnforcedSubjectRule: {
+            subjects: string[];
+            cidr: string;
+            ports: string[];
+            protocol: string;
+            action: string;
+            /** Format: int32 */
+            priority: number;
+        };
+        /** @description Erase a person's personal data from the consent records; the chain stays verifiable. */
+        EraseConsentSubjectRequest: {
+            subject: string;
         };
         /** @description The error: a stable `code`, a human message, optional details. */
         ErrorBody: {
@@ -1873,9 +6149,111 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A stored file; `sha256` is of the plaintext. */
+        FileView: {
+            id: string;
+            name: string;
+            /** Format: int64 */
+            size: number;
+            sha256: string;
+            contentType: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        FileViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["FileView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        FileViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["FileView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A gateway as administrators see it (snake_case on the wire). */
+        GatewayView: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpnType: string;
+            status: string;
+            /** Format: date-time */
+            lastHeartbeat: null | string;
+            agentVersion: null | string;
+            /** Format: int32 */
+            connectedClients: null | number;
+            /** Format: double */
+            load: null | number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        GatewayViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GatewayView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        GatewayViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GatewayView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A gateway with its agent token: the answer of create and rotate-token, the only time the token is shown. */
+        GatewayWithToken: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpnType: string;
+            status: string;
+            /** Format: date-time */
+            lastHeartbeat: null | string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            token: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        GatewayWithTokenEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GatewayWithToken"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description Liveness of the whole server. */
         HealthStatus: {
             status: string;
+        };
+        /** @description What a gateway agent reports with each heartbeat. */
+        HeartbeatRequest: {
+            version?: null | string;
+            /** Format: int32 */
+            connected_clients?: null | number;
+            /** Format: double */
+            load?: null | number;
+        };
+        HeartbeatView: {
+            status: string;
+            /** Format: int32 */
+            nextHeartbeatSeconds: number;
+        };
+        /** @description A successful response: `success` is always true. */
+        HeartbeatViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["HeartbeatView"];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /** @description An introspection answer (RFC 7662 §2.2): an inactive token is exactly `{"active": false}`. */
         IntrospectionResponse: {
@@ -2183,6 +6561,35 @@ export interface components {
             data: components["schemas"]["LogoutResponse"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A network behind gateways; CIDRs never overlap within an organization. */
+        NetworkRequest: {
+            name: string;
+            /** @description IPv4 or IPv6 CIDR, e.g. `10.1.0.0/16`. */
+            cidr: string;
+            gateway_ids?: null | string[];
+        };
+        NetworkView: {
+            id: string;
+            name: string;
+            cidr: string;
+            gatewayIds: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        NetworkViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["NetworkView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        NetworkViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["NetworkView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /**
          * @description An OAuth client (never its secret). `clientId` is what the client sends to the token endpoint;
          *     it equals `id`. `ownerId` is the service account or user it belongs to, when it belongs to one.
@@ -2358,6 +6765,23 @@ export interface components {
             data: components["schemas"]["PermissionInfo"][];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A certificate signing request (PEM) for the gateway's server certificate. */
+        ProvisionRequest: {
+            csr: string;
+        };
+        ProvisionView: {
+            certificate: string;
+            ca: string;
+            serial: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ProvisionViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ProvisionView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description One public key of the JWK Set. */
         PublicJwk: {
             kty: string;
@@ -2450,6 +6874,34 @@ export interface components {
             resetAt: unknown;
             exceeded: boolean;
         };
+        /** @description Record a consent decision (append-only: a withdrawal is a new record with `granted: false`). */
+        RecordConsentRequest: {
+            subject: string;
+            purpose: string;
+            policyVersion: string;
+            granted: null | boolean;
+        };
+        /** @description Register a device server to server: its user, its app and its public key. */
+        RegisterDeviceRequest: {
+            /** @description A user of the organization (`usr_…`) or the app's own user id. */
+            userId: string;
+            /** @description The device app (`gatewayUuid` is accepted too). */
+            appId?: null | string;
+            gatewayUuid?: null | string;
+            publicKeyJwk: null | components["schemas"]["DevicePublicKeyJwk"];
+            name?: null | string;
+        };
+        /** @description An error a client reports. */
+        ReportErrorRequest: {
+            code: string;
+            message: string;
+            /** @description What reported it (a viewer, an uploader). */
+            source?: null | string;
+            containerId?: null | string;
+            details?: null | {
+                [key: string]: unknown;
+            };
+        };
         /** @description Metadata on every /api/v1 response. */
         ResponseMeta: {
             requestId: string;
@@ -2474,6 +6926,32 @@ export interface components {
         RevealedCredentialListEnvelope: {
             success: boolean;
             data: components["schemas"]["RevealedCredential"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /**
+         * @description Revoke a certificate of the organization's CA. `reason` is an RFC 5280 reason:
+         *     `unspecified`, `key_compromise`, `ca_compromise`, `affiliation_changed`,
+         *     `superseded`, `cessation_of_operation` or `privilege_withdrawn` (camelCase spellings are accepted).
+         */
+        RevokeCertificateRequest: {
+            /** @description The serial in hex, as `openssl x509 -serial` prints it (case, colons and a `0x` prefix are ignored). */
+            serial: string;
+            reason: string;
+        };
+        /** @description The answer to a revocation: the certificate's status and the CRL number that now lists it. */
+        RevokedCertificateView: {
+            serial: string;
+            status: string;
+            /** Format: date-time */
+            revokedAt: null | string;
+            reason: null | string;
+            /** Format: int64 */
+            crlNumber: number;
+        };
+        /** @description A successful response: `success` is always true. */
+        RevokedCertificateViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["RevokedCertificateView"];
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A role as the API shows it. */
@@ -2575,6 +7053,27 @@ export interface components {
             data: components["schemas"]["ServiceAccountView"][];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description Each service's health, without a credential and without tenant detail. */
+        ServiceStatusView: {
+            status: string;
+            services: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            checkedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ServiceStatusViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ServiceStatusView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A signature by the device key over a fresh challenge (from `POST /device/challenge` with the session id). */
+        SessionProof: {
+            nonce: string;
+            /** @description Base64url ECDSA P-256 SHA-256 signature (IEEE P1363, as WebCrypto makes it) of `gatehouse-session:{sessionId}:{nonce}`. */
+            signature: string;
+        };
         /** @description A login session (never its token). */
         SessionView: {
             id: string;
@@ -2615,6 +7114,79 @@ export interface components {
             /** Format: int64 */
             durationMs?: null | number;
         };
+        /** @description A recipient gives (or refuses) the consent a rule requires. */
+        ShareConsentRequest: {
+            granted: null | boolean;
+            policyVersion?: null | string;
+        };
+        /** @description A created share. */
+        ShareCreatedView: {
+            id: string;
+            links: components["schemas"]["ShareLinkView"][];
+        };
+        /** @description A successful response: `success` is always true. */
+        ShareCreatedViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ShareCreatedView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description One recipient's link; `token` is shown in this response only. */
+        ShareLinkView: {
+            recipient: string;
+            url: string;
+            token: string;
+        };
+        /** @description A recipient of a share and what it used. */
+        ShareRecipientView: {
+            recipient: string;
+            /** Format: int64 */
+            opens: number;
+            /** Format: int64 */
+            downloads: number;
+        };
+        /** @description A share (never its tokens). */
+        ShareView: {
+            id: string;
+            containerId: string;
+            drmRuleId: null | string;
+            /** Format: date-time */
+            expiresAt: null | string;
+            /** Format: date-time */
+            revokedAt: null | string;
+            recipients: components["schemas"]["ShareRecipientView"][];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ShareViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ShareView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description What a recipient sees through a share link. */
+        SharedContentView: {
+            containerName: string;
+            recipient: string;
+            /** Format: date-time */
+            expiresAt: null | string;
+            consentRequired: boolean;
+            consentGiven: boolean;
+            allowDownload: boolean;
+            allowPrint: boolean;
+            allowCopy: boolean;
+            /** Format: int64 */
+            opensLeft: null | number;
+            /** Format: int64 */
+            downloadsLeft: null | number;
+            files: components["schemas"]["FileView"][];
+            branding: null | components["schemas"]["CustomizationView"];
+        };
+        /** @description A successful response: `success` is always true. */
+        SharedContentViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["SharedContentView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description A token-signing key of the platform (never its private part). */
         SigningKeyView: {
             kid: string;
@@ -2639,6 +7211,75 @@ export interface components {
         SigningKeyViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["SigningKeyView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A storage configuration (never a secret: credentials stay in the vault). */
+        StorageConfigView: {
+            id: string;
+            orgId: string;
+            name: string;
+            provider: string;
+            bucket: null | string;
+            region: null | string;
+            endpoint: null | string;
+            credentialId: null | string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        StorageConfigViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["StorageConfigView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        StorageConfigViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["StorageConfigView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description What the storage probe did: each step and, when one failed, why. */
+        StorageProbeView: {
+            ok: boolean;
+            wrote: boolean;
+            read: boolean;
+            deleted: boolean;
+            error: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        StorageProbeViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["StorageProbeView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A tag. */
+        TagRequest: {
+            name: string;
+            /** @description Hex colour, `#rrggbb`. */
+            color?: null | string;
+        };
+        /** @description A tag. */
+        TagView: {
+            id: string;
+            name: string;
+            color: null | string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        TagViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["TagView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        TagViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["TagView"][];
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description An introspection or revocation request (form-encoded, RFC 7662 / RFC 7009), with a client's authentication or a Bearer credential. */
@@ -2725,6 +7366,12 @@ export interface components {
                 day?: null | number;
             } | null;
         };
+        /** @description Fields to change; absent fields stay. The storage of existing files never changes. */
+        UpdateContainerRequest: {
+            name?: null | string;
+            drmRuleId?: null | string;
+            tags?: null | string[];
+        };
         /** @description Change a credential; new `data` makes a new version (the previous one is kept). */
         UpdateCredentialRequest: {
             name?: null | string;
@@ -2736,6 +7383,26 @@ export interface components {
             };
             /** Format: date-time */
             expiresAt?: null | string;
+        };
+        /** @description Fields to change; absent fields stay. Lists replace the stored list. */
+        UpdateDeviceAppRequest: {
+            name?: null | string;
+            redirectUrls?: null | string[];
+            allowedOrigins?: null | string[];
+            /** Format: int32 */
+            sessionTtlSeconds?: null | number;
+            /** Format: int32 */
+            proofMaxAgeSeconds?: null | number;
+        };
+        /** @description Fields to change (absent fields stay). */
+        UpdateGatewayRequest: {
+            name?: null | string;
+            description?: null | string;
+            hostname?: null | string;
+            /** Format: int32 */
+            port?: null | number;
+            protocol?: null | string;
+            vpn_type?: null | string;
         };
         /** @description Fields to change; absent fields stay. `disabled: true` stops the client and every token it holds. */
         UpdateOAuthClientRequest: {
@@ -2772,6 +7439,14 @@ export interface components {
             permissions?: null | string[];
             disabled?: null | boolean;
         };
+        /** @description Fields to change; absent fields stay. */
+        UpdateStorageConfigRequest: {
+            name?: null | string;
+            bucket?: null | string;
+            region?: null | string;
+            endpoint?: null | string;
+            credentialId?: null | string;
+        };
         /** @description Fields to change; absent fields stay. Lists replace the stored list. */
         UpdateUserRequest: {
             name?: null | string;
@@ -2797,6 +7472,24 @@ export interface components {
             codes: {
                 [key: string]: number;
             };
+        };
+        /** @description One day's consumption of an organization. */
+        UsageDayView: {
+            day: string;
+            /** Format: int64 */
+            storageBytes: number;
+            /** Format: int64 */
+            uploads: number;
+            /** Format: int64 */
+            opens: number;
+            /** Format: int64 */
+            downloads: number;
+        };
+        /** @description A successful response: `success` is always true. */
+        UsageDayViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["UsageDayView"][];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A user as the API shows it (never the password or its hash). */
         UserView: {
@@ -2832,6 +7525,21 @@ export interface components {
             /** @description The full key to compare with the stored one. */
             key?: null | string;
         };
+        ValidateDeviceSessionRequest: {
+            proof?: null | components["schemas"]["SessionProof"];
+        };
+        /** @description `reason` when not valid: `ended`, `expired`, `device_revoked`, `proof_required`, `invalid_proof`. */
+        ValidateDeviceSessionResponse: {
+            valid: boolean;
+            reason: null | string;
+            session: components["schemas"]["DeviceSessionView"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ValidateDeviceSessionResponseEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ValidateDeviceSessionResponse"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description Verify a key presented to your service. */
         VerifyApiKeyRequest: {
             /** @description The key as presented. */
@@ -2852,6 +7560,24 @@ export interface components {
             tags?: null | {
                 [key: string]: unknown;
             };
+        };
+        /** @description A connecting client: its certificate serial (OpenVPN) or WireGuard public key, and optionally the user it claims. */
+        VerifyClientRequest: {
+            serial?: null | string;
+            public_key?: null | string;
+            user_id?: null | string;
+        };
+        /** @description Whether the client may connect; `reason` when not: `unknown_client`, `revoked`, `expired`, `user_disabled`, `user_mismatch`, `no_rule`. */
+        VerifyClientView: {
+            allowed: boolean;
+            reason: null | string;
+            userId: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        VerifyClientViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["VerifyClientView"];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /** @description The cost of one verification against one of the key's named rate limits. */
         VerifyRateLimitCost: {
@@ -3164,6 +7890,265 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["OAuthErrorResponse"];
+            };
+        };
+        /** @description Unauthorized */
+        Unauthorized3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Forbidden */
+        Forbidden3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Not Found */
+        NotFound2: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Unprocessable Entity */
+        UnprocessableEntity2: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Too Many Requests */
+        TooManyRequests3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Internal Server Error */
+        InternalServerError2: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Service Unavailable */
+        ServiceUnavailable2: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Bad Request */
+        BadRequest3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Unauthorized */
+        Unauthorized4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Forbidden */
+        Forbidden4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Not Found */
+        NotFound3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Unprocessable Entity */
+        UnprocessableEntity3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Too Many Requests */
+        TooManyRequests4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Internal Server Error */
+        InternalServerError3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Service Unavailable */
+        ServiceUnavailable3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Conflict: a duplicate, or changed or deleted by a concurrent request */
+        Conflict3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Body over the configured limit */
+        PayloadTooLarge3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Body is not application/json */
+        UnsupportedMediaType3: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Bad Request */
+        BadRequest4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Unauthorized */
+        Unauthorized5: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Forbidden */
+        Forbidden5: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Not Found */
+        NotFound4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Conflict */
+        Conflict4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Payload Too Large */
+        PayloadTooLarge4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Unsupported Media Type */
+        UnsupportedMediaType4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Too Many Requests */
+        TooManyRequests5: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
             };
         };
     };
@@ -3714,6 +8699,306 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeCertificate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeCertificateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedCertificateViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetCustomization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomizationViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    PutCustomization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomizationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomizationViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContentEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                type?: string;
+                containerId?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentEventViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListClientErrors: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                code?: string;
+                source?: string;
+                containerId?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientErrorViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReportClientError: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportErrorRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientErrorViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContentUsage: {
+        parameters: {
+            query?: {
+                start?: string;
+                end?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageDayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetServiceStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStatusViewEnvelope"];
+                };
+            };
         };
     };
     ListOrgs: {
@@ -5642,6 +10927,632 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    ListDeviceApps: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDeviceApp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeviceAppRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDeviceApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteDeviceApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateDeviceApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateDeviceAppRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListDevices: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                userId?: string;
+                appId?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RegisterDevice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDeviceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDeviceSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeviceSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDeviceSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    EndDeviceSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ValidateDeviceSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["ValidateDeviceSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidateDeviceSessionResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDeviceAuthUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceAuthUrlRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAuthUrlResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    VerifyDeviceAuthToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceAuthVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAuthVerifyResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RefreshDeviceSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceAuthRefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAuthRefreshResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListRateLimitOverrides: {
         parameters: {
             query?: {
@@ -6535,6 +12446,1086 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    GetCaCertificate: {
+        parameters: {
+            query?: {
+                org?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-pem-file": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    GetCrl: {
+        parameters: {
+            query?: {
+                org?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pkix-crl": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    GetCrlPem: {
+        parameters: {
+            query?: {
+                org?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-pem-file": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    CheckCertificate: {
+        parameters: {
+            query?: {
+                org?: string;
+            };
+            header?: never;
+            path: {
+                serial: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CertificateStatusViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    ListAvailableGateways: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListGateways: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateGateway: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGatewayRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetGateway: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateGateway: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateGatewayRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteGateway: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RotateGatewayToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListNetworks: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateNetwork: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListAccessRules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateAccessRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetAccessRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateAccessRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteAccessRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeartbeatViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayVerifyClient: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyClientRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyClientViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientConnected: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientDisconnected: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayProvision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvisionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientRules: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientRulesViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayAllRules: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AllRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllRulesViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListJobs: {
         parameters: {
             query?: never;
@@ -6663,6 +13654,7549 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListStorageConfigs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateStorageConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateStorageConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetStorageConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteStorageConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateStorageConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateStorageConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    TestStorageConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageProbeViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContainers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                tag?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateContainer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateContainerRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateContainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateContainerRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListFiles: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UploadFile: {
+        parameters: {
+            query?: {
+                name?: string;
+            };
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReadFileContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListShares: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateShare: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateShareRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareCreatedViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+                shareId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContainerAccessLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentEventViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    OpenShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedContentViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GiveShareConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    OpenSharedFile: {
+        parameters: {
+            query?: {
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                token: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListDrmRules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDrmRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrmRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDrmRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceDrmRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrmRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteDrmRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContacts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                email?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListTags: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateTag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListConsents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                subject?: string;
+                purpose?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RecordConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetConsentStatus: {
+        parameters: {
+            query?: {
+                subject?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStatusViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    VerifyConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentChainViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    EraseConsentSubject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseConsentSubjectRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentErasureViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    LockteraListApiKeys: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                ownerId?: string;
+                enabled?: boolean;
+                q?: string;
+                includeRevoked?: boolean;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
+        };
+    };
+    LockteraCreateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
+        };
+    };
+    LockteraDeleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BareMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
+        };
+    };
+    DeviceAuthPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceAgentScript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceChallengeResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceChallengePreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceBrowserResult"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceRegisterPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceProve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceBrowserResult"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceProvePreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    RevokeCertificateFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeCertificateRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedCertificateViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetCustomizationFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomizationViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    PutCustomizationFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomizationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomizationViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContentEventsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                type?: string;
+                containerId?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentEventViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListClientErrorsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                code?: string;
+                source?: string;
+                containerId?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientErrorViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReportClientErrorFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportErrorRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientErrorViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContentUsageFlat: {
+        parameters: {
+            query?: {
+                start?: string;
+                end?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageDayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetOrgStatsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListRolesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateRoleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRoleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetRoleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                roleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteRoleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                roleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateRoleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                roleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRoleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListApiKeysFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                ownerId?: string;
+                enabled?: boolean;
+                q?: string;
+                includeRevoked?: boolean;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKeyEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RotateApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RotateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKeyEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ValidateApiKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyVerdictEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetApiKeyUsageFlat: {
+        parameters: {
+            query?: {
+                granularity?: "hour" | "day";
+                start?: string;
+                end?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyUsageViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListUsersFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                email?: string;
+                q?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateUserFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetUserFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteUserFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateUserFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListUserSessionsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    EndUserSessionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                userId: string;
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListServiceAccountsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateServiceAccountFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateServiceAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedServiceAccountEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetServiceAccountFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteServiceAccountFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateServiceAccountFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateServiceAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateServiceAccountKeyFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKeyEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListOAuthClientsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateOAuthClientFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOAuthClientRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientWithSecretEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetOAuthClientFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteOAuthClientFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateOAuthClientFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateOAuthClientRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RotateOAuthClientSecretFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RotateOAuthClientSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientWithSecretEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListDeviceAppsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDeviceAppFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeviceAppRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDeviceAppFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteDeviceAppFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateDeviceAppFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateDeviceAppRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAppViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListDevicesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                userId?: string;
+                appId?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RegisterDeviceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDeviceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDeviceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeDeviceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                deviceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDeviceSessionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeviceSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDeviceSessionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    EndDeviceSessionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ValidateDeviceSessionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["ValidateDeviceSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidateDeviceSessionResponseEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListRateLimitOverridesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                namespace?: string;
+                identifier?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitOverrideViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    SetRateLimitOverrideFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetRateLimitOverrideRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitOverrideViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteRateLimitOverrideFlat: {
+        parameters: {
+            query?: {
+                namespace?: string;
+                identifier?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListAuditLogsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                action?: string;
+                actorId?: string;
+                targetId?: string;
+                requestId?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventViewListEnvelope"];
+                    "application/x-ndjson": components["schemas"]["AuditEventView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    VerifyAuditLogsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerificationEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    ListWebhooksFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                enabled?: boolean;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RotateWebhookSecretFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RotateWebhookSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    TestWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListWebhookDeliveriesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                status?: "pending" | "succeeded" | "failed" | "canceled";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RedeliverWebhookFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                webhookId: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListCredentialsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                integrationId?: string;
+                authType?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateCredentialFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevealCredentialsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                integrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevealedCredentialListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetCredentialDetailsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                integrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevealCredentialFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                integrationId: string;
+                credentialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevealedCredentialEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteCredentialFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                integrationId: string;
+                credentialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateCredentialFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                integrationId: string;
+                credentialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCredentialRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListAvailableGatewaysFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListGatewaysFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateGatewayFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateGatewayRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetGatewayFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateGatewayFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateGatewayRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteGatewayFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RotateGatewayTokenFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                gatewayId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListNetworksFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateNetworkFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetNetworkFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateNetworkFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteNetworkFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                networkId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListAccessRulesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateAccessRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetAccessRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateAccessRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteAccessRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                accessRuleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayHeartbeatFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeartbeatViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayVerifyClientFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyClientRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyClientViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientConnectedFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientDisconnectedFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayProvisionFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProvisionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayClientRulesFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientRulesViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GatewayAllRulesFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AllRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllRulesViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListStorageConfigsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateStorageConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateStorageConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetStorageConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteStorageConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateStorageConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateStorageConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    TestStorageConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                storageConfigId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageProbeViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContainersFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                tag?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateContainerFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateContainerRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContainerFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteContainerFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateContainerFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateContainerRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContainerViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListFilesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UploadFileFlat: {
+        parameters: {
+            query?: {
+                name?: string;
+            };
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetFileFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteFileFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReadFileContentFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListSharesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateShareFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateShareRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareCreatedViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeShareFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+                shareId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContainerAccessLogFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                containerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentEventViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListDrmRulesFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateDrmRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrmRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetDrmRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceDrmRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrmRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrmRuleViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteDrmRuleFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListContactsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                email?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateContactFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetContactFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceContactFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteContactFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                contactId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListTagsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateTagFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetTagFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ReplaceTagFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteTagFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                tagId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListConsentsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                subject?: string;
+                purpose?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RecordConsentFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetConsentStatusFlat: {
+        parameters: {
+            query?: {
+                subject?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStatusViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    VerifyConsentsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentChainViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    EraseConsentSubjectFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseConsentSubjectRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentErasureViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { startOwnGatehouse } from "./gatehouse-server.mjs";
 
-const files = ["test/client.test.mjs", "test/retry.test.mjs", "test/middleware.test.mjs", "test/schema.test.mjs"];
+const files = ["test/client.test.mjs", "test/retry.test.mjs", "test/middleware.test.mjs", "test/devices.test.mjs", "test/schema.test.mjs"];
 
 const gatehouse = await startOwnGatehouse();
 let code = 1;

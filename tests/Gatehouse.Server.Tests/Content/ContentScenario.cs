@@ -53,10 +53,12 @@ public static class ContentScenario
     }
 
     /// <summary>An organization with a contact, a rule, a container holding one file, and a share of it to the contact.</summary>
-    public static async Task<SharedFile> ShareAsync(this GatehouseServer server, object rule, byte[]? content = null, string recipient = "reader@example.org", string? orgId = null)
+    public static async Task<SharedFile> ShareAsync(this GatehouseServer server, object rule, byte[]? content = null, string recipient = "reader@example.org", string? orgId = null) =>
+        await server.Root.ShareAsync(orgId ?? await server.CreateOrgAsync(), rule, content, recipient);
+
+    /// <summary>The same, through any server's root client, in an existing organization.</summary>
+    public static async Task<SharedFile> ShareAsync(this ApiClient root, string orgId, object rule, byte[]? content = null, string recipient = "reader@example.org")
     {
-        orgId ??= await server.CreateOrgAsync();
-        var root = server.Root;
         var org = $"/api/v1/orgs/{orgId}";
         (await root.PostAsync($"{org}/address-book", new { email = recipient, name = "Reader" })).StatusCode.ShouldBe(201);
         var createdRule = await root.PostAsync($"{org}/drm-rules", rule);

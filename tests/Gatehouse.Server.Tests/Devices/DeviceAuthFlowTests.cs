@@ -1,5 +1,6 @@
 using Gatehouse.Server.Tests.ApiKeys;
 using Gatehouse.Server.Tests.Conformance;
+using Gatehouse.Server.Tests.Users;
 
 namespace Gatehouse.Server.Tests.Devices;
 
@@ -96,6 +97,38 @@ public sealed class DeviceAuthFlowTests(SharedServer shared)
         (await backend.PostAsync(path, new { appId, userId = "alice", redirectUrl = DeviceSteps.Callback, gateway = appId })).ShouldBeError(400, "INVALID_REQUEST");
         (await (await _server.OrgClientAsync(orgId, "devices:read")).PostAsync(path, new { appId, userId = "alice", redirectUrl = DeviceSteps.Callback })).ShouldBeError(403, "FORBIDDEN");
         (await _server.Anonymous.PostAsync(path, new { appId, userId = "alice", redirectUrl = DeviceSteps.Callback })).ShouldBeError(401, "AUTHENTICATION_FAILED");
+    }
+
+    [Fact]
+    public async Task A_gatehouse_user_id_must_name_an_enabled_user_of_the_organization_and_any_other_id_is_the_apps_own()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var otherOrgId = await _server.CreateOrgAsync();
+        var appId = await _server.CreateAppAsync(orgId);
+        var backend = await _server.DeviceClientAsync(orgId);
+        var member = await _server.CreateUserAsync(orgId, UserSteps.NewEmail("device-member"));
+        var disabled = await _server.CreateUserAsync(orgId, UserSteps.NewEmail("device-disabled"));
+        (await _server.Root.PatchAsync($"/api/v1/orgs/{orgId}/users/{disabled}", new { disabled = true })).StatusCode.ShouldBe(200);
+        var outsider = await _server.CreateUserAsync(otherOrgId, UserSteps.NewEmail("device-outsider"));
+        var path = "/api/v1/device-auth/url";
+
+        (await backend.PostAsync(path, new { appId, userId = member, redirectUrl = DeviceSteps.Callback })).StatusCode.ShouldBe(200);
+        (await backend.PostAsync(path, new { appId, userId = "customer-42", redirectUrl = DeviceSteps.Callback })).StatusCode.ShouldBe(200);
+        foreach (var refused in new[] { disabled, outsider, "usr_00000000000000000000000000" })
+        {
+            var answer = await backend.PostAsync(path, new { appId, userId = refused, redirectUrl = DeviceSteps.Callback });
+            answer.ShouldBeError(422, "VALIDATION_FAILED");
+            answer.Text.ShouldNotContain(otherOrgId);
+        }
+
+        using var key = new TestDevice();
+        (await backend.PostAsync($"/api/v1/orgs/{orgId}/devices", new { appId, userId = outsider, publicKeyJwk = key.PublicJwk })).ShouldBeError(422, "VALIDATION_FAILED");
+        var registered = await backend.PostAsync($"/api/v1/orgs/{orgId}/devices", new { appId, userId = member, publicKeyJwk = key.PublicJwk });
+        registered.StatusCode.ShouldBe(201, registered.Text);
+
+        // A user disabled after registering gets no new session on the device.
+        (await _server.Root.PatchAsync($"/api/v1/orgs/{orgId}/users/{member}", new { disabled = true })).StatusCode.ShouldBe(200);
+        (await backend.PostAsync($"/api/v1/orgs/{orgId}/sessions", new { userId = member, deviceId = registered.Str("id") })).ShouldBeError(422, "VALIDATION_FAILED");
     }
 
     [Fact]
@@ -198,7 +231,7 @@ public sealed class DeviceAuthFlowTests(SharedServer shared)
         var html = await page.Content.ReadAsStringAsync();
         page.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
         page.Headers.GetValues("Content-Security-Policy").Single().ShouldContain("script-src 'self'");
-        html.ShouldContain("<script src=\"/device/agent.js\" data-hosted-page></script>");
+        html.ShouldContain("<script src=\"agent.js\" data-hosted-page></script>");
         html.ShouldNotContain("http");
 
         var agent = await _server.Anonymous.Http.GetAsync("/device/agent.js");
@@ -221,5 +254,29 @@ public sealed class DeviceAuthFlowTests(SharedServer shared)
         var asBearer = _server.CreateClient(signedIn.GetProperty("refreshToken").GetString()!);
 
         (await asBearer.GetAsync($"/api/v1/orgs/{orgId}/devices")).StatusCode.ShouldBe(401);
+    }
+}
+
+/// <summary>The flow's figures on /metrics, on a server of their own so no other test moves them.</summary>
+public sealed class DeviceMetricsTests
+{
+    [Fact]
+    public async Task Verifications_registrations_and_active_sessions_are_counted()
+    {
+        await using var server = await GatehouseServer.StartAsync();
+        var orgId = await server.CreateOrgAsync();
+        var appId = await server.CreateAppAsync(orgId);
+        var backend = await server.DeviceClientAsync(orgId);
+        using var browser = new TestDevice();
+
+        await server.SignInAsync(backend, appId, "alice", browser);
+        await server.SignInAsync(backend, appId, "alice", browser);
+        (await backend.PostAsync("/api/v1/device-auth/verify", new { token = "gdt_forged", userId = "alice" })).StatusCode.ShouldBe(401);
+
+        var counted = await MetricsScrape.ReadAsync(server,
+            "gatehouse_device_auth_verifications_total{outcome=\"verified\"}", "gatehouse_device_auth_verifications_total{outcome=\"failed\"}", "gatehouse_devices_registrations_total");
+        counted.ShouldBe([2L, 1L, 1L]);
+        // The active-session gauge is recounted in the background: the first scrape starts the count.
+        await Eventually.TrueAsync(async () => (await MetricsScrape.ReadAsync(server, "gatehouse_device_sessions_active"))[0] == 2, "the active-session gauge counts both sessions");
     }
 }

@@ -92,8 +92,11 @@ public sealed class DeviceBrowserTests
         await profile.Page.WaitForURLAsync(DeviceSteps.Callback + "?**");
         var query = System.Web.HttpUtility.ParseQueryString(new Uri(profile.Page.Url).Query);
         query["requestId"].ShouldBe(url.Str("requestId"));
-        // Back on the hosted origin, so the page can call the agent for proofs.
-        await profile.Page.GotoAsync(server.BaseAddress.GetLeftPart(UriPartial.Authority) + "/device/auth?request=" + url.Str("requestId"));
+        // Back on the hosted origin, so the page can call the agent for proofs. The page is opened
+        // without a request: with one it would run the flow again and might navigate away (a refused
+        // request carries its redirect) while the test goes on. Without one it settles in its error state.
+        await profile.Page.GotoAsync(server.BaseAddress.GetLeftPart(UriPartial.Authority) + "/device/auth");
+        await profile.Page.WaitForSelectorAsync("#gatehouse-device[data-state=error]");
         return query.AllKeys.ToDictionary(k => k!, k => query[k]!);
     }
 }

@@ -36,6 +36,11 @@ public static class DeviceAuthOperations
             return ApiError.Validation("redirectUrl", "must be exactly one of the app's redirectUrls");
         }
 
+        if (await flow.CheckUserAsync(app.OrgId, request.UserId!, cancellationToken) is { } unknownUser)
+        {
+            return unknownUser;
+        }
+
         var now = flow.Now;
         var authRequest = new DeviceAuthRequest
         {

@@ -1,5 +1,6 @@
 using Gatehouse.Contracts;
 using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Users;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -11,10 +12,13 @@ namespace Gatehouse.Server.Features.Devices;
 
 /// <summary>What the device routes share: finding apps, making sessions and refresh tokens, ending sessions, loading a session for validation.</summary>
 public sealed class DeviceFlow(
-    GatehouseDb db, ChangeSet changes, SecretHasher secrets, DeviceSessionCache cache, DeviceMetrics metrics, DevicesOptions options, TimeProvider clock)
+    GatehouseDb db, ChangeSet changes, SecretHasher secrets, DeviceSessionCache cache, DeviceMetrics metrics, DevicesOptions options, UserLookup users, TimeProvider clock)
 {
     public const string RefreshTokenPrefix = "gdr_";
     public const string AuthTokenPrefix = "gdt_";
+
+    /// <summary>The prefix of Gatehouse user ids: a device user id of this shape must be a user of the organization.</summary>
+    public const string GatehouseUserPrefix = "usr";
 
     public GatehouseDb Db => db;
     public ChangeSet Changes => changes;
@@ -27,6 +31,22 @@ public sealed class DeviceFlow(
 
     /// <summary>404 GATEWAY_NOT_FOUND: an app id (or gatewayUuid) the caller does not have.</summary>
     public static ApiError GatewayNotFound() => new(ErrorCodes.GatewayNotFound, "The device app (gateway) was not found.");
+
+    /// <summary>
+    /// A device belongs to a user of the organization — a Gatehouse user id (<c>usr_…</c>), which must
+    /// name an enabled user of this organization — or to a user id the app owns (any other string, taken
+    /// as it is). The refusal is the same for a missing, a disabled and another organization's user.
+    /// </summary>
+    public async Task<ApiError?> CheckUserAsync(string orgId, string userId, CancellationToken cancellationToken)
+    {
+        if (!Ids.LooksLike(userId, GatehouseUserPrefix))
+        {
+            return null;
+        }
+
+        var user = await users.FindAsync(orgId, userId, cancellationToken);
+        return user is { Disabled: false } ? null : ApiError.Validation("userId", "is not an enabled user of this organization");
+    }
 
     /// <summary>The app named by <c>appId</c> or its alias <c>gatewayUuid</c>, in the caller's organization (any for root).</summary>
     public async Task<(DeviceApp? App, ApiError? Error)> FindAppAsync(Principal principal, string? orgId, string? appId, string? gatewayUuid, CancellationToken cancellationToken)

@@ -33,6 +33,11 @@ public static class DeviceOperations
             return error;
         }
 
+        if (await flow.CheckUserAsync(orgId, request.UserId!, cancellationToken) is { } unknownUser)
+        {
+            return unknownUser;
+        }
+
         if (await flow.Db.Owned<Device>(orgId).AnyAsync(d => d.AppId == app!.Id && d.KeyThumbprint == thumbprint, cancellationToken))
         {
             return ApiError.Conflict("A device with this public key is already registered for the app.");
@@ -149,6 +154,11 @@ public static class DeviceOperations
         if (device.RevokedAt is not null)
         {
             return ApiError.Validation("deviceId", "the device is revoked");
+        }
+
+        if (await flow.CheckUserAsync(orgId, device.UserId, cancellationToken) is { } disabledUser)
+        {
+            return disabledUser;
         }
 
         var app = await flow.Db.Owned<DeviceApp>(orgId).FirstOrDefaultAsync(a => a.Id == device.AppId, cancellationToken);

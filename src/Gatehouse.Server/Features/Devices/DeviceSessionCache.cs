@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Gatehouse.Server.Platform.Cluster;
 using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Devices;
 
@@ -136,9 +137,15 @@ internal sealed class DeviceClusterChanges(DeviceSessionCache cache) : IClusterC
     public void Reset() => cache.Clear();
 }
 
-/// <summary>The figures of the device flow: verifications by outcome, registrations, validations, the cache.</summary>
-public sealed class DeviceMetrics(DeviceSessionCache cache) : IMetricsSource
+/// <summary>The figures of the device flow: verifications by outcome, registrations, validations, active sessions, the cache.</summary>
+public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory scopes, TimeProvider clock, ILogger<DeviceMetrics> logger) : IMetricsSource
 {
+    /// <summary>Active sessions are counted in the database at most this often (a scrape never waits for the count).</summary>
+    internal static readonly TimeSpan ActiveSessionsRecount = TimeSpan.FromSeconds(15);
+
+    private long _activeSessions;
+    private long _activeCountedAt = long.MinValue;
+    private int _counting;
     private long _verified;
     private long _failed;
     private long _registrations;
@@ -174,5 +181,40 @@ public sealed class DeviceMetrics(DeviceSessionCache cache) : IMetricsSource
             new MetricSeries(Interlocked.Read(ref _misses), "result", "miss"),
         ]),
         new("gatehouse.device_session_cache.entries", MetricKind.Gauge, "Device sessions held in the validation cache.", () => [new MetricSeries(cache.Count)]),
+        new("gatehouse.device_sessions.active", MetricKind.Gauge, "Device sessions neither ended nor expired, in every organization (recounted at most every 15 s).", () => [new MetricSeries(ActiveSessions())]),
     ];
+
+    /// <summary>The last count; a stale one starts a recount in the background and is answered meanwhile.</summary>
+    private long ActiveSessions()
+    {
+        var countedAt = Interlocked.Read(ref _activeCountedAt);
+        var stale = countedAt == long.MinValue || clock.GetElapsedTime(countedAt) >= ActiveSessionsRecount;
+        if (stale && Interlocked.CompareExchange(ref _counting, 1, 0) == 0)
+        {
+            _ = Task.Run(CountActiveSessionsAsync);
+        }
+
+        return Interlocked.Read(ref _activeSessions);
+    }
+
+    private async Task CountActiveSessionsAsync()
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+            var now = clock.GetUtcNow().UtcDateTime;
+            Interlocked.Exchange(ref _activeSessions, await db.Set<DeviceSession>().LongCountAsync(s => s.EndedAt == null && s.ExpiresAt > now));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The gauge keeps its last value; the next scrape tries again.
+            logger.LogWarning(exception, "Counting active device sessions failed");
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _activeCountedAt, clock.GetTimestamp());
+            Volatile.Write(ref _counting, 0);
+        }
+    }
 }

@@ -55,6 +55,9 @@ public static class OpenApiSetup
                     document.Components.Headers[name] = header;
                 }
 
+                // No server: the paths are relative to where the document is served, and the document
+                // stays the same whatever Host a request names (so it can be generated once and kept).
+                document.Servers = [];
                 CompatibilityRoutes.DeclareTag(document);
                 CompatibilityRoutes.DescribeFlatOrgRoutes(document);
                 OpenApiSchemas.RequireWhatResponsesAlwaysWrite(document);

@@ -11,7 +11,9 @@
   'use strict';
 
   var script = global.document && global.document.currentScript;
-  var base = script && script.src ? new URL(script.src).origin : global.location.origin;
+  // The agent talks to the folder it was loaded from: Gatehouse's own /device, or the same path
+  // behind an app's first-party proxy (its own /gatehouse/device/agent.js, say).
+  var base = script && script.src ? script.src.replace(/\/agent\.js(?:[?#].*)?$/, '') : global.location.origin + '/device';
   var DB_NAME = 'gatehouse-device';
   var STORE = 'keys';
   var ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' };
@@ -68,11 +70,11 @@
   }
 
   function register(request) {
-    return post('/device/challenge', { request: request }).then(function (challenge) {
+    return post('/challenge', { request: request }).then(function (challenge) {
       return global.crypto.subtle.generateKey(ALGORITHM, false, ['sign', 'verify']).then(function (keys) {
         return global.crypto.subtle.exportKey('jwk', keys.publicKey).then(function (jwk) {
           return sign(keys.privateKey, 'gatehouse-device-auth:' + request + ':' + challenge.nonce).then(function (signature) {
-            return post('/device/register', { request: request, nonce: challenge.nonce, publicKeyJwk: jwk, signature: signature });
+            return post('/register', { request: request, nonce: challenge.nonce, publicKeyJwk: jwk, signature: signature });
           }).then(function (result) {
             return saveKey(challenge.keySlot, { privateKey: keys.privateKey, publicKey: keys.publicKey, deviceId: result.deviceId }).then(function () { return result; });
           });
@@ -85,11 +87,11 @@
   function authenticate(options) {
     var request = options && options.request;
     if (!request) { return Promise.reject(new Error('authenticate needs { request } from the auth URL')); }
-    return post('/device/challenge', { request: request }).then(function (challenge) {
+    return post('/challenge', { request: request }).then(function (challenge) {
       return loadKey(challenge.keySlot).then(function (stored) {
         if (!stored || !stored.deviceId) { return register(request); }
         return sign(stored.privateKey, 'gatehouse-device-auth:' + request + ':' + challenge.nonce).then(function (signature) {
-          return post('/device/prove', { request: request, nonce: challenge.nonce, deviceId: stored.deviceId, signature: signature });
+          return post('/prove', { request: request, nonce: challenge.nonce, deviceId: stored.deviceId, signature: signature });
         }).catch(function (error) {
           // The server no longer knows the key (its records were reset): register it anew.
           if (error.code === 'unknown_device') { return register(request); }
@@ -102,7 +104,7 @@
   /** A proof for a device-bound session: the app's page sends it to its backend, which calls validate. */
   function prove(options) {
     var sessionId = options && options.sessionId;
-    return post('/device/challenge', { sessionId: sessionId }).then(function (challenge) {
+    return post('/challenge', { sessionId: sessionId }).then(function (challenge) {
       return loadKey(challenge.keySlot).then(function (stored) {
         if (!stored) { throw new Error('This browser holds no device key for the session.'); }
         return sign(stored.privateKey, 'gatehouse-session:' + sessionId + ':' + challenge.nonce).then(function (signature) {
