@@ -368,19 +368,23 @@ public static class OidcLogin
         identity!.LastLoginAt = now;
         user.LastLoginAt = now;
         var (session, sessionToken) = AuthOperations.NewSession(user, httpContext, services.Login, now);
-        db.Add(session);
         var changes = services.Login.Changes;
-        if (created)
+        await changes.RunAsync(async ct =>
         {
-            changes.Record(UserActions.Create, orgId, user.Id, new { user.Email, user.Name, user.Roles, user.Permissions, user.Disabled, hasPassword = false, source = "oidc" });
-        }
-        else if (rolesChanged)
-        {
-            changes.Record(UserActions.Update, orgId, user.Id, new { fields = RolesField, user.Roles, user.Permissions, user.Disabled, source = "oidc" });
-        }
+            if (created)
+            {
+                // The session row refers to the user row, which the model does not know: the user is written first.
+                await db.SaveChangesAsync(ct);
+                changes.Record(UserActions.Create, orgId, user.Id, new { user.Email, user.Name, user.Roles, user.Permissions, user.Disabled, hasPassword = false, source = "oidc" });
+            }
+            else if (rolesChanged)
+            {
+                changes.Record(UserActions.Update, orgId, user.Id, new { fields = RolesField, user.Roles, user.Permissions, user.Disabled, source = "oidc" });
+            }
 
-        changes.Record(AuthActions.Login, orgId, user.Id, new { sessionId = session.Id, method = "oidc", issuer = settings.Issuer }, actor: ("user", user.Id));
-        await changes.CommitAsync(cancellationToken);
+            db.Add(session);
+            changes.Record(AuthActions.Login, orgId, user.Id, new { sessionId = session.Id, method = "oidc", issuer = settings.Issuer }, actor: ("user", user.Id));
+        }, cancellationToken);
         if (rolesChanged)
         {
             services.Login.Sessions.EvictUser(user.Id);
