@@ -44,6 +44,47 @@ public sealed class OidcProviders(IHttpClientFactory httpClients)
             new HttpDocumentRetriever(Http) { RequireHttps = !SsoOperations.IsLoopback(new Uri(i)) }));
 }
 
+/// <summary>
+/// The provider's redirect back: code, state and iss (RFC 6749, RFC 9207), or an error; and what
+/// providers add beside them (session management's session_state, Google's scope, authuser, prompt,
+/// hd), accepted and ignored.
+/// </summary>
+public sealed record OidcCallbackQuery
+{
+    [FromQuery(Name = "code")]
+    public string? Code { get; init; }
+
+    [FromQuery(Name = "state")]
+    public string? State { get; init; }
+
+    [FromQuery(Name = "iss")]
+    public string? Iss { get; init; }
+
+    [FromQuery(Name = "error")]
+    public string? Error { get; init; }
+
+    [FromQuery(Name = "error_description")]
+    public string? ErrorDescription { get; init; }
+
+    [FromQuery(Name = "error_uri")]
+    public string? ErrorUri { get; init; }
+
+    [FromQuery(Name = "session_state")]
+    public string? SessionState { get; init; }
+
+    [FromQuery(Name = "scope")]
+    public string? Scope { get; init; }
+
+    [FromQuery(Name = "authuser")]
+    public string? AuthUser { get; init; }
+
+    [FromQuery(Name = "prompt")]
+    public string? Prompt { get; init; }
+
+    [FromQuery(Name = "hd")]
+    public string? HostedDomain { get; init; }
+}
+
 /// <summary>The services of an OpenID Connect login, injected as one parameter.</summary>
 public sealed class OidcLoginServices(
     LoginServices login, OidcProviders providers, VaultKeyring keyring, UsersOptions options, ILogger<OidcLoginServices> logger)
@@ -67,9 +108,6 @@ public static class OidcLogin
 
     /// <summary>Ties a login to the browser that started it: a callback URL replayed elsewhere does not log anyone in.</summary>
     public const string BrowserCookieName = "__Host-gatehouse_oidc";
-
-    /// <summary>What providers may add to the redirect besides code, state and iss (RFC 6749, RFC 9207, session management, common providers).</summary>
-    public static readonly string[] CallbackParameters = ["code", "state", "iss", "error", "error_description", "error_uri", "session_state", "scope", "authuser", "prompt", "hd"];
 
     private static readonly JsonWebTokenHandler TokenHandler = new();
     private static readonly string[] RolesField = ["roles"];
@@ -166,9 +204,9 @@ public static class OidcLogin
     }
 
     public static async Task<Results<RedirectHttpResult, ApiError>> Callback(
-        [FromQuery] string? code, [FromQuery] string? state, [FromQuery] string? iss, [FromQuery] string? error,
-        HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
+        [AsParameters] OidcCallbackQuery query, HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
     {
+        var (code, state, iss, error) = (query.Code, query.State, query.Iss, query.Error);
         foreach (var gate in services.Login.Authentication.AnonymousGates)
         {
             if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)

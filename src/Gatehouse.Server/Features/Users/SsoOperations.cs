@@ -134,13 +134,20 @@ public static class SsoOperations
         return new ApiOk<SsoSettingsView>(View(settings, httpContext, services.Options));
     }
 
-    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, SsoChangeServices services, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, HttpContext httpContext, SsoChangeServices services, CancellationToken cancellationToken)
     {
         var db = services.Db;
         var settings = await db.Owned<SsoSettings>(orgId).FirstOrDefaultAsync(cancellationToken);
         if (settings is null)
         {
             return ApiError.NotFound("single sign-on settings");
+        }
+
+        // Touching settings needs what they give, as for a role (decision 0006).
+        var given = await new RoleDirectory(db).ExpandAsync(orgId, [.. settings.GrantableRoles], cancellationToken);
+        if (Escalation.Holds(httpContext, [settings.DefaultPermissions, given]) is { } forbidden)
+        {
+            return forbidden;
         }
 
         await services.Changes.RunAsync(async ct =>

@@ -3,7 +3,6 @@ using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
-using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.Users;
 
@@ -130,7 +129,7 @@ public sealed class UsersFeature : Feature
         sso.MapGet("", SsoOperations.Get).RequirePermission("users:read").WithName("GetSsoSettings").WithSummary("The organization's OpenID Connect provider settings and the redirect URI to register there");
         sso.MapPut("", SsoOperations.Put).RequirePermission("users:write").GuardsEscalation().WithName("PutSsoSettings")
             .WithSummary("Save the organization's OpenID Connect provider (the client secret is write-only)");
-        sso.MapDelete("", SsoOperations.Delete).RequirePermission("users:write").WithName("DeleteSsoSettings").WithSummary("Remove the organization's OpenID Connect provider; its logins stop");
+        sso.MapDelete("", SsoOperations.Delete).RequirePermission("users:write").GuardsEscalation().WithName("DeleteSsoSettings").WithSummary("Remove the organization's OpenID Connect provider; its logins stop");
 
         var admin = routes.Api.MapGroup("/admin/users").WithTags("Users");
         admin.MapGet("", UserOperations.ListAll).RequireRoot().WithName("ListAllUsers").WithSummary("List users of every organization (filters orgId, email, q)");
@@ -142,7 +141,7 @@ public sealed class UsersFeature : Feature
         auth.MapGet("/session", AuthOperations.Current).RequireCredential().WithName("GetCurrentSession").WithSummary("The session's user, session and effective permissions");
         auth.MapGet("/oidc/login", OidcLogin.Login).AllowAnonymous().Produces(302).ProducesProblemEnvelope(400, 404, 429, 503)
             .WithName("StartOidcLogin").WithSummary("Start single sign-on: a redirect to the organization's identity provider (?org=<id or slug>&returnTo=<path>)");
-        auth.MapGet("/oidc/callback", OidcLogin.Callback).AllowAnonymous().AcceptsQuery(OidcLogin.CallbackParameters).Produces(302).ProducesProblemEnvelope(400, 401, 404, 429, 503)
+        auth.MapGet("/oidc/callback", OidcLogin.Callback).AllowAnonymous().Produces(302).ProducesProblemEnvelope(400, 401, 404, 429, 503)
             .WithName("CompleteOidcLogin").WithSummary("The identity provider's redirect back: validates it, starts a session (cookie) and redirects to returnTo");
         auth.MapPost("/password", AuthOperations.ChangePassword).RequireCredential().WithName("ChangePassword").WithSummary("Change the password; the user's other sessions end");
     }
