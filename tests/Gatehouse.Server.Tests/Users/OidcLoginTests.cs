@@ -181,7 +181,10 @@ public sealed class OidcLoginTests(OidcProviderFixture idp) : IClassFixture<Oidc
         var (_, configurerKey) = await idp.Server.CreateKeyAsync(orgId, new { name = "user admin", permissions = new[] { "users:read", "users:write" } });
         var put = await idp.Server.CreateClient(configurerKey).PutAsync($"/api/v1/orgs/{orgId}/sso", new
         {
-            issuer = idp.Issuer, clientId = OidcProviderFixture.ClientId, clientSecret = OidcProviderFixture.ClientSecret, defaultRoles = new[] { "viewer" },
+            issuer = idp.Issuer,
+            clientId = OidcProviderFixture.ClientId,
+            clientSecret = OidcProviderFixture.ClientSecret,
+            defaultRoles = new[] { "viewer" },
         });
         put.StatusCode.ShouldBe(200, put.Text);
 

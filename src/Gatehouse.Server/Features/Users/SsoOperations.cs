@@ -127,8 +127,16 @@ public static class SsoOperations
             await db.Owned<SsoLoginState>(orgId).Where(s => s.UsedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.UsedAt, now), ct);
             services.Changes.Record(SsoActions.Update, orgId, orgId, new
             {
-                settings.Enabled, settings.Issuer, settings.ClientId, settings.Scopes, settings.RoleClaim, settings.RoleMappings,
-                settings.DefaultRoles, settings.DefaultPermissions, clientSecretChanged = secretChanged, created = existing is null,
+                settings.Enabled,
+                settings.Issuer,
+                settings.ClientId,
+                settings.Scopes,
+                settings.RoleClaim,
+                settings.RoleMappings,
+                settings.DefaultRoles,
+                settings.DefaultPermissions,
+                clientSecretChanged = secretChanged,
+                created = existing is null,
             });
         }, cancellationToken);
         return new ApiOk<SsoSettingsView>(View(settings, httpContext, services.Options));
