@@ -34,6 +34,7 @@ public sealed class GatehouseClient : IDisposable
         Jobs = new JobsClient(Transport);
         Users = new UsersClient(Transport);
         Auth = new AuthClient(Transport);
+        Sso = new SsoClient(Transport);
         ServiceAccounts = new ServiceAccountsClient(Transport);
         OAuthClients = new OAuthClientsClient(Transport);
         Tenants = new TenantsClient(Transport);
@@ -57,6 +58,7 @@ public sealed class GatehouseClient : IDisposable
     public JobsClient Jobs { get; }
     public UsersClient Users { get; }
     public AuthClient Auth { get; }
+    public SsoClient Sso { get; }
     public ServiceAccountsClient ServiceAccounts { get; }
     public OAuthClientsClient OAuthClients { get; }
     public TenantsClient Tenants { get; }

@@ -23,8 +23,16 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
         ApiClient? session = null;
 
         // User Endpoints.
-        walk.Pending("GET /auth/oidc/login", Configs);
-        walk.Pending("GET /auth/oidc/callback", Configs);
+        // The whole flow against a real provider is Users/OidcLoginTests; here each route answers in its documented shape.
+        await walk.BuiltAsync("GET /auth/oidc/login", async () =>
+        {
+            (await _server.Anonymous.GetAsync($"/api/v1/auth/oidc/login?org={orgId}")).ShouldBeError(404, "NOT_FOUND");
+            (await _server.Root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse", clientSecret = "seed-002-client-secret-0123456789" }))
+                .ShouldBeEnvelope(200);
+            (await _server.Anonymous.GetAsync("/api/v1/auth/oidc/login")).ShouldBeError(400, "INVALID_REQUEST");
+        });
+        await walk.BuiltAsync("GET /auth/oidc/callback", async () =>
+            (await _server.Anonymous.GetAsync("/api/v1/auth/oidc/callback?code=abc&state=never-issued")).ShouldBeError(400, "INVALID_REQUEST"));
         await walk.BuiltAsync("POST /auth/local/login", async () =>
         {
             // A client of its own: a login sets the session cookie, which must not stick to the shared anonymous client.

@@ -14,8 +14,9 @@ public sealed class EscalationRouteTableTests(SharedServer shared)
     // (users, service accounts, OAuth clients, sessions, devices, gateways) are listed already.
     // Gateway tokens are credentials of their own actor kind that hold no platform permission, so
     // issuing one grants nothing beyond the gateways:write the caller already holds (decision 0021).
+    // Single sign-on settings decide which roles strangers get at their first login (decision 0024).
     private static readonly string[] CredentialResources =
-        ["api-keys", "roles", "users", "service-accounts", "oauth-clients", "sessions", "tenants"];
+        ["api-keys", "roles", "users", "service-accounts", "oauth-clients", "sessions", "tenants", "sso"];
 
     [Fact]
     public void Every_route_that_changes_a_credential_or_role_is_guarded()

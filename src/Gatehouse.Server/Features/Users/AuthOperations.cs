@@ -210,7 +210,7 @@ public static class AuthOperations
         return candidates.Count == 1 ? candidates[0] : null;
     }
 
-    private static (UserSession Session, string Token) NewSession(User user, HttpContext httpContext, LoginServices services, DateTime now)
+    internal static (UserSession Session, string Token) NewSession(User user, HttpContext httpContext, LoginServices services, DateTime now)
     {
         var token = SessionTokens.Generate();
         var userAgent = httpContext.Request.Headers.UserAgent.ToString();
@@ -230,7 +230,7 @@ public static class AuthOperations
         return (session, token);
     }
 
-    private static void SetCookie(HttpContext httpContext, string token, DateTime expiresAt) =>
+    internal static void SetCookie(HttpContext httpContext, string token, DateTime expiresAt) =>
         httpContext.Response.Cookies.Append(SessionTokens.CookieName, token, CookieOptionsFor(httpContext, expiresAt));
 
     private static void ClearCookie(HttpContext httpContext) =>
@@ -243,7 +243,7 @@ public static class AuthOperations
     /// a <c>__Host-</c> cookie only when it is Secure, and accept Secure cookies from loopback http.
     /// Browsers are told apart by the Fetch Metadata header (<c>Sec-Fetch-Site</c>) they send.
     /// </summary>
-    private static CookieOptions CookieOptionsFor(HttpContext httpContext, DateTime? expiresAt) => new()
+    internal static CookieOptions CookieOptionsFor(HttpContext httpContext, DateTime? expiresAt) => new()
     {
         HttpOnly = true,
         Secure = httpContext.Request.IsHttps || httpContext.Connection.RemoteIpAddress is not { } address || !IPAddress.IsLoopback(address)

@@ -128,6 +128,9 @@ internal sealed class UserOrgData(SessionCache cache) : IOrgDataEraser, IOrgStat
     public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
         await db.Set<UserSession>().Where(s => s.OrgId == orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<UserIdentity>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<SsoLoginState>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<SsoSettings>(orgId).ExecuteDeleteAsync(cancellationToken);
         await db.UsersOf(orgId).ExecuteDeleteAsync(cancellationToken);
     }
 

@@ -297,6 +297,7 @@ public static partial class UserOperations
             }
 
             await db.SessionsOf(orgId, user.Id).ExecuteDeleteAsync(ct);
+            await db.Owned<UserIdentity>(orgId).Where(i => i.UserId == user.Id).ExecuteDeleteAsync(ct);
             db.Remove(user);
             services.Changes.Record(UserActions.Delete, orgId, user.Id, new { user.Email, revokedCredentials = count });
             return count;

@@ -24,6 +24,17 @@ public sealed class UsersOptions
     /// <summary>Argon2id passes of new password hashes.</summary>
     [Range(1, 20)]
     public int PasswordIterations { get; set; } = 2;
+
+    /// <summary>
+    /// The URL users reach this server at (<c>https://gatehouse.example.com</c>), for the single sign-on
+    /// redirect URI registered at identity providers; absent: the scheme and host of each request.
+    /// </summary>
+    [Url]
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>How long a single sign-on login may take at the identity provider before its state expires.</summary>
+    [Range(1, 60)]
+    public int SsoLoginMinutes { get; set; } = 10;
 }
 
 /// <summary>What happens to users.</summary>
@@ -35,6 +46,15 @@ public static class UserActions
     public static readonly AuditAction PasswordChange = new("user.password_change", "user");
 
     public static readonly IReadOnlyList<AuditAction> All = [Create, Update, Delete, PasswordChange];
+}
+
+/// <summary>Changes of an organization's single sign-on settings (never the client secret itself).</summary>
+public static class SsoActions
+{
+    public static readonly AuditAction Update = new("sso.update", "org", new WebhookEvent("sso.updated", "The organization's single sign-on settings were saved.", "users:read"));
+    public static readonly AuditAction Delete = new("sso.delete", "org", new WebhookEvent("sso.deleted", "The organization's single sign-on settings were removed.", "users:read"));
+
+    public static readonly IReadOnlyList<AuditAction> All = [Update, Delete];
 }
 
 /// <summary>What happens at the door: logins, failed logins, logouts, sessions ended by an administrator.</summary>
@@ -59,7 +79,8 @@ public sealed class UsersFeature : Feature
     public override IReadOnlyList<(string Tag, string Description)> Tags =>
     [
         ("Users", "People of an organization, their roles and permissions, and their login sessions."),
-        ("Authentication", "Password login, the current session, logout and password change."),
+        ("Authentication", "Password login, single sign-on through the organization's OpenID Connect provider, the current session, logout and password change."),
+        ("Single sign-on", "The organization's OpenID Connect provider: issuer, client, scopes and what its users become."),
     ];
 
     public override IReadOnlyList<PermissionInfo> Permissions =>
@@ -68,7 +89,7 @@ public sealed class UsersFeature : Feature
         new("users:write", "Create, update and delete users; list and end their sessions."),
     ];
 
-    public override IReadOnlyList<AuditAction> AuditActions => [.. UserActions.All, .. AuthActions.All];
+    public override IReadOnlyList<AuditAction> AuditActions => [.. UserActions.All, .. AuthActions.All, .. SsoActions.All];
 
     public override void AddServices(FeatureServices services)
     {
@@ -83,6 +104,14 @@ public sealed class UsersFeature : Feature
         services.Services.AddScoped<LoginServices>();
         services.OrgData<UserOrgData>();
         services.Job<SessionPrune>().ClusterChanges<SessionClusterChanges>();
+        services.Services.AddScoped<SsoChangeServices>();
+        services.Services.AddScoped<OidcLoginServices>();
+        services.Services.AddSingleton<OidcProviders>();
+        services.Services.AddScoped<Vault.IDataKeyUser, SsoDataKeyUser>();
+        // Providers are fetched as configured by an organization administrator: no redirects followed, a short timeout.
+        services.Services.AddHttpClient(OidcProviders.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
+            .RemoveAllLoggers()
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     }
 
     public override void MapRoutes(FeatureRoutes routes)
@@ -96,6 +125,12 @@ public sealed class UsersFeature : Feature
         users.MapGet("/{userId}/sessions", UserOperations.ListSessions).RequirePermission("users:write").WithName("ListUserSessions").WithSummary("List a user's sessions");
         users.MapDelete("/{userId}/sessions/{sessionId}", UserOperations.EndSession).RequirePermission("users:write").GuardsEscalation().WithName("EndUserSession").WithSummary("End one session of a user");
 
+        var sso = routes.Api.MapGroup("/orgs/{orgId}/sso").WithTags("Single sign-on");
+        sso.MapGet("", SsoOperations.Get).RequirePermission("users:read").WithName("GetSsoSettings").WithSummary("The organization's OpenID Connect provider settings and the redirect URI to register there");
+        sso.MapPut("", SsoOperations.Put).RequirePermission("users:write").GuardsEscalation().WithName("PutSsoSettings")
+            .WithSummary("Save the organization's OpenID Connect provider (the client secret is write-only)");
+        sso.MapDelete("", SsoOperations.Delete).RequirePermission("users:write").GuardsEscalation().WithName("DeleteSsoSettings").WithSummary("Remove the organization's OpenID Connect provider; its logins stop");
+
         var admin = routes.Api.MapGroup("/admin/users").WithTags("Users");
         admin.MapGet("", UserOperations.ListAll).RequireRoot().WithName("ListAllUsers").WithSummary("List users of every organization (filters orgId, email, q)");
         admin.MapPost("", UserOperations.CreateAny).RequireRoot().GuardsEscalation().WithName("CreateAnyUser").WithSummary("Create a user of any organization, or a platform administrator (orgId null)");
@@ -104,6 +139,10 @@ public sealed class UsersFeature : Feature
         auth.MapPost("/local/login", AuthOperations.Login).AllowAnonymous().ProducesProblemEnvelope(401, 429).WithName("LoginWithPassword").WithSummary("Log in with email and password: a session token and cookie");
         auth.MapPost("/logout", AuthOperations.Logout).RequireCredential().WithName("Logout").WithSummary("End this session, or every session of the user (all: true)");
         auth.MapGet("/session", AuthOperations.Current).RequireCredential().WithName("GetCurrentSession").WithSummary("The session's user, session and effective permissions");
+        auth.MapGet("/oidc/login", OidcLogin.Login).AllowAnonymous().Produces(302).ProducesProblemEnvelope(400, 404, 429, 503)
+            .WithName("StartOidcLogin").WithSummary("Start single sign-on: a redirect to the organization's identity provider (?org=<id or slug>&returnTo=<path>)");
+        auth.MapGet("/oidc/callback", OidcLogin.Callback).AllowAnonymous().Produces(302).ProducesProblemEnvelope(400, 401, 404, 429, 503)
+            .WithName("CompleteOidcLogin").WithSummary("The identity provider's redirect back: validates it, starts a session (cookie) and redirects to returnTo");
         auth.MapPost("/password", AuthOperations.ChangePassword).RequireCredential().WithName("ChangePassword").WithSummary("Change the password; the user's other sessions end");
     }
 }

@@ -98,6 +98,8 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
             var account = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/service-accounts", new { name = "powers", permissions = new[] { "*" } });
             // A client that can obtain tokens holding everything: changing, rotating or deleting it is beyond the caller.
             var client = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/oauth-clients", new { name = "powers", scopes = new[] { "*" } });
+            // Single sign-on that makes everyone who logs in hold the role: removing or changing it is beyond the caller.
+            await server.Root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://127.0.0.1:9", clientId = "powers", clientSecret = "powers-client-secret-0123456789", defaultRoles = new[] { "powers" } });
             var ids = new Dictionary<string, string>
             {
                 ["orgId"] = orgId,
@@ -196,6 +198,8 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         // A device session carries no platform permission; a session for a device the caller cannot name is the most it could try.
         "CreateDeviceSession" => new { userId = "resident", deviceId = "dev_" + Guid.NewGuid().ToString("N") },
         "EndDeviceSession" => null,
+        "PutSsoSettings" => new { issuer = "https://127.0.0.1:9", clientId = "escalated", roleMappings = new[] { new { value = "anyone", role = "powers" } } },
+        "DeleteSsoSettings" => null,
         _ => throw new InvalidOperationException($"{operation} ({operation.Name}) is guarded but has no escalating request in MatrixTests.EscalatingBody."),
     };
 
@@ -213,7 +217,7 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
     private static async Task<string> SnapshotAsync(GatehouseServer server, string orgId)
     {
         var parts = new StringBuilder();
-        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/oauth-clients?limit=200", "/audit-logs?limit=1" })
+        foreach (var path in new[] { "", "/api-keys?includeRevoked=true&limit=200", "/roles?limit=200", "/webhooks?limit=200", "/users?limit=200", "/credentials?limit=200", "/service-accounts?limit=200", "/oauth-clients?limit=200", "/sso", "/audit-logs?limit=1" })
         {
             var response = await server.Root.GetAsync($"/api/v1/orgs/{orgId}{path}");
             parts.Append(path).Append(' ').Append(response.StatusCode).Append(' ');

@@ -100,6 +100,7 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
         "RecordConsent" => new { subject = "sample@example.org", purpose = "sample", policyVersion = "1", granted = true },
         "EraseConsentSubject" => new { subject = "resident@example.org" },
         "PutCustomization" => new { logoUrl = "https://example.org/sample.png" },
+        "PutSsoSettings" => new { issuer = "https://127.0.0.1:9", clientId = "sample", clientSecret = "sample-client-secret-0123456789" },
         "ReportClientError" => new { code = "sample", message = "sample" },
         "GiveShareConsent" => new { granted = true },
         _ when !operation.HasBody => null,

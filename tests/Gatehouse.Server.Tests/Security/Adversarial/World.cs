@@ -108,6 +108,7 @@ public sealed class World
         ids["accessRuleId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/access-rules",
             new { name = "resident", subjects = new[] { "*" }, network_id = ids["networkId"], action = "allow" })).Str("id");
         ids["appId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/device-apps", new { name = "resident", redirectUrls = new[] { "https://resident.example/cb" } })).Str("id");
+        Created(await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { enabled = false, issuer = "https://127.0.0.1:9", clientId = "resident", clientSecret = "resident-client-secret-0123456789" }));
         using var deviceKey = new Devices.TestDevice();
         ids["deviceId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/devices", new { userId = "resident", appId = ids["appId"], publicKeyJwk = deviceKey.PublicJwk })).Str("id");
         return new OrgResources(orgId, ids);

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Gatehouse.Server.Tests.Users;
+
+/// <summary>
+/// A Gatehouse server and a real OpenID Connect provider (tests/oidc-provider: npm oidc-provider) on
+/// loopback, shared by one test class. The provider signs in, without a page, the account its
+/// <c>login_hint</c> names; its accounts are <see cref="Accounts"/>. When node or the app's
+/// node_modules are missing, <see cref="SkipReason"/> says so and the tests skip.
+/// </summary>
+public sealed class OidcProviderFixture : IAsyncLifetime
+{
+    public const string ClientId = "gatehouse-test";
+    public const string ClientSecret = "provider-client-secret-0123456789";
+
+    private Process? _provider;
+    private GatehouseServer? _server;
+
+    public GatehouseServer Server => _server ?? throw new InvalidOperationException("The fixture did not start.");
+    public string Issuer { get; private set; } = "";
+    public string? SkipReason { get; private set; }
+
+    /// <summary>Subject → email, per run, so several classes never meet the same address.</summary>
+    public IReadOnlyDictionary<string, string> Accounts { get; } = new Dictionary<string, string>
+    {
+        ["ada"] = UserSteps.NewEmail("ada"),
+        ["bob"] = UserSteps.NewEmail("bob"),
+        ["eve"] = UserSteps.NewEmail("eve"),
+        ["unverified"] = UserSteps.NewEmail("unverified"),
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        var node = ExternalTools.FindOnPath("node");
+        var app = Path.Combine(ExternalTools.RepositoryRoot(), "tests", "oidc-provider");
+        if (node is null)
+        {
+            SkipReason = "node is not installed (Debian: apt-get install nodejs npm)";
+            return;
+        }
+
+        if (!File.Exists(Path.Combine(app, "node_modules", "oidc-provider", "package.json")))
+        {
+            SkipReason = "tests/oidc-provider/node_modules is missing: run `npm ci --prefix tests/oidc-provider`";
+            return;
+        }
+
+        _server = await GatehouseServer.StartAsync();
+        var port = FreePort();
+        Issuer = $"http://127.0.0.1:{port}";
+        var accounts = new Dictionary<string, object>
+        {
+            ["ada"] = new { email = Accounts["ada"], name = "Ada Lovelace", groups = new[] { "admins", "staff" } },
+            ["bob"] = new { email = Accounts["bob"], name = "Bob", groups = new[] { "staff" } },
+            ["eve"] = new { email = Accounts["eve"], groups = Array.Empty<string>() },
+            ["unverified"] = new { email = Accounts["unverified"], email_verified = false },
+            ["nomail"] = new { name = "No Mail" },
+        };
+        var start = new ProcessStartInfo(node, ["provider.mjs"]) { WorkingDirectory = app, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["CLIENT_ID"] = ClientId;
+        start.Environment["CLIENT_SECRET"] = ClientSecret;
+        start.Environment["REDIRECT_URI"] = Server.BaseAddress.GetLeftPart(UriPartial.Authority) + "/api/v1/auth/oidc/callback";
+        start.Environment["ACCOUNTS"] = JsonSerializer.Serialize(accounts);
+        _provider = Process.Start(start)!;
+        _provider.ErrorDataReceived += (_, _) => { };
+        _provider.BeginErrorReadLine();
+        // The provider prints one line when it listens; anything else first (a crash) fails here.
+        var line = await _provider.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        line.ShouldNotBeNull("the OpenID provider exited before listening");
+        line.ShouldContain("listening");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_provider is { HasExited: false })
+        {
+            _provider.Kill(entireProcessTree: true);
+            await _provider.WaitForExitAsync();
+        }
+
+        _provider?.Dispose();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    public void SkipWhenUnavailable()
+    {
+        if (SkipReason is not null)
+        {
+            Assert.Skip(SkipReason);
+        }
+    }
+
+    /// <summary>A new organization whose provider is the test provider, with the given extra settings.</summary>
+    public async Task<string> CreateSsoOrgAsync(object? roleMappings = null, string[]? defaultRoles = null, string[]? defaultPermissions = null)
+    {
+        var orgId = await Server.CreateOrgAsync();
+        await Server.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "admin", permissions = new[] { "users:read", "users:write" } });
+        await Server.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "viewer", permissions = new[] { "users:read" } });
+        var put = await Server.Root.PutAsync($"/api/v1/orgs/{orgId}/sso", new
+        {
+            issuer = Issuer,
+            clientId = ClientId,
+            clientSecret = ClientSecret,
+            scopes = new[] { "openid", "email", "profile", "groups" },
+            roleMappings = roleMappings ?? new[] { new { value = "admins", role = "admin" } },
+            defaultRoles = defaultRoles ?? ["viewer"],
+            defaultPermissions = defaultPermissions ?? [],
+        });
+        put.StatusCode.ShouldBe(200, put.Text);
+        return orgId;
+    }
+
+    /// <summary>A browser: a cookie jar, redirects followed by hand so each hop can be inspected.</summary>
+    public Browser NewBrowser() => new(Server.BaseAddress);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>An HTTP client with a cookie jar that follows redirects one hop at a time.</summary>
+public sealed class Browser(Uri gatehouse) : IDisposable
+{
+    private readonly HttpClient _http = new(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, UseCookies = true })
+    {
+        BaseAddress = gatehouse,
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    public HttpClient Http => _http;
+
+    /// <summary>From the login route through the provider, up to (not into) Gatehouse's callback; returns the callback URL.</summary>
+    public async Task<Uri> RunToCallbackAsync(string loginPathAndQuery)
+    {
+        var url = new Uri(gatehouse, loginPathAndQuery);
+        for (var hop = 0; hop < 20; hop++)
+        {
+            using var response = await _http.GetAsync(url, TestContext.Current.CancellationToken);
+            if ((int)response.StatusCode is not (301 or 302 or 303 or 307) || response.Headers.Location is not { } location)
+            {
+                throw new ShouldAssertException($"{url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+            }
+
+            var next = location.IsAbsoluteUri ? location : new Uri(url, location);
+            if (next.AbsolutePath == "/api/v1/auth/oidc/callback")
+            {
+                return next;
+            }
+
+            url = next;
+        }
+
+        throw new ShouldAssertException("No callback after 20 redirects.");
+    }
+
+    /// <summary>Opens the callback (or any Gatehouse URL) without following its redirect.</summary>
+    public async Task<ApiResponse> OpenAsync(Uri url)
+    {
+        using var response = await _http.GetAsync(url, TestContext.Current.CancellationToken);
+        return new ApiResponse(response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), response.Headers, response.Content.Headers);
+    }
+
+    public async Task<ApiResponse> GetAsync(string path) => await OpenAsync(new Uri(gatehouse, path));
+
+    public void Dispose() => _http.Dispose();
+}
