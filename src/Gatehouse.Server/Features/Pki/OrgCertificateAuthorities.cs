@@ -233,6 +233,7 @@ public sealed class OrgCertificateAuthorities(VaultKeyring keyring, TimeProvider
 }
 
 /// <summary>The RFC 5280 revocation reasons the API accepts, by their snake_case names.</summary>
+[FeatureApi]
 public static class RevocationReasons
 {
     public static readonly IReadOnlyDictionary<string, X509RevocationReason?> ByName = new Dictionary<string, X509RevocationReason?>(StringComparer.Ordinal)
