@@ -210,7 +210,7 @@ public sealed class GatewaysFeature : Feature
             .WithSummary("Revoke one's own VPN config: its certificate (with a new CRL) or WireGuard peer stops passing verify");
 
         var adminConfigs = org.MapGroup("/admin/configs").WithTags("VPN configs");
-        adminConfigs.MapGet("", VpnConfigOperations.ListAll).RequirePermission("gateways:read").WithName("ListVpnConfigs").WithSummary("Every VPN config (filters user_id, gateway_id)");
+        adminConfigs.MapGet("", VpnConfigOperations.ListAll).RequirePermission("configs:read").WithName("ListVpnConfigs").WithSummary("Every VPN config (filters user_id, gateway_id)");
         adminConfigs.MapGet("/settings", VpnConfigOperations.GetSettings).RequirePermission("gateways:write").WithName("GetVpnConfigSettings").WithSummary("The organization's VPN config policy");
         adminConfigs.MapPut("/settings", VpnConfigOperations.PutSettings).RequirePermission("gateways:write").WithName("UpdateVpnConfigSettings")
             .WithSummary("Require device-verified sessions for VPN configs");
