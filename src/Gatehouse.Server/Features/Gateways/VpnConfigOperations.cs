@@ -427,7 +427,7 @@ public static class VpnConfigOperations
         config.Address = null;
         if (config.Serial is { } serial)
         {
-            await authorities.RevokeAsync(db, orgId, serial, reason, cancellationToken);
+            await authorities.RevokeSerialAsync(db, orgId, serial, reason, cancellationToken);
         }
     }
 
