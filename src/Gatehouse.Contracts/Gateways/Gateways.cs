@@ -160,8 +160,8 @@ public sealed record VerifyClientRequest
     [JsonPropertyName("user_id"), StringLength(64)]
     public string? UserId { get; init; }
 
-    /// <summary>The address the client connects from: the organization's geo-fence decides on it.</summary>
-    [JsonPropertyName("client_ip"), StringLength(64)]
+    /// <summary>The address the client connects from (an IPv4 or IPv6 address): the organization's geo-fence decides on it.</summary>
+    [JsonPropertyName("client_ip")]
     public string? ClientIp { get; init; }
 }
 
