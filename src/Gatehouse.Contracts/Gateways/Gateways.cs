@@ -27,6 +27,14 @@ public sealed record CreateGatewayRequest
     /// <summary><c>openvpn</c> or <c>wireguard</c>.</summary>
     [Required, JsonPropertyName("vpn_type")]
     public string? VpnType { get; init; }
+
+    /// <summary>A WireGuard gateway's public key (base64, 32 bytes); the agent may also report it with its heartbeat.</summary>
+    [JsonPropertyName("public_key")]
+    public string? PublicKey { get; init; }
+
+    /// <summary>An OpenVPN gateway's <c>tls-crypt</c> static key (PEM, "OpenVPN Static key V1"): write-only, kept encrypted, put into client configs.</summary>
+    [JsonPropertyName("tls_crypt_key")]
+    public string? TlsCryptKey { get; init; }
 }
 
 /// <summary>Fields to change (absent fields stay).</summary>
@@ -40,12 +48,20 @@ public sealed record UpdateGatewayRequest
 
     [JsonPropertyName("vpn_type")]
     public string? VpnType { get; init; }
+
+    [JsonPropertyName("public_key")]
+    public string? PublicKey { get; init; }
+
+    /// <summary>A new tls-crypt key; an empty string removes it.</summary>
+    [JsonPropertyName("tls_crypt_key")]
+    public string? TlsCryptKey { get; init; }
 }
 
 /// <summary>A gateway as administrators see it (snake_case on the wire).</summary>
 public sealed record GatewayView(
     string Id, string Name, string? Description, string Hostname, int Port, string Protocol, string VpnType, string Status,
-    DateTime? LastHeartbeat, string? AgentVersion, int? ConnectedClients, double? Load, DateTime CreatedAt, DateTime UpdatedAt);
+    DateTime? LastHeartbeat, string? AgentVersion, int? ConnectedClients, double? Load, DateTime CreatedAt, DateTime UpdatedAt,
+    string? PublicKey = null, bool HasTlsCrypt = false);
 
 /// <summary>A gateway with its agent token: the answer of create and rotate-token, the only time the token is shown.</summary>
 public sealed record GatewayWithToken(
@@ -115,6 +131,10 @@ public sealed record HeartbeatRequest
 
     [Range(0, 1_000_000)]
     public double? Load { get; init; }
+
+    /// <summary>The gateway's WireGuard public key, when it has one: configs name it as their peer.</summary>
+    [JsonPropertyName("public_key")]
+    public string? PublicKey { get; init; }
 }
 
 public sealed record HeartbeatView(string Status, int NextHeartbeatSeconds);
@@ -139,9 +159,13 @@ public sealed record VerifyClientRequest
 
     [JsonPropertyName("user_id"), StringLength(64)]
     public string? UserId { get; init; }
+
+    /// <summary>The address the client connects from (an IPv4 or IPv6 address): the organization's geo-fence decides on it.</summary>
+    [JsonPropertyName("client_ip")]
+    public string? ClientIp { get; init; }
 }
 
-/// <summary>Whether the client may connect; <c>reason</c> when not: <c>unknown_client</c>, <c>revoked</c>, <c>expired</c>, <c>user_disabled</c>, <c>user_mismatch</c>, <c>no_rule</c>.</summary>
+/// <summary>Whether the client may connect; <c>reason</c> when not: <c>unknown_client</c>, <c>revoked</c>, <c>expired</c>, <c>user_disabled</c>, <c>user_mismatch</c>, <c>no_rule</c>, <c>device_revoked</c>, <c>geo_fence</c>.</summary>
 public sealed record VerifyClientView(bool Allowed, string? Reason, string? UserId);
 
 /// <summary>The client whose rules a gateway asks for.</summary>

@@ -2,13 +2,12 @@ namespace Gatehouse.Server.Tests.Conformance;
 
 /// <summary>
 /// Seed 002 (GateKey "API Overview"): local login, sessions, the user list, gateways, networks,
-/// access rules, the gateway agent's routes and PKI are built; OIDC login, mesh hubs, VPN configs
-/// and geo-fencing (API.md §10, the configs work) are pending here.
+/// access rules, the gateway agent's routes, PKI, VPN configs, mesh hubs and geo-fencing are built;
+/// OIDC login is built too (its whole flow against a real provider is Users/OidcLoginTests).
 /// </summary>
 public sealed class Seed002GateKeyTests(SharedServer shared)
 {
     private const int DocumentedEndpoints = 27;
-    private const string Configs = "VPN configs, mesh hubs, geo-fencing and OIDC";
     private const string Password = "seed-002-long-passphrase-K4";
     private readonly GatehouseServer _server = shared.Server;
 
@@ -51,8 +50,27 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
             (await session!.PostAsync("/api/v1/auth/logout", new { })).ShouldBeEnvelope(200);
             (await session!.GetAsync("/api/v1/auth/session")).StatusCode.ShouldBe(401);
         });
-        walk.Pending("POST /configs/generate", Configs);
-        walk.Pending("GET /mesh/hubs", Configs);
+        // A WireGuard gateway the user may reach, for the config and mesh endpoints.
+        var wireGuard = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/admin/gateways",
+            new { name = "seed-wg", hostname = "wg.example.com", port = 51820, protocol = "udp", vpn_type = "wireguard", public_key = Convert.ToBase64String(new byte[32]) });
+        var wgNetwork = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/admin/networks", new { name = "seed-wg-net", cidr = "10.123.0.0/24", gateway_ids = new[] { wireGuard.Str("id") } });
+        (await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/admin/access-rules", new { name = "seed-wg-all", subjects = new[] { "*" }, network_id = wgNetwork.Str("id"), action = "allow" })).StatusCode.ShouldBe(201);
+        var vpnUser = _server.CreateClient((await _server.CreateClient(null).PostAsync("/api/v1/auth/local/login", new { email, password = Password, orgId })).Str("token"));
+        await walk.BuiltAsync("POST /configs/generate", async () =>
+        {
+            var generated = await vpnUser.PostAsync("/api/v1/configs/generate", new { gateway_id = wireGuard.Str("id"), protocol = "wireguard" });
+            generated.ShouldBeGateKeyEnvelope(201);
+            generated.Str("download_url").ShouldBe("/api/v1/configs/download/" + generated.Str("config_id"));
+            generated.Data.TryGetProperty("expires_at", out _).ShouldBeTrue();
+            (await vpnUser.GetAsync(generated.Str("download_url"))).Text.ShouldContain("[Peer]");
+        });
+        await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/admin/mesh/hubs", new { name = "seed-hub", gateway_id = wireGuard.Str("id"), network_ids = new[] { wgNetwork.Str("id") } });
+        await walk.BuiltAsync("GET /mesh/hubs", async () =>
+        {
+            var hubs = await vpnUser.GetAsync("/api/v1/mesh/hubs");
+            hubs.ShouldBeGateKeyEnvelope(200);
+            hubs.Data[0].GetProperty("name").GetString().ShouldBe("seed-hub");
+        });
 
         // Admin Endpoints.
         await walk.BuiltAsync("GET /admin/users", async () =>
@@ -89,9 +107,24 @@ public sealed class Seed002GateKeyTests(SharedServer shared)
             (await admin.PostAsync("/api/v1/admin/access-rules", new { name = "everyone-office", subjects = new[] { "*" }, network_id = networkId, action = "allow" })).ShouldBeGateKeyEnvelope(201);
             (await admin.GetAsync("/api/v1/admin/access-rules")).ShouldBeGateKeyEnvelope(200);
         });
-        walk.Pending("GET/POST /admin/mesh/hubs", Configs);
-        walk.Pending("GET /admin/configs", Configs);
-        walk.Pending("* /admin/geo-fence/*", Configs);
+        await walk.BuiltAsync("GET/POST /admin/mesh/hubs", async () =>
+        {
+            (await admin.PostAsync("/api/v1/admin/mesh/hubs", new { name = "seed-hub-2", gateway_id = wireGuard.Str("id") })).ShouldBeGateKeyEnvelope(201);
+            (await admin.GetAsync("/api/v1/admin/mesh/hubs")).Data.GetArrayLength().ShouldBe(2);
+        });
+        await walk.BuiltAsync("GET /admin/configs", async () =>
+        {
+            var configs = await _server.Root.GetAsync("/api/v1/admin/configs", new Dictionary<string, string> { ["X-Tenant-Id"] = orgId });
+            configs.ShouldBeGateKeyEnvelope(200);
+            configs.Data[0].GetProperty("protocol").GetString().ShouldBe("wireguard");
+        });
+        await walk.BuiltAsync("* /admin/geo-fence/*", async () =>
+        {
+            (await admin.PutAsync("/api/v1/admin/geo-fence", new { mode = "deny", countries = new[] { "KP" } })).ShouldBeGateKeyEnvelope(200);
+            (await admin.GetAsync("/api/v1/admin/geo-fence")).Str("mode").ShouldBe("deny");
+            (await admin.PostAsync("/api/v1/admin/geo-fence/check", new { ip = "198.51.100.7" })).Data.GetProperty("allowed").GetBoolean().ShouldBeTrue();
+            (await admin.PutAsync("/api/v1/admin/geo-fence", new { mode = "off" })).ShouldBeGateKeyEnvelope(200);
+        });
         await walk.BuiltAsync("GET /gateways", async () =>
         {
             var listed = await admin.GetAsync("/api/v1/gateways");

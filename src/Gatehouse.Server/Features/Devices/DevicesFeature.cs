@@ -26,7 +26,8 @@ public sealed class DevicesOptions
     public int BrowserRequestsPerIpPerMinute { get; set; } = 300;
 }
 
-/// <summary>What happens to device apps, devices and device-bound sessions.</summary>
+/// <summary>What happens to device apps, devices and device-bound sessions (other features react to a revocation).</summary>
+[FeatureApi]
 public static class DeviceActions
 {
     public static readonly AuditAction AppCreate = new("device_app.create", "device_app");
@@ -87,6 +88,7 @@ public sealed class DevicesFeature : Feature
         services.AfterCommit<DeviceSessionCache>();
         services.Metrics<DeviceMetrics>();
         services.Services.AddScoped<DeviceFlow>();
+        services.Services.AddScoped<DeviceVerification>();
         services.OrgData<DeviceOrgData>();
         services.Job<DeviceRecordPrune>().ClusterChanges<DeviceClusterChanges>();
     }

@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Contracts.Gateways;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Features.Users;
+using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Http;
@@ -21,10 +22,12 @@ public static class GatewayAdminOperations
     // Gateways.
 
     public static async Task<Results<ApiCreated<GatewayWithToken>, ApiError>> CreateGateway(
-        string orgId, CreateGatewayRequest request, GatehouseDb db, ChangeSet changes, SecretHasher hasher, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateGatewayRequest request, GatehouseDb db, ChangeSet changes, SecretHasher hasher, VaultKeyring keyring, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("name", request.Name, 100).Optional("description", request.Description, 1000).Required("hostname", request.Hostname, 253);
         CheckGatewayFields(validation, request.Hostname, request.Port, required: true, request.Protocol, request.VpnType);
+        CheckKeys(validation, request.PublicKey, request.TlsCryptKey, allowEmpty: false);
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -50,12 +53,14 @@ public static class GatewayAdminOperations
             VpnType = request.VpnType!,
             TokenHash = hasher.Hash(token),
             Status = GatewayStatus.Pending,
+            PublicKey = request.PublicKey,
             CreatedAt = now,
             UpdatedAt = now,
         };
         db.Add(gateway);
-        changes.Record(GatewayActions.Create, orgId, gateway.Id, new { gateway.Name, gateway.Hostname, gateway.Port, gateway.Protocol, gateway.VpnType });
-        await changes.CommitAsync(cancellationToken);
+        changes.Record(GatewayActions.Create, orgId, gateway.Id,
+            new { gateway.Name, gateway.Hostname, gateway.Port, gateway.Protocol, gateway.VpnType, gateway.PublicKey, tlsCrypt = request.TlsCryptKey is not null });
+        await changes.RunAsync(ct => SealTlsCryptAsync(db, keyring, gateway, request.TlsCryptKey, ct), cancellationToken);
         return new ApiCreated<GatewayWithToken>(WithToken(gateway, token));
     }
 
@@ -79,9 +84,11 @@ public static class GatewayAdminOperations
     }
 
     public static async Task<Results<ApiOk<GatewayView>, ApiError>> UpdateGateway(
-        string orgId, string gatewayId, UpdateGatewayRequest request, GatehouseDb db, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string gatewayId, UpdateGatewayRequest request, GatehouseDb db, ChangeSet changes, VaultKeyring keyring, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var validation = new Validation().Optional("description", request.Description, 1000);
+        CheckKeys(validation, request.PublicKey, request.TlsCryptKey, allowEmpty: true);
         if (request.Name is not null)
         {
             validation.Required("name", request.Name, 100);
@@ -120,9 +127,17 @@ public static class GatewayAdminOperations
         gateway.Port = request.Port ?? gateway.Port;
         gateway.Protocol = request.Protocol ?? gateway.Protocol;
         gateway.VpnType = request.VpnType ?? gateway.VpnType;
+        gateway.PublicKey = request.PublicKey ?? gateway.PublicKey;
         gateway.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-        changes.Record(GatewayActions.Update, orgId, gateway.Id, new { gateway.Name, gateway.Hostname, gateway.Port, gateway.Protocol, gateway.VpnType });
-        await changes.CommitAsync(cancellationToken);
+        if (request.TlsCryptKey is "")
+        {
+            gateway.TlsCryptKey = null;
+            gateway.TlsCryptKeyVersion = null;
+        }
+
+        changes.Record(GatewayActions.Update, orgId, gateway.Id,
+            new { gateway.Name, gateway.Hostname, gateway.Port, gateway.Protocol, gateway.VpnType, gateway.PublicKey, tlsCryptChanged = request.TlsCryptKey is not null });
+        await changes.RunAsync(ct => SealTlsCryptAsync(db, keyring, gateway, request.TlsCryptKey is "" ? null : request.TlsCryptKey, ct), cancellationToken);
         return new ApiOk<GatewayView>(View(gateway));
     }
 
@@ -495,6 +510,48 @@ public static class GatewayAdminOperations
         return answer(View(rule));
     }
 
+    private static void CheckKeys(Validation validation, string? publicKey, string? tlsCryptKey, bool allowEmpty)
+    {
+        if (publicKey is not null && !VpnConfigFiles.IsWireGuardKey(publicKey))
+        {
+            validation.Add("public_key", "must be a WireGuard public key: 32 bytes in base64 (44 characters)");
+        }
+
+        if (tlsCryptKey is not null && !(allowEmpty && tlsCryptKey.Length == 0) && !IsTlsCryptKey(tlsCryptKey))
+        {
+            validation.Add("tls_crypt_key", "must be an OpenVPN static key in PEM (-----BEGIN OpenVPN Static key V1-----), at most 4096 characters");
+        }
+    }
+
+    private static bool IsTlsCryptKey(string text) =>
+        text.Length <= 4096 && text.Trim().StartsWith("-----BEGIN OpenVPN Static key V1-----", StringComparison.Ordinal)
+        && text.Trim().EndsWith("-----END OpenVPN Static key V1-----", StringComparison.Ordinal);
+
+    /// <summary>Seals a new tls-crypt key under the organization's data key, inside the change set's transaction (null: nothing to seal).</summary>
+    private static async Task SealTlsCryptAsync(GatehouseDb db, VaultKeyring keyring, Gateway gateway, string? tlsCryptKey, CancellationToken cancellationToken)
+    {
+        if (tlsCryptKey is null)
+        {
+            return;
+        }
+
+        await DataKeyLock.ForSealingAsync(db, gateway.OrgId, cancellationToken);
+        var ring = await keyring.ForOrgAsync(db, gateway.OrgId, cancellationToken);
+        gateway.TlsCryptKey = ring.Seal(System.Text.Encoding.UTF8.GetBytes(tlsCryptKey.Trim()), TlsCryptAad(gateway.OrgId, gateway.Id));
+        gateway.TlsCryptKeyVersion = (int)ring.CurrentVersion;
+    }
+
+    /// <summary>The tls-crypt key of a gateway, opened for a config being rendered.</summary>
+    internal static async Task<string> OpenTlsCryptAsync(GatehouseDb db, VaultKeyring keyring, string orgId, string gatewayId, byte[] sealedKey, CancellationToken cancellationToken)
+    {
+        var ring = await keyring.LoadAsync(db, orgId, cancellationToken)
+            ?? throw new System.Security.Cryptography.CryptographicException("The organization's data keys are gone; the tls-crypt key cannot be opened.");
+        return System.Text.Encoding.UTF8.GetString(ring.Open(sealedKey, TlsCryptAad(orgId, gatewayId)));
+    }
+
+    /// <summary>Binds a sealed tls-crypt key to its gateway: copied to another row, it does not open.</summary>
+    private static byte[] TlsCryptAad(string orgId, string gatewayId) => AssociatedData.Of("gatehouse/gateway-tls-crypt", orgId, gatewayId);
+
     private static void CheckGatewayFields(Validation validation, string? hostname, int? port, bool required, string? protocol, string? vpnType)
     {
         if (hostname is not null && !IsHostname(hostname.Trim()))
@@ -537,7 +594,8 @@ public static class GatewayAdminOperations
             label.Length is > 0 and <= 63 && !label.StartsWith('-') && !label.EndsWith('-') && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')));
 
     internal static GatewayView View(Gateway g) =>
-        new(g.Id, g.Name, g.Description, g.Hostname, g.Port, g.Protocol, g.VpnType, g.Status, g.LastHeartbeat, g.AgentVersion, g.ConnectedClients, g.Load, g.CreatedAt, g.UpdatedAt);
+        new(g.Id, g.Name, g.Description, g.Hostname, g.Port, g.Protocol, g.VpnType, g.Status, g.LastHeartbeat, g.AgentVersion, g.ConnectedClients, g.Load, g.CreatedAt, g.UpdatedAt, g.PublicKey,
+            g.TlsCryptKey is not null);
 
     private static GatewayWithToken WithToken(Gateway g, string token) =>
         new(g.Id, g.Name, g.Description, g.Hostname, g.Port, g.Protocol, g.VpnType, g.Status, g.LastHeartbeat, g.CreatedAt, g.UpdatedAt, token);

@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Contracts;
 using Gatehouse.Contracts.Gateways;
 using Gatehouse.Crypto;
+using Gatehouse.Server.Features.Devices;
 using Gatehouse.Server.Features.Pki;
 using Gatehouse.Server.Features.Users;
 using Gatehouse.Server.Platform;
@@ -41,6 +42,11 @@ public static class GatewayAgentOperations
             validation.Add("load", "must be a non-negative number");
         }
 
+        if (request.PublicKey is not null && !VpnConfigFiles.IsWireGuardKey(request.PublicKey))
+        {
+            validation.Add("public_key", "must be a WireGuard public key: 32 bytes in base64 (44 characters)");
+        }
+
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -52,6 +58,7 @@ public static class GatewayAgentOperations
         gateway.AgentVersion = request.Version ?? gateway.AgentVersion;
         gateway.ConnectedClients = request.ConnectedClients ?? gateway.ConnectedClients;
         gateway.Load = request.Load ?? gateway.Load;
+        gateway.PublicKey = request.PublicKey ?? gateway.PublicKey;
         if (cameOnline)
         {
             changes.Record(GatewayActions.Online, orgId, gateway.Id, new { gateway.Name, version = gateway.AgentVersion });
@@ -104,7 +111,7 @@ public static class GatewayAgentOperations
 
     public static async Task<Results<ApiOk<VerifyClientView>, ApiError>> Verify(
         string orgId, VerifyClientRequest request, HttpContext httpContext, GatehouseDb db, OrgCertificateAuthorities authorities, UserLookup users,
-        GatewayMetrics metrics, CancellationToken cancellationToken)
+        DeviceVerification devices, VpnPolicy policy, GatewayMetrics metrics, CancellationToken cancellationToken)
     {
         if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
         {
@@ -116,11 +123,27 @@ public static class GatewayAgentOperations
             return invalid;
         }
 
-        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        IPAddress? clientIp = null;
+        if (request.ClientIp is not null && (request.ClientIp.Length > 64 || !IPAddress.TryParse(request.ClientIp.Trim(), out clientIp)))
+        {
+            return ApiError.Validation("client_ip", "must be an IP address");
+        }
+
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, devices, cancellationToken);
         VerifyClientView answer;
         if (client.Refusal is { } refusal)
         {
             answer = new VerifyClientView(false, refusal, client.User?.Id);
+        }
+        else if (clientIp is not null && !(await policy.GeoAsync(orgId, clientIp, cancellationToken)).Allowed)
+        {
+            answer = new VerifyClientView(false, "geo_fence", client.User?.Id);
+        }
+        else if (client.Spoke is { } spoke)
+        {
+            // A mesh spoke connects to its hub's gateway only.
+            var atHub = spoke.GatewayId == gateway.Id;
+            answer = new VerifyClientView(atHub, atHub ? null : "no_rule", null);
         }
         else if (request.UserId is { } claimed && claimed != client.User!.Id)
         {
@@ -139,7 +162,7 @@ public static class GatewayAgentOperations
 
     public static async Task<Results<ApiOk<ClientRulesView>, ApiError>> ClientRules(
         string orgId, ClientRulesRequest request, HttpContext httpContext, GatehouseDb db, OrgCertificateAuthorities authorities, UserLookup users,
-        CancellationToken cancellationToken)
+        DeviceVerification devices, CancellationToken cancellationToken)
     {
         if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
         {
@@ -151,9 +174,19 @@ public static class GatewayAgentOperations
             return invalid;
         }
 
-        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, devices, cancellationToken);
         List<EnforcedRule> enforced = [];
-        if (client.Refusal is null)
+        if (client.Refusal is null && client.Spoke is { } spoke)
+        {
+            if (spoke.GatewayId == gateway.Id)
+            {
+                var hub = await db.Owned<MeshHub>(orgId).AsNoTracking().FirstOrDefaultAsync(h => h.Id == spoke.HubId, cancellationToken);
+                var networks = await db.Owned<GatewayNetwork>(orgId).AsNoTracking().ToDictionaryAsync(n => n.Id, StringComparer.Ordinal, cancellationToken);
+                var others = await MeshHubOperations.SpokeCidrsAsync(db, orgId, spoke.HubId!, spoke.Id, cancellationToken);
+                enforced = [.. MeshHubOperations.RoutedCidrs(hub, networks, others).Select(cidr => new EnforcedRule(cidr, [AccessPolicy.Everyone], "any", AccessPolicy.Allow))];
+            }
+        }
+        else if (client.Refusal is null)
         {
             var (rules, networks) = await GatewayRules.LoadAsync(db, orgId, cancellationToken);
             enforced = GatewayRules.ForClient(rules, networks, gateway.Id, client.User!);
@@ -178,7 +211,7 @@ public static class GatewayAgentOperations
 
     public static async Task<Results<ApiCreated<ConnectionView>, ApiError>> Connect(
         string orgId, ConnectionRequest request, HttpContext httpContext, GatehouseDb db, ChangeSet changes, OrgCertificateAuthorities authorities,
-        UserLookup users, GatewayMetrics metrics, TimeProvider clock, CancellationToken cancellationToken)
+        UserLookup users, DeviceVerification devices, GatewayMetrics metrics, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (await OwnGatewayAsync(httpContext, db, orgId, tracked: false, cancellationToken) is not { } gateway)
         {
@@ -190,7 +223,7 @@ public static class GatewayAgentOperations
             return invalid;
         }
 
-        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, cancellationToken);
+        var client = await IdentifyAsync(db, orgId, request.Serial, request.PublicKey, authorities, users, devices, cancellationToken);
         var connection = new GatewayConnection
         {
             Id = Ids.New("conn", clock.GetUtcNow()),
@@ -245,29 +278,64 @@ public static class GatewayAgentOperations
         return new ApiOk<ConnectionView>(View(connection));
     }
 
-    private sealed record Identified(UserSummary? User, string? Refusal);
+    private sealed record Identified(UserSummary? User, string? Refusal, VpnConfig? Spoke = null);
 
-    /// <summary>Who a client is, and why it is refused if it is: unknown, revoked, expired, or its user disabled or gone.</summary>
+    /// <summary>
+    /// Who a client is, and why it is refused if it is: unknown, revoked, expired, its user disabled
+    /// or gone, or the device its config was bound to revoked. A mesh spoke is identified by its config.
+    /// </summary>
     private static async Task<Identified> IdentifyAsync(
-        GatehouseDb db, string orgId, string? serial, string? publicKey, OrgCertificateAuthorities authorities, UserLookup users, CancellationToken cancellationToken)
+        GatehouseDb db, string orgId, string? serial, string? publicKey, OrgCertificateAuthorities authorities, UserLookup users, DeviceVerification devices,
+        CancellationToken cancellationToken)
     {
-        // WireGuard peers are registered by VPN config generation; until a key is known it is refused like an unknown certificate.
-        if (serial is null || Serials.Normalize(serial) is not { } normalized)
+        VpnConfig? config;
+        UserSummary? user;
+        if (serial is not null && Serials.Normalize(serial) is { } normalized)
         {
-            return new Identified(null, "unknown_client");
+            var standing = await authorities.StandingAsync(db, orgId, normalized, cancellationToken);
+            if (standing is null || standing.Kind != "client" || standing.OwnerId is null)
+            {
+                return new Identified(null, "unknown_client");
+            }
+
+            user = await users.FindAsync(orgId, standing.OwnerId, cancellationToken);
+            if (standing.Revoked || standing.Expired || user is null || user.Disabled)
+            {
+                return new Identified(user, standing.Revoked ? "revoked" : standing.Expired ? "expired" : "user_disabled");
+            }
+
+            config = await db.Owned<VpnConfig>(orgId).AsNoTracking().FirstOrDefaultAsync(c => c.Serial == normalized, cancellationToken);
+        }
+        else
+        {
+            // A WireGuard key is known once its config was downloaded (a client's own key: once it fetched the file naming the peer).
+            var key = publicKey?.Trim();
+            config = key is null ? null
+                : await db.Owned<VpnConfig>(orgId).AsNoTracking().Where(c => c.PublicKey == key && c.DownloadedAt != null)
+                    .OrderBy(c => c.RevokedAt == null ? 0 : 1).ThenByDescending(c => c.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+            if (config is null)
+            {
+                return new Identified(null, "unknown_client");
+            }
+
+            if (config.HubId is not null)
+            {
+                return config.RevokedAt is not null ? new Identified(null, "revoked") : new Identified(null, null, config);
+            }
+
+            user = await users.FindAsync(orgId, config.UserId, cancellationToken);
+            if (config.RevokedAt is not null || user is null || user.Disabled)
+            {
+                return new Identified(user, config.RevokedAt is not null ? "revoked" : "user_disabled");
+            }
         }
 
-        var standing = await authorities.StandingAsync(db, orgId, normalized, cancellationToken);
-        if (standing is null || standing.Kind != "client" || standing.OwnerId is null)
+        if (config?.DeviceId is { } deviceId && !await devices.IsActiveAsync(orgId, deviceId, cancellationToken))
         {
-            return new Identified(null, "unknown_client");
+            return new Identified(user, "device_revoked");
         }
 
-        var user = await users.FindAsync(orgId, standing.OwnerId, cancellationToken);
-        return standing.Revoked ? new Identified(user, "revoked")
-            : standing.Expired ? new Identified(user, "expired")
-            : user is null || user.Disabled ? new Identified(user, "user_disabled")
-            : new Identified(user, null);
+        return new Identified(user, null);
     }
 
     /// <summary>The client a gateway names: a certificate serial or a WireGuard public key (every problem named at once).</summary>

@@ -31,6 +31,14 @@ public sealed class Gateway : ICreatedEntity, IVersioned, IOrgOwned
     public required string Status { get; set; }
 
     public DateTime? LastHeartbeat { get; set; }
+
+    /// <summary>The gateway's WireGuard public key (set by an administrator or reported by the agent).</summary>
+    public string? PublicKey { get; set; }
+
+    /// <summary>The OpenVPN tls-crypt key, sealed under the organization's data key version <see cref="TlsCryptKeyVersion"/>.</summary>
+    public byte[]? TlsCryptKey { get; set; }
+
+    public int? TlsCryptKeyVersion { get; set; }
     public string? AgentVersion { get; set; }
     public int? ConnectedClients { get; set; }
     public double? Load { get; set; }
@@ -150,6 +158,9 @@ internal sealed class GatewayOrgData : IOrgDataEraser, IOrgStatsContributor
     public async Task EraseAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
         await db.Owned<GatewayConnection>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<VpnConfig>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<MeshHub>(orgId).ExecuteDeleteAsync(cancellationToken);
+        await db.Owned<VpnSettings>(orgId).ExecuteDeleteAsync(cancellationToken);
         await db.Owned<AccessRule>(orgId).ExecuteDeleteAsync(cancellationToken);
         await db.Owned<GatewayNetwork>(orgId).ExecuteDeleteAsync(cancellationToken);
         await db.Owned<Gateway>(orgId).ExecuteDeleteAsync(cancellationToken);
@@ -159,5 +170,6 @@ internal sealed class GatewayOrgData : IOrgDataEraser, IOrgStatsContributor
     {
         stats["gateways"] = await db.Owned<Gateway>(orgId).LongCountAsync(cancellationToken);
         stats["accessRules"] = await db.Owned<AccessRule>(orgId).LongCountAsync(cancellationToken);
+        stats["vpnConfigs"] = await db.Owned<VpnConfig>(orgId).LongCountAsync(c => c.RevokedAt == null, cancellationToken);
     }
 }

@@ -18,6 +18,24 @@ public sealed class GatewayOptions
     /// <summary>How often agents are told to send a heartbeat; after 3 missed ones a gateway is offline.</summary>
     [Range(1, 3600)]
     public int HeartbeatIntervalSeconds { get; set; } = 30;
+
+    /// <summary>How long a generated VPN config waits for its one download.</summary>
+    [Range(30, 86_400)]
+    public int ConfigDownloadTtlSeconds { get; set; } = 300;
+
+    /// <summary>How long the client certificate of an OpenVPN config lives (capped by <c>Pki:ClientMaxLifetimeDays</c>).</summary>
+    [Range(1, 720)]
+    public int ConfigCertificateHours { get; set; } = 24;
+
+    /// <summary>VPN configs one user may generate per minute.</summary>
+    [Range(1, 1_000_000)]
+    public int ConfigGenerationPerMinute { get; set; } = 30;
+
+    /// <summary>A MaxMind GeoIP2/GeoLite2 Country database (<c>.mmdb</c>) for the geo-fence.</summary>
+    public string? GeoIpDatabasePath { get; set; }
+
+    /// <summary>Or a CSV of <c>cidr,country</c> lines (ISO 3166-1 alpha-2), the most specific range winning.</summary>
+    public string? GeoIpCsvPath { get; set; }
 }
 
 /// <summary>What happens to gateways, networks, access rules and client connections.</summary>
@@ -40,6 +58,22 @@ public static class GatewayActions
 
     public static readonly IReadOnlyList<AuditAction> All =
         [Create, Update, Delete, RotateToken, Online, Offline, ClientConnected, ClientDisconnected, CreateNetwork, UpdateNetwork, DeleteNetwork, CreateRule, UpdateRule, DeleteRule];
+}
+
+/// <summary>What happens to VPN configs, mesh hubs and the organization's VPN policy.</summary>
+public static class VpnActions
+{
+    public static readonly AuditAction Generate = new("vpn_config.generate", "vpn_config", new WebhookEvent("vpn_config.generated", "A VPN config was generated for a user.", "configs:read"));
+    public static readonly AuditAction Download = new("vpn_config.download", "vpn_config", new WebhookEvent("vpn_config.downloaded", "A VPN config was downloaded (its keys were made then, and shown this once).", "configs:read"));
+    public static readonly AuditAction Revoke = new("vpn_config.revoke", "vpn_config", new WebhookEvent("vpn_config.revoked", "A VPN config was revoked: its certificate or WireGuard peer no longer passes verify.", "configs:read"));
+    public static readonly AuditAction UpdateSettings = new("vpn_settings.update", "organization");
+    public static readonly AuditAction UpdateGeoFence = new("geo_fence.update", "organization", new WebhookEvent("geo_fence.updated", "The organization's geo-fence changed.", "gateways:read"));
+    public static readonly AuditAction CreateHub = new("mesh_hub.create", "mesh_hub", new WebhookEvent("mesh_hub.created", "A mesh hub was created.", "gateways:read"));
+    public static readonly AuditAction UpdateHub = new("mesh_hub.update", "mesh_hub", new WebhookEvent("mesh_hub.updated", "A mesh hub was changed.", "gateways:read"));
+    public static readonly AuditAction DeleteHub = new("mesh_hub.delete", "mesh_hub", new WebhookEvent("mesh_hub.deleted", "A mesh hub was deleted; its spokes' configs were revoked.", "gateways:read"));
+    public static readonly AuditAction AddSpoke = new("mesh_hub.add_spoke", "vpn_config", new WebhookEvent("mesh_hub.spoke_added", "A site joined a mesh hub (its config was generated).", "gateways:read"));
+
+    public static readonly IReadOnlyList<AuditAction> All = [Generate, Download, Revoke, UpdateSettings, UpdateGeoFence, CreateHub, UpdateHub, DeleteHub, AddSpoke];
 }
 
 /// <summary>Gateway verify outcomes and connection reports, counted on this node.</summary>
@@ -107,15 +141,20 @@ public sealed class GatewaysFeature : Feature
     [
         ("Gateways", "VPN gateways, networks and access rules (GateKey paths)."),
         ("Gateway agent", "What a gateway agent calls with its X-Gateway-Token."),
+        ("VPN configs", "OpenVPN and WireGuard configs users connect with: generated, downloaded once, revoked."),
+        ("Mesh", "Mesh hubs: WireGuard gateways joining networks site to site."),
+        ("Geo-fence", "Where users may log in, get configs and connect from."),
     ];
 
     public override IReadOnlyList<PermissionInfo> Permissions =>
     [
         new("gateways:read", "List the gateways the caller may connect to."),
-        new("gateways:write", "Manage gateways (their tokens), networks and access rules."),
+        new("gateways:write", "Manage gateways (their tokens), networks, access rules, mesh hubs, the geo-fence and VPN configs."),
+        new("configs:read", "List the organization's VPN configs (a user session lists its own without it)."),
+        new("configs:write", "Generate, download and revoke VPN configs for users of the organization (a user session does so for itself without it)."),
     ];
 
-    public override IReadOnlyList<AuditAction> AuditActions => GatewayActions.All;
+    public override IReadOnlyList<AuditAction> AuditActions => [.. GatewayActions.All, .. VpnActions.All];
 
     public override void AddServices(FeatureServices services)
     {
@@ -124,6 +163,12 @@ public sealed class GatewaysFeature : Feature
         services.CredentialResolver<GatewayCredentialResolver>();
         services.Metrics<GatewayMetrics>();
         services.Job<GatewayOfflineJob>();
+        services.Services.AddSingleton<GeoIpLookup>();
+        services.Services.AddScoped<Vault.IDataKeyUser, GatewayDataKeyUser>();
+        services.Services.AddScoped<VpnPolicy>();
+        services.Services.AddScoped<VpnConfigServices>();
+        services.Services.AddScoped<Users.ILoginPolicy, GeoFenceLoginPolicy>();
+        services.ChangeSetParticipant<DeviceRevocationCascade>();
     }
 
     public override void MapRoutes(FeatureRoutes routes)
@@ -154,6 +199,39 @@ public sealed class GatewaysFeature : Feature
         rules.MapGet("/{accessRuleId}", GatewayAdminOperations.GetRule).RequirePermission("gateways:write").WithName("GetAccessRule").WithSummary("Get an access rule");
         rules.MapPut("/{accessRuleId}", GatewayAdminOperations.UpdateRule).RequirePermission("gateways:write").WithName("UpdateAccessRule").WithSummary("Replace an access rule");
         rules.MapDelete("/{accessRuleId}", GatewayAdminOperations.DeleteRule).RequirePermission("gateways:write").WithName("DeleteAccessRule").WithSummary("Delete an access rule");
+
+        var configs = org.MapGroup("/configs").WithTags("VPN configs");
+        configs.MapPost("/generate", VpnConfigOperations.Generate).RequireCredential().WithName("GenerateVpnConfig")
+            .WithSummary("Generate a VPN config for a gateway (a user session for itself, or configs:write naming user_id); download it once");
+        configs.MapGet("/download/{configId}", VpnConfigOperations.Download).RequireCredential().WithName("DownloadVpnConfig")
+            .Produces<string>(200, "application/x-openvpn-profile", "text/plain").WithSummary("The config file, once: its keys are made now and never stored");
+        configs.MapGet("", VpnConfigOperations.ListOwn).RequireCredential().WithName("ListOwnVpnConfigs").WithSummary("A user's own VPN configs (configs:read: every config)");
+        configs.MapDelete("/{configId}", VpnConfigOperations.DeleteOwn).RequireCredential().WithName("DeleteVpnConfig")
+            .WithSummary("Revoke one's own VPN config: its certificate (with a new CRL) or WireGuard peer stops passing verify");
+
+        var adminConfigs = org.MapGroup("/admin/configs").WithTags("VPN configs");
+        adminConfigs.MapGet("", VpnConfigOperations.ListAll).RequirePermission("configs:read").WithName("ListVpnConfigs").WithSummary("Every VPN config (filters user_id, gateway_id)");
+        adminConfigs.MapGet("/settings", VpnConfigOperations.GetSettings).RequirePermission("gateways:write").WithName("GetVpnConfigSettings").WithSummary("The organization's VPN config policy");
+        adminConfigs.MapPut("/settings", VpnConfigOperations.PutSettings).RequirePermission("gateways:write").WithName("UpdateVpnConfigSettings")
+            .WithSummary("Require device-verified sessions for VPN configs");
+        adminConfigs.MapPost("/{configId}/revoke", VpnConfigOperations.AdminRevoke).RequirePermission("gateways:write").WithName("RevokeVpnConfig")
+            .WithSummary("Revoke any VPN config of the organization");
+
+        org.MapGet("/mesh/hubs", MeshHubOperations.ListAvailable).RequirePermission("gateways:read").WithTags("Mesh").WithName("ListAvailableMeshHubs")
+            .WithSummary("The mesh hubs the caller may reach (also /api/v1/mesh/hubs)");
+        var hubs = org.MapGroup("/admin/mesh/hubs").WithTags("Mesh");
+        hubs.MapGet("", MeshHubOperations.List).RequirePermission("gateways:write").WithName("ListMeshHubs").WithSummary("List mesh hubs");
+        hubs.MapPost("", MeshHubOperations.Create).RequirePermission("gateways:write").WithName("CreateMeshHub").WithSummary("Create a mesh hub on a WireGuard gateway");
+        hubs.MapGet("/{hubId}", MeshHubOperations.Get).RequirePermission("gateways:write").WithName("GetMeshHub").WithSummary("Get a mesh hub");
+        hubs.MapPut("/{hubId}", MeshHubOperations.Update).RequirePermission("gateways:write").WithName("UpdateMeshHub").WithSummary("Replace a mesh hub");
+        hubs.MapDelete("/{hubId}", MeshHubOperations.Delete).RequirePermission("gateways:write").WithName("DeleteMeshHub").WithSummary("Delete a mesh hub; its spokes' configs are revoked");
+        hubs.MapPost("/{hubId}/spokes", MeshHubOperations.AddSpoke).RequirePermission("gateways:write").WithName("AddMeshSpoke")
+            .WithSummary("A site joins the hub: a WireGuard config to download once");
+
+        var geo = org.MapGroup("/admin/geo-fence").WithTags("Geo-fence");
+        geo.MapGet("", GeoFenceOperations.Get).RequirePermission("gateways:write").WithName("GetGeoFence").WithSummary("The organization's geo-fence");
+        geo.MapPut("", GeoFenceOperations.Put).RequirePermission("gateways:write").WithName("UpdateGeoFence").WithSummary("Set the geo-fence: off, or an allow- or deny-list of countries");
+        geo.MapPost("/check", GeoFenceOperations.Check).RequirePermission("gateways:write").WithName("CheckGeoFence").WithSummary("What the geo-fence decides for an address");
 
         var agent = org.MapGroup("/gateway").WithTags("Gateway agent");
         agent.MapPost("/heartbeat", GatewayAgentOperations.Heartbeat).RequireCredential().WithName("GatewayHeartbeat").WithSummary("Report liveness, version, load and connected clients");

@@ -157,6 +157,13 @@ public sealed class OrgCertificateAuthorities(VaultKeyring keyring, TimeProvider
         return (certificate, false, number);
     }
 
+    /// <summary>Revokes a serial for another feature (a VPN config's certificate) and re-issues the CRL; false when unknown or already revoked.</summary>
+    public async Task<bool> RevokeSerialAsync(GatehouseDb db, string orgId, string serial, string reason, CancellationToken cancellationToken)
+    {
+        var (certificate, alreadyRevoked, _) = await RevokeAsync(db, orgId, serial, reason, cancellationToken);
+        return certificate is not null && !alreadyRevoked;
+    }
+
     /// <summary>Re-signs the CRL with the next number (a refresh before it lapses). False when the organization has no CA.</summary>
     public async Task<bool> RefreshCrlAsync(GatehouseDb db, string orgId, CancellationToken cancellationToken)
     {
@@ -233,6 +240,7 @@ public sealed class OrgCertificateAuthorities(VaultKeyring keyring, TimeProvider
 }
 
 /// <summary>The RFC 5280 revocation reasons the API accepts, by their snake_case names.</summary>
+[FeatureApi]
 public static class RevocationReasons
 {
     public static readonly IReadOnlyDictionary<string, X509RevocationReason?> ByName = new Dictionary<string, X509RevocationReason?>(StringComparer.Ordinal)

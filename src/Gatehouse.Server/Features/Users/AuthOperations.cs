@@ -15,8 +15,9 @@ namespace Gatehouse.Server.Features.Users;
 /// <summary>The services of a login, injected as one parameter.</summary>
 public sealed class LoginServices(
     GatehouseDb db, ChangeSet changes, PasswordHasher hasher, LoginThrottle throttle, SessionCache sessions, SecretHasher secrets,
-    AuthenticationServices authentication, UsersOptions options, TimeProvider clock)
+    AuthenticationServices authentication, UsersOptions options, TimeProvider clock, IEnumerable<ILoginPolicy> policies)
 {
+    public IEnumerable<ILoginPolicy> Policies => policies;
     public GatehouseDb Db => db;
     public ChangeSet Changes => changes;
     public PasswordHasher Hasher => hasher;
@@ -71,6 +72,20 @@ public static class AuthOperations
             services.Changes.Record(AuthActions.LoginFailed, user?.OrgId, user?.Id, new { email = request.Email!.Trim(), reason });
             await services.Changes.CommitAsync(cancellationToken);
             return LoginFailed();
+        }
+
+        if (user.OrgId is { } userOrg)
+        {
+            foreach (var policy in services.Policies)
+            {
+                if (await policy.CheckAsync(userOrg, user.Id, httpContext.Connection.RemoteIpAddress, cancellationToken) is { } refusal)
+                {
+                    services.Changes.Record(AuthActions.LoginFailed, user.OrgId, user.Id, new { email = request.Email!.Trim(), reason = refusal.Reason });
+                    await services.Changes.CommitAsync(cancellationToken);
+                    var details = new Dictionary<string, object?>(refusal.Details) { ["reason"] = refusal.Reason };
+                    return new ApiError(ErrorCodes.Forbidden, refusal.Message, details);
+                }
+            }
         }
 
         await services.Throttle.RecordSuccessAsync(db, request.Email!, ip, cancellationToken);

@@ -57,6 +57,8 @@ public sealed class World
         await root.DeleteAsync($"/api/v1/orgs/{org}/oauth-clients/{deleted["clientId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/devices/{deleted["deviceId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/device-apps/{deleted["appId"]}");
+        await root.PostAsync($"/api/v1/orgs/{org}/admin/configs/{deleted["configId"]}/revoke", new { });
+        await root.DeleteAsync($"/api/v1/orgs/{org}/admin/mesh/hubs/{deleted["hubId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/admin/access-rules/{deleted["accessRuleId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/admin/networks/{deleted["networkId"]}");
         await root.DeleteAsync($"/api/v1/orgs/{org}/admin/gateways/{deleted["gatewayId"]}");
@@ -107,6 +109,11 @@ public sealed class World
         ids["networkId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/networks", new { name = "resident", cidr = "10.42.0.0/16", gateway_ids = new[] { ids["gatewayId"] } })).Str("id");
         ids["accessRuleId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/access-rules",
             new { name = "resident", subjects = new[] { "*" }, network_id = ids["networkId"], action = "allow" })).Str("id");
+        ids["wgGatewayId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/gateways",
+            new { name = "resident-wg", hostname = "wg.resident.example", port = 51820, protocol = "udp", vpn_type = "wireguard", public_key = Convert.ToBase64String(new byte[32]) })).Str("id");
+        var wgNetworkId = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/networks", new { name = "resident-wg", cidr = "10.43.0.0/24", gateway_ids = new[] { ids["wgGatewayId"] } })).Str("id");
+        ids["hubId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/admin/mesh/hubs", new { name = "resident", gateway_id = ids["wgGatewayId"], network_ids = new[] { wgNetworkId } })).Str("id");
+        ids["configId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/configs/generate", new { gateway_id = ids["gatewayId"], protocol = "openvpn", user_id = ids["userId"] })).Str("config_id");
         ids["appId"] = Created(await root.PostAsync($"/api/v1/orgs/{orgId}/device-apps", new { name = "resident", redirectUrls = new[] { "https://resident.example/cb" } })).Str("id");
         Created(await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { enabled = false, issuer = "https://127.0.0.1:9", clientId = "resident", clientSecret = "resident-client-secret-0123456789" }));
         using var deviceKey = new Devices.TestDevice();
