@@ -35,11 +35,12 @@ public sealed class WebConsoleFeature : Feature
         services.Options<WebConsoleOptions>(Name);
         services.Services.AddSingleton<ConsoleTransport>();
         services.Services.AddRazorComponents();
+        // Secure whenever the request is HTTPS: "Always" would make the antiforgery system refuse
+        // plain-HTTP loopback development, and a __Host- name would then be dropped by browsers.
         services.Services.AddAntiforgery(o =>
         {
-            o.Cookie.Name = "__Host-gatehouse_console_af";
-            o.Cookie.Path = "/";
-            o.Cookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.Always;
+            o.Cookie.Name = "gatehouse_console_af";
+            o.Cookie.Path = "/console";
             o.FormFieldName = "__console_af";
         });
     }
