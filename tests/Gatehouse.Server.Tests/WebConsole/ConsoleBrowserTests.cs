@@ -1,3 +1,4 @@
+using Gatehouse.Server.Features.Users;
 using Gatehouse.Server.Tests.ApiKeys;
 using Gatehouse.Server.Tests.Webhooks;
 using Microsoft.Playwright;
@@ -84,7 +85,7 @@ public sealed class ConsoleBrowserTests(ConsoleWorld world) : IClassFixture<Cons
     private static readonly string? ScreenshotDir = Environment.GetEnvironmentVariable("GATEHOUSE_CONSOLE_SCREENSHOTS");
 
     [Fact]
-    public async Task An_administrator_manages_keys_secrets_and_webhooks_and_finds_it_all_in_the_audit_log()
+    public async Task Administrators_manage_keys_secrets_webhooks_organizations_and_jobs_and_find_it_all_in_the_audit_log()
     {
         var page = await world.NewPageAsync();
         var server = world.Server;
@@ -204,6 +205,20 @@ public sealed class ConsoleBrowserTests(ConsoleWorld world) : IClassFixture<Cons
         (await page.Locator("#session-expired").CountAsync()).ShouldBe(0);
         var logouts = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=auth.logout");
         logouts.Data.GetArrayLength().ShouldBe(1);
+
+        // A platform administrator: every organization, one opened by id, and a job run followed to its end.
+        (await server.Root.PostAsync("/api/v1/admin/users", new { orgId = (string?)null, email = "platform@console.example", name = "Pat Platform", password = ConsoleWorld.Password }))
+            .StatusCode.ShouldBe(201);
+        await world.LogInAsync(page, "platform@console.example");
+        await page.WaitForSelectorAsync(".warn:has-text('Choose an organization')");
+        await page.ClickAsync("nav.side a:has-text('Organizations')");
+        await page.ClickAsync($"#orgs-table a[href='/console?org={orgId}']");
+        await page.WaitForSelectorAsync("[data-testid=stat-credentials]");
+        (await page.TextContentAsync("[data-testid=stat-credentials] .value"))!.Trim().ShouldBe("1");
+        await page.ClickAsync("nav.side a:has-text('Jobs')");
+        await page.ClickAsync($"#jobs-table tr[data-job='{SessionPrune.JobName}'] button");
+        await page.WaitForSelectorAsync("#job-run[data-state=succeeded]");
+        await Shot(page, "job-run");
     }
 
     [Fact]
