@@ -54,6 +54,7 @@ public static class Program
         new RootKeysFeature(),
         new JobsFeature(),
         new Gatehouse.Server.Features.Content.ContentFeature(),
+        new Gatehouse.Server.Features.WebConsole.WebConsoleFeature(),
     ];
 
     /// <summary>
@@ -248,6 +249,8 @@ public static class Program
         app.UseRouting();
         app.UseRequestTimeouts();
         app.UseMiddleware<OpenApiDocumentCache>();
+        // Validates the antiforgery token of the console's form posts (endpoints that ask for it; the API asks for none).
+        app.UseAntiforgery();
         // Only /docs requests pass through the reference page's middleware (it matches paths by regex).
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/docs", StringComparison.OrdinalIgnoreCase), docs => docs.UseSwaggerUI(ui =>
         {

@@ -5,6 +5,7 @@ using Gatehouse.Contracts.Users;
 using Gatehouse.Crypto;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Auth;
+using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,6 +14,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Gatehouse.Server.Features.Users;
 
 /// <summary>The services of a login, injected as one parameter.</summary>
+[FeatureApi]
 public sealed class LoginServices(
     GatehouseDb db, ChangeSet changes, PasswordHasher hasher, LoginThrottle throttle, SessionCache sessions, SecretHasher secrets,
     AuthenticationServices authentication, UsersOptions options, TimeProvider clock, IEnumerable<ILoginPolicy> policies)
@@ -29,6 +31,8 @@ public sealed class LoginServices(
     public TimeProvider Clock => clock;
 }
 
+/// <summary>Login, logout, the current session and password change; the web console logs in through <see cref="Login"/>.</summary>
+[FeatureApi]
 public static class AuthOperations
 {
     /// <summary>The one answer of every failed login, whatever the reason: no oracle for which emails exist.</summary>

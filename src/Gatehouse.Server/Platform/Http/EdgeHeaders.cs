@@ -27,6 +27,11 @@ public sealed class SecurityHeaders(RequestDelegate next)
         + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
     public const string ApiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+
+    /// <summary>The web console: its own stylesheet and script only, forms posting back to itself, no framing.</summary>
+    public const string ConsoleContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
     public const string StrictTransportSecurity = "max-age=31536000";
 
     private static readonly StringValues NoSniff = "nosniff";
@@ -34,6 +39,7 @@ public sealed class SecurityHeaders(RequestDelegate next)
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues DocsPolicy = DocsContentSecurityPolicy;
     private static readonly StringValues ApiPolicy = ApiContentSecurityPolicy;
+    private static readonly StringValues ConsolePolicy = ConsoleContentSecurityPolicy;
     private static readonly StringValues Hsts = StrictTransportSecurity;
 
     /// <summary>
@@ -59,7 +65,7 @@ public sealed class SecurityHeaders(RequestDelegate next)
         else
         {
             headers.CacheControl = NoStore;
-            headers.ContentSecurityPolicy = ApiPolicy;
+            headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/console", StringComparison.OrdinalIgnoreCase) ? ConsolePolicy : ApiPolicy;
         }
 
         if (context.Request.IsHttps)
