@@ -844,6 +844,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's OpenID Connect provider settings and the redirect URI to register there
+         * @description Requires the permission `users:read`.
+         */
+        get: operations["GetSsoSettings"];
+        /**
+         * Save the organization's OpenID Connect provider (the client secret is write-only)
+         * @description Requires the permission `users:write`.
+         */
+        put: operations["PutSsoSettings"];
+        post?: never;
+        /**
+         * Remove the organization's OpenID Connect provider; its logins stop
+         * @description Requires the permission `users:write`.
+         */
+        delete: operations["DeleteSsoSettings"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -920,6 +948,46 @@ export interface paths {
          * @description Requires any valid API key.
          */
         get: operations["GetCurrentSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start single sign-on: a redirect to the organization's identity provider (?org=<id or slug>&returnTo=<path>)
+         * @description Needs no credential; limited per client IP.
+         */
+        get: operations["StartOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's redirect back: validates it, starts a session (cookie) and redirects to returnTo
+         * @description Needs no credential; limited per client IP.
+         */
+        get: operations["CompleteOidcLogin"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1788,6 +1856,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{orgId}/mesh/hubs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hubs the caller may reach: a user sees those whose gateway its rules allow it through; other readers see all.
+         * @description Requires the permission `gateways:read`.
+         */
+        get: operations["ListAvailableMeshHubs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{orgId}/admin/gateways": {
         parameters: {
             query?: never;
@@ -1959,6 +2047,266 @@ export interface paths {
          * @description Requires the permission `gateways:write`.
          */
         delete: operations["DeleteAccessRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/configs/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a VPN config for a gateway (a user session for itself, or configs:write naming user_id); download it once
+         * @description Requires any valid API key.
+         */
+        post: operations["GenerateVpnConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/configs/download/{configId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The config file, once: its keys are made now and never stored
+         * @description Requires any valid API key.
+         */
+        get: operations["DownloadVpnConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's own VPN configs (configs:read: every config)
+         * @description Requires any valid API key.
+         */
+        get: operations["ListOwnVpnConfigs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/configs/{configId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one's own VPN config: its certificate (with a new CRL) or WireGuard peer stops passing verify
+         * @description Requires any valid API key.
+         */
+        delete: operations["DeleteVpnConfig"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every VPN config (filters user_id, gateway_id)
+         * @description Requires the permission `configs:read`.
+         */
+        get: operations["ListVpnConfigs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/configs/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's VPN config policy
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetVpnConfigSettings"];
+        /**
+         * Require device-verified sessions for VPN configs
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateVpnConfigSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/configs/{configId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke any VPN config of the organization
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["RevokeVpnConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/mesh/hubs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List mesh hubs
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["ListMeshHubs"];
+        put?: never;
+        /**
+         * Create a mesh hub on a WireGuard gateway
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["CreateMeshHub"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a mesh hub
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetMeshHub"];
+        /**
+         * Replace a mesh hub
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateMeshHub"];
+        post?: never;
+        /**
+         * Deletes a hub; its spokes' configs are revoked in the same transaction.
+         * @description Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteMeshHub"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}/spokes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A site joins the hub: a WireGuard config like a user's, downloaded once by the credential that asked for it.
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["AddMeshSpoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/geo-fence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's geo-fence
+         * @description Requires the permission `gateways:write`.
+         */
+        get: operations["GetGeoFence"];
+        /**
+         * Set the geo-fence: off, or an allow- or deny-list of countries
+         * @description Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateGeoFence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{orgId}/admin/geo-fence/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What the geo-fence decides for an address
+         * @description Requires the permission `gateways:write`.
+         */
+        post: operations["CheckGeoFence"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3330,6 +3678,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's OpenID Connect provider settings and the redirect URI to register there (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/sso`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:read`.
+         */
+        get: operations["GetSsoSettingsFlat"];
+        /**
+         * Save the organization's OpenID Connect provider (the client secret is write-only) (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/sso`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        put: operations["PutSsoSettingsFlat"];
+        post?: never;
+        /**
+         * Remove the organization's OpenID Connect provider; its logins stop (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/sso`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `users:write`.
+         */
+        delete: operations["DeleteSsoSettingsFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/service-accounts": {
         parameters: {
             query?: never;
@@ -4051,6 +4433,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mesh/hubs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hubs the caller may reach: a user sees those whose gateway its rules allow it through; other readers see all. (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/mesh/hubs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:read`.
+         */
+        get: operations["ListAvailableMeshHubsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/gateways": {
         parameters: {
             query?: never;
@@ -4254,6 +4658,300 @@ export interface paths {
          *     Requires the permission `gateways:write`.
          */
         delete: operations["DeleteAccessRuleFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/configs/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a VPN config for a gateway (a user session for itself, or configs:write naming user_id); download it once (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/configs/generate`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        post: operations["GenerateVpnConfigFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/configs/download/{configId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The config file, once: its keys are made now and never stored (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/configs/download/{configId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        get: operations["DownloadVpnConfigFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's own VPN configs (configs:read: every config) (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/configs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        get: operations["ListOwnVpnConfigsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/configs/{configId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one's own VPN config: its certificate (with a new CRL) or WireGuard peer stops passing verify (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/configs/{configId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires any valid API key.
+         */
+        delete: operations["DeleteVpnConfigFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every VPN config (filters user_id, gateway_id) (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/configs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `configs:read`.
+         */
+        get: operations["ListVpnConfigsFlat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/configs/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's VPN config policy (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/configs/settings`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetVpnConfigSettingsFlat"];
+        /**
+         * Require device-verified sessions for VPN configs (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/configs/settings`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateVpnConfigSettingsFlat"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/configs/{configId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke any VPN config of the organization (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/configs/{configId}/revoke`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["RevokeVpnConfigFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/mesh/hubs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List mesh hubs (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/mesh/hubs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["ListMeshHubsFlat"];
+        put?: never;
+        /**
+         * Create a mesh hub on a WireGuard gateway (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/mesh/hubs`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["CreateMeshHubFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/mesh/hubs/{hubId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a mesh hub (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetMeshHubFlat"];
+        /**
+         * Replace a mesh hub (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateMeshHubFlat"];
+        post?: never;
+        /**
+         * Deletes a hub; its spokes' configs are revoked in the same transaction. (flat alias)
+         * @description Alias of `DELETE /api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        delete: operations["DeleteMeshHubFlat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/mesh/hubs/{hubId}/spokes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A site joins the hub: a WireGuard config like a user's, downloaded once by the credential that asked for it. (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/mesh/hubs/{hubId}/spokes`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["AddMeshSpokeFlat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/geo-fence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's geo-fence (flat alias)
+         * @description Alias of `GET /api/v1/orgs/{orgId}/admin/geo-fence`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        get: operations["GetGeoFenceFlat"];
+        /**
+         * Set the geo-fence: off, or an allow- or deny-list of countries (flat alias)
+         * @description Alias of `PUT /api/v1/orgs/{orgId}/admin/geo-fence`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        put: operations["UpdateGeoFenceFlat"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/geo-fence/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What the geo-fence decides for an address (flat alias)
+         * @description Alias of `POST /api/v1/orgs/{orgId}/admin/geo-fence/check`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
+         *
+         *     Requires the permission `gateways:write`.
+         */
+        post: operations["CheckGeoFenceFlat"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -5361,6 +6059,22 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description An organization's VPN config policy. */
+        ConfigSettingsRequest: {
+            /** @description Configs only for user sessions that passed device verification; the config is bound to that device. */
+            require_device: null | boolean;
+        };
+        ConfigSettingsView: {
+            requireDevice: boolean;
+            /** Format: date-time */
+            updatedAt: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        ConfigSettingsViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["ConfigSettingsView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description A client connected or disconnected. */
         ConnectionRequest: {
             serial?: null | string;
@@ -5657,6 +6371,10 @@ export interface components {
             protocol: string;
             /** @description `openvpn` or `wireguard`. */
             vpn_type: string;
+            /** @description A WireGuard gateway's public key (base64, 32 bytes); the agent may also report it with its heartbeat. */
+            public_key?: null | string;
+            /** @description An OpenVPN gateway's `tls-crypt` static key (PEM, "OpenVPN Static key V1"): write-only, kept encrypted, put into client configs. */
+            tls_crypt_key?: null | string;
         };
         /** @description Register an OAuth 2.0 client of the organization in the path (client-credentials grant). */
         CreateOAuthClientRequest: {
@@ -6194,6 +6912,9 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            publicKey: null | string;
+            /** @default false */
+            hasTlsCrypt: boolean;
         };
         /** @description A successful response: `success` is always true. */
         GatewayViewEnvelope: {
@@ -6232,6 +6953,66 @@ export interface components {
             data: components["schemas"]["GatewayWithToken"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /**
+         * @description Ask for a VPN config to a gateway. `protocol` is `openvpn` or `wireguard` and must
+         *     match the gateway's `vpn_type`. For WireGuard, `public_key` (base64, 32 bytes) keeps the
+         *     private key on the client: the server never sees it. An API key with `configs:write` names
+         *     the user in `user_id`; a user session generates its own.
+         */
+        GenerateConfigRequest: {
+            gateway_id: string;
+            protocol: string;
+            public_key?: null | string;
+            user_id?: null | string;
+        };
+        /** @description Where to fetch the config, once, before `expires_at`. */
+        GeneratedConfigView: {
+            configId: string;
+            downloadUrl: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        GeneratedConfigViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GeneratedConfigView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        GeoFenceCheckRequest: {
+            ip: string;
+        };
+        /** @description What the fence decides for one address: the country it maps to (null when unknown) and whether it passes. */
+        GeoFenceCheckView: {
+            ip: string;
+            country: null | string;
+            allowed: boolean;
+            mode: string;
+            reason: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        GeoFenceCheckViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GeoFenceCheckView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description Geo-fencing: `off`, `allow` (only the listed countries) or `deny` (all but them); ISO 3166-1 alpha-2 codes. */
+        GeoFenceRequest: {
+            mode: string;
+            countries?: null | string[];
+        };
+        GeoFenceView: {
+            mode: string;
+            countries: string[];
+            source: string;
+            /** Format: date-time */
+            updatedAt: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        GeoFenceViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["GeoFenceView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description Liveness of the whole server. */
         HealthStatus: {
             status: string;
@@ -6243,6 +7024,8 @@ export interface components {
             connected_clients?: null | number;
             /** Format: double */
             load?: null | number;
+            /** @description The gateway's WireGuard public key, when it has one: configs name it as their peer. */
+            public_key?: null | string;
         };
         HeartbeatView: {
             status: string;
@@ -6561,6 +7344,50 @@ export interface components {
             data: components["schemas"]["LogoutResponse"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /**
+         * @description A mesh hub: a WireGuard gateway that joins the organization's networks site to site, hub and
+         *     spoke. `network_ids` are the networks the hub routes between its spokes.
+         */
+        MeshHubRequest: {
+            name: string;
+            description?: null | string;
+            gateway_id: string;
+            network_ids?: null | string[];
+        };
+        MeshHubView: {
+            id: string;
+            name: string;
+            description: null | string;
+            gatewayId: string;
+            networkIds: string[];
+            cidrs: string[];
+            endpoint: string;
+            status: string;
+            /** Format: int32 */
+            spokes: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        MeshHubViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["MeshHubView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        MeshHubViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["MeshHubView"][];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A site joining a hub: its own subnets (`local_cidrs`) and, optionally, its own WireGuard public key. */
+        MeshSpokeRequest: {
+            name: string;
+            local_cidrs?: null | string[];
+            public_key?: null | string;
+        };
         /** @description A network behind gateways; CIDRs never overlap within an organization. */
         NetworkRequest: {
             name: string;
@@ -6794,6 +7621,30 @@ export interface components {
             n: null | string;
             e: null | string;
         };
+        /**
+         * @description The organization's OpenID Connect provider, replacing the stored settings. The client secret is
+         *     write-only: required the first time, kept when absent later.
+         */
+        PutSsoSettingsRequest: {
+            /** @description Whether users may log in through the provider; false keeps the settings but refuses logins. */
+            enabled?: null | boolean;
+            /** @description The provider's issuer (https; http only on a loopback address, for development and tests). Its discovery document is read at the first login. */
+            issuer: string;
+            /** @description The client id registered at the provider. */
+            clientId: string;
+            /** @description The client secret registered at the provider: sealed under the organization's data key, never returned. */
+            clientSecret?: null | string;
+            /** @description Scopes to ask for; `openid` is always included. Default `openid email profile`. */
+            scopes?: null | string[];
+            /** @description The ID-token claim whose values the role mappings match (a string or an array of strings). Default `groups`. */
+            roleClaim?: null | string;
+            /** @description A user whose role claim holds `value` gets `role`; evaluated at every login. */
+            roleMappings?: null | components["schemas"]["SsoRoleMapping"][];
+            /** @description Roles every user who logs in through the provider holds. */
+            defaultRoles?: null | string[];
+            /** @description Direct permissions given to users created by their first login. */
+            defaultPermissions?: null | string[];
+        };
         /** @description An override as the API shows it. */
         RateLimitOverrideView: {
             id: string;
@@ -6937,6 +7788,10 @@ export interface components {
             /** @description The serial in hex, as `openssl x509 -serial` prints it (case, colons and a `0x` prefix are ignored). */
             serial: string;
             reason: string;
+        };
+        /** @description Why an administrator revokes a config (default `unspecified`; the RFC 5280 names of `/admin/pki/revoke`). */
+        RevokeConfigRequest: {
+            reason?: null | string;
         };
         /** @description The answer to a revocation: the certificate's status and the CRL number that now lists it. */
         RevokedCertificateView: {
@@ -7213,6 +8068,36 @@ export interface components {
             data: components["schemas"]["SigningKeyView"][];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description One claim value and the role it gives. */
+        SsoRoleMapping: {
+            value: string;
+            role: string;
+        };
+        /** @description The organization's single sign-on settings, without the client secret. */
+        SsoSettingsView: {
+            orgId: string;
+            enabled: boolean;
+            issuer: string;
+            clientId: string;
+            hasClientSecret: boolean;
+            scopes: string[];
+            roleClaim: string;
+            roleMappings: components["schemas"]["SsoRoleMapping"][];
+            defaultRoles: string[];
+            defaultPermissions: string[];
+            redirectUri: string;
+            loginUrl: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A successful response: `success` is always true. */
+        SsoSettingsViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["SsoSettingsView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
         /** @description A storage configuration (never a secret: credentials stay in the vault). */
         StorageConfigView: {
             id: string;
@@ -7403,6 +8288,9 @@ export interface components {
             port?: null | number;
             protocol?: null | string;
             vpn_type?: null | string;
+            public_key?: null | string;
+            /** @description A new tls-crypt key; an empty string removes it. */
+            tls_crypt_key?: null | string;
         };
         /** @description Fields to change; absent fields stay. `disabled: true` stops the client and every token it holds. */
         UpdateOAuthClientRequest: {
@@ -7566,8 +8454,10 @@ export interface components {
             serial?: null | string;
             public_key?: null | string;
             user_id?: null | string;
+            /** @description The address the client connects from (an IPv4 or IPv6 address): the organization's geo-fence decides on it. */
+            client_ip?: null | string;
         };
-        /** @description Whether the client may connect; `reason` when not: `unknown_client`, `revoked`, `expired`, `user_disabled`, `user_mismatch`, `no_rule`. */
+        /** @description Whether the client may connect; `reason` when not: `unknown_client`, `revoked`, `expired`, `user_disabled`, `user_mismatch`, `no_rule`, `device_revoked`, `geo_fence`. */
         VerifyClientView: {
             allowed: boolean;
             reason: null | string;
@@ -7587,6 +8477,46 @@ export interface components {
              * @description Default 1.
              */
             cost?: null | number;
+        };
+        /**
+         * @description A VPN config as its owner and administrators see it (never its keys). `status`:
+         *     `pending` (not downloaded yet), `active`, `expired` (not downloaded in time, or its
+         *     certificate lapsed) or `revoked`.
+         */
+        VpnConfigView: {
+            id: string;
+            userId: string;
+            gatewayId: string;
+            protocol: string;
+            status: string;
+            deviceId: null | string;
+            hubId: null | string;
+            address: null | string;
+            publicKey: null | string;
+            serial: null | string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            downloadedAt: null | string;
+            /** Format: date-time */
+            certificateExpiresAt: null | string;
+            /** Format: date-time */
+            revokedAt: null | string;
+            revocationReason: null | string;
+        };
+        /** @description A successful response: `success` is always true. */
+        VpnConfigViewEnvelope: {
+            success: boolean;
+            data: components["schemas"]["VpnConfigView"];
+            meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        VpnConfigViewListEnvelope: {
+            success: boolean;
+            data: components["schemas"]["VpnConfigView"][];
+            meta: components["schemas"]["ResponseMeta"];
         };
         /** @description One HTTP attempt: when, the status (null when no response), latency, and up to 1 KB of the response body. */
         WebhookAttemptView: {
@@ -10149,6 +11079,113 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    GetSsoSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    PutSsoSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutSsoSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteSsoSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListAllUsers: {
         parameters: {
             query?: {
@@ -10333,6 +11370,80 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CurrentSessionResponseEnvelope"];
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    StartOidcLogin: {
+        parameters: {
+            query?: {
+                org?: string;
+                returnTo?: string;
+                loginHint?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CompleteOidcLogin: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                iss?: string;
+                error?: string;
+                error_description?: string;
+                error_uri?: string;
+                session_state?: string;
+                scope?: string;
+                authuser?: string;
+                prompt?: string;
+                hd?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
@@ -12608,6 +13719,46 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    ListAvailableMeshHubs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListGateways: {
         parameters: {
             query?: {
@@ -13219,6 +14370,671 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GenerateVpnConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DownloadVpnConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-openvpn-profile": string;
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListOwnVpnConfigs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteVpnConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListVpnConfigs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                user_id?: string;
+                gateway_id?: string;
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetVpnConfigSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateVpnConfigSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeVpnConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListMeshHubs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateMeshHub: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshHubRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetMeshHub: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateMeshHub: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshHubRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteMeshHub: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AddMeshSpoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshSpokeRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetGeoFence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateGeoFence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GeoFenceRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CheckGeoFence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GeoFenceCheckRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
@@ -16763,6 +18579,116 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    GetSsoSettingsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    PutSsoSettingsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutSsoSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteSsoSettingsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListServiceAccountsFlat: {
         parameters: {
             query?: {
@@ -18658,6 +20584,47 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    ListAvailableMeshHubsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ListGatewaysFlat: {
         parameters: {
             query?: {
@@ -19291,6 +21258,690 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GenerateVpnConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DownloadVpnConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-openvpn-profile": string;
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListOwnVpnConfigsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteVpnConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListVpnConfigsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                user_id?: string;
+                gateway_id?: string;
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetVpnConfigSettingsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateVpnConfigSettingsFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RevokeVpnConfigFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                configId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RevokeConfigRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    ListMeshHubsFlat: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CreateMeshHubFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshHubRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetMeshHubFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateMeshHubFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshHubRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    DeleteMeshHubFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AddMeshSpokeFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path: {
+                hubId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeshSpokeRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetGeoFenceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    UpdateGeoFenceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GeoFenceRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    CheckGeoFenceFlat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Executes the POST once: a retry with the same key and body within 24 h replays the first 2xx response (Idempotent-Replayed: true); another body is 409. */
+                "Idempotency-Key"?: string;
+                /** @description The organization (id or slug); also read as X-TenantId. Without it: the credential's own organization. */
+                "X-Tenant-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GeoFenceCheckRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
