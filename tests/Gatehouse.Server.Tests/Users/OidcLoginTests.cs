@@ -52,6 +52,31 @@ public sealed class OidcLoginTests(OidcProviderFixture idp) : IClassFixture<Oidc
     }
 
     [Fact]
+    public async Task The_organizations_geo_fence_refuses_a_single_sign_on_from_outside_it_and_starts_no_session()
+    {
+        idp.SkipWhenUnavailable();
+        var orgId = await idp.CreateSsoOrgAsync();
+        var admin = await idp.Server.OrgClientAsync(orgId, "gateways:write");
+        (await admin.PutAsync("/api/v1/admin/geo-fence", new { mode = "deny", countries = new[] { "NL" } })).StatusCode.ShouldBe(200);
+        using var browser = idp.NewBrowser();
+        var usersBefore = (await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/users")).Data.GetArrayLength();
+
+        var refused = await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=bob"));
+
+        refused.StatusCode.ShouldBe(403, refused.Text);
+        refused.ErrorCode.ShouldBe("FORBIDDEN");
+        refused.Body.GetProperty("error").GetProperty("details").GetProperty("reason").GetString().ShouldBe("geo_fence");
+        refused.Header("Set-Cookie").ShouldBeNull();
+        (await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/users")).Data.GetArrayLength().ShouldBe(usersBefore, "a refused first login creates no user");
+        var audit = await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=auth.login_failed");
+        audit.Text.ShouldContain("geo_fence");
+
+        (await admin.PutAsync("/api/v1/admin/geo-fence", new { mode = "off", countries = Array.Empty<string>() })).StatusCode.ShouldBe(200);
+        using var allowed = idp.NewBrowser();
+        (await allowed.OpenAsync(await allowed.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=bob"))).StatusCode.ShouldBe(302);
+    }
+
+    [Fact]
     public async Task The_org_slug_names_the_organization_and_a_user_without_a_mapped_group_gets_only_the_default_roles()
     {
         idp.SkipWhenUnavailable();

@@ -18,6 +18,7 @@ public sealed class OidcProviderFixture : IAsyncLifetime
 
     private Process? _provider;
     private GatehouseServer? _server;
+    private string? _geoCsv;
 
     public GatehouseServer Server => _server ?? throw new InvalidOperationException("The fixture did not start.");
     public string Issuer { get; private set; } = "";
@@ -48,7 +49,10 @@ public sealed class OidcProviderFixture : IAsyncLifetime
             return;
         }
 
-        _server = await GatehouseServer.StartAsync();
+        // The geo-fence applies to single sign-on too: loopback, where the tests log in from, is in NL.
+        _geoCsv = Path.Combine(Path.GetTempPath(), $"gatehouse-geo-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(_geoCsv, Gateways.VpnServer.GeoCsv);
+        _server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Gateways:GeoIpCsvPath"] = _geoCsv } });
         var port = FreePort();
         Issuer = $"http://127.0.0.1:{port}";
         var accounts = new Dictionary<string, object>
@@ -86,6 +90,11 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+
+        if (_geoCsv is not null)
+        {
+            File.Delete(_geoCsv);
         }
     }
 

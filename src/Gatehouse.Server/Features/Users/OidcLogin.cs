@@ -393,6 +393,19 @@ public static class OidcLogin
             return await FailAsync(services, orgId, user.Id, "disabled", cancellationToken);
         }
 
+        // The rules other features add to login (the gateways' geo-fence) hold for single sign-on as for a password.
+        foreach (var policy in services.Login.Policies)
+        {
+            if (await policy.CheckAsync(orgId, user.Id, httpContext.Connection.RemoteIpAddress, cancellationToken) is { } refusal)
+            {
+                db.ChangeTracker.Clear();
+                services.Login.Changes.Record(AuthActions.LoginFailed, orgId, created ? null : user.Id, new { method = "oidc", reason = refusal.Reason });
+                await services.Login.Changes.CommitAsync(cancellationToken);
+                var details = new Dictionary<string, object?>(refusal.Details) { ["reason"] = refusal.Reason };
+                return new ApiError(ErrorCodes.Forbidden, refusal.Message, details);
+            }
+        }
+
         // The mapped roles follow the provider at every login; roles given by hand (not named by any mapping) stay.
         var roles = user.Roles.Where(r => !managed.Contains(r) || granted.Contains(r, StringComparer.Ordinal))
             .Concat(granted).Distinct(StringComparer.Ordinal).ToList();
