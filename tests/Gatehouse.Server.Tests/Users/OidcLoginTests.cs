@@ -77,6 +77,26 @@ public sealed class OidcLoginTests(OidcProviderFixture idp) : IClassFixture<Oidc
     }
 
     [Fact]
+    public async Task The_console_login_page_leads_to_the_organizations_provider_and_back_to_the_console_signed_in()
+    {
+        idp.SkipWhenUnavailable();
+        var orgId = await idp.CreateSsoOrgAsync();
+        using var browser = idp.NewBrowser();
+
+        var page = await browser.OpenAsync(new Uri(idp.Server.BaseAddress, $"/console/login?org={orgId}&returnTo=%2Fconsole%2Fkeys"));
+        page.StatusCode.ShouldBe(200);
+        var link = System.Text.RegularExpressions.Regex.Match(page.Text, "id=\"sso-login\" href=\"([^\"]+)\"").Groups[1].Value;
+        link.ShouldBe($"/api/v1/auth/oidc/login?org={orgId}&amp;returnTo=%2Fconsole%2Fkeys");
+
+        var done = await browser.OpenAsync(await browser.RunToCallbackAsync(HttpUtility.HtmlDecode(link)));
+        done.StatusCode.ShouldBe(302, done.Text);
+        done.Headers.Location!.OriginalString.ShouldBe("/console/keys");
+        var console = await browser.OpenAsync(new Uri(idp.Server.BaseAddress, "/console"));
+        console.StatusCode.ShouldBe(200, console.Text);
+        console.Text.ShouldContain("id=\"logout\"", customMessage: "the console shows a signed-in page");
+    }
+
+    [Fact]
     public async Task The_org_slug_names_the_organization_and_a_user_without_a_mapped_group_gets_only_the_default_roles()
     {
         idp.SkipWhenUnavailable();
