@@ -267,14 +267,7 @@ public static class GatewayAdminOperations
         }
 
         var gatewayIds = (request.GatewayIds ?? []).Distinct(StringComparer.Ordinal).ToList();
-        if (gatewayIds.Count > 0)
-        {
-            var known = await db.Owned<Gateway>(orgId).Where(g => gatewayIds.Contains(g.Id)).Select(g => g.Id).ToListAsync(cancellationToken);
-            foreach (var (id, index) in gatewayIds.Select((id, i) => (id, i)).Where(p => !known.Contains(p.id)))
-            {
-                validation.Add($"gateway_ids[{index}]", "no gateway of this organization has this id");
-            }
-        }
+        await RequireKnownAsync(validation, "gateway_ids", "gateway", gatewayIds, db.Owned<Gateway>(orgId).Select(g => g.Id), cancellationToken);
 
         if (!validation.IsValid)
         {
@@ -508,6 +501,25 @@ public static class GatewayAdminOperations
             new { rule.Name, rule.Subjects, rule.NetworkId, rule.Cidr, rule.Ports, rule.Protocol, rule.Action, rule.Priority });
         await changes.CommitAsync(cancellationToken);
         return answer(View(rule));
+    }
+
+    /// <summary>Adds <c>field[i]</c> for each id the organization does not have (<paramref name="ownedIds"/> are its ids of that kind).</summary>
+    internal static async Task RequireKnownAsync(
+        Validation validation, string field, string kind, IReadOnlyList<string> ids, IQueryable<string> ownedIds, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var known = await ownedIds.Where(id => ids.Contains(id)).ToListAsync(cancellationToken);
+        for (var index = 0; index < ids.Count; index++)
+        {
+            if (!known.Contains(ids[index]))
+            {
+                validation.Add($"{field}[{index}]", $"no {kind} of this organization has this id");
+            }
+        }
     }
 
     private static void CheckKeys(Validation validation, string? publicKey, string? tlsCryptKey, bool allowEmpty)

@@ -170,14 +170,7 @@ public static class MeshHubOperations
         }
 
         var networkIds = (request.NetworkIds ?? []).Distinct(StringComparer.Ordinal).ToList();
-        if (networkIds.Count > 0)
-        {
-            var known = await db.Owned<GatewayNetwork>(orgId).Where(n => networkIds.Contains(n.Id)).Select(n => n.Id).ToListAsync(cancellationToken);
-            foreach (var (id, index) in networkIds.Select((id, i) => (id, i)).Where(p => !known.Contains(p.id)))
-            {
-                validation.Add($"network_ids[{index}]", "no network of this organization has this id");
-            }
-        }
+        await GatewayAdminOperations.RequireKnownAsync(validation, "network_ids", "network", networkIds, db.Owned<GatewayNetwork>(orgId).Select(n => n.Id), cancellationToken);
 
         if (!validation.IsValid)
         {
