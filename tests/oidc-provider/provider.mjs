@@ -88,7 +88,25 @@ async function interact(req, res) {
 }
 
 const callback = provider.callback();
+// PUT /test/accounts/<subject> {claims}: the tests change what the provider says of an account (an
+// address changed at the provider, say). Loopback only, like the whole provider.
+async function updateAccount(req, res) {
+  const subject = decodeURIComponent(req.url.slice('/test/accounts/'.length));
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  accounts[subject] = { ...(accounts[subject] ?? {}), ...JSON.parse(body) };
+  res.statusCode = 204;
+  res.end();
+}
+
 const server = http.createServer((req, res) => {
+  if (req.method === 'PUT' && req.url.startsWith('/test/accounts/')) {
+    updateAccount(req, res).catch((err) => {
+      res.statusCode = 400;
+      res.end(String(err));
+    });
+    return;
+  }
   if (req.url.startsWith('/interaction/')) {
     interact(req, res).catch((err) => {
       res.statusCode = 500;

@@ -90,6 +90,42 @@ public sealed class OidcLoginTests(OidcProviderFixture idp) : IClassFixture<Oidc
     }
 
     [Fact]
+    public async Task A_linked_users_address_follows_the_providers_unless_another_user_has_it()
+    {
+        idp.SkipWhenUnavailable();
+        var issuer = await idp.StartExtraProviderAsync("client_secret_basic");
+        var orgId = await idp.Server.CreateOrgAsync();
+        (await idp.Server.Root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer, clientId = OidcProviderFixture.ClientId, clientSecret = OidcProviderFixture.ClientSecret }))
+            .StatusCode.ShouldBe(200);
+        async Task<string> LoginEmailAsync()
+        {
+            using var browser = idp.NewBrowser();
+            (await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=eve"))).StatusCode.ShouldBe(302);
+            return (await browser.GetAsync("/api/v1/auth/session")).Data.GetProperty("user").GetProperty("email").GetString()!;
+        }
+
+        (await LoginEmailAsync()).ShouldBe(idp.Accounts["eve"]);
+
+        var renamed = UserSteps.NewEmail("eve-renamed");
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = renamed });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+        var users = await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/users");
+        users.Data.GetArrayLength().ShouldBe(1, "the same user, not a new one");
+        var audit = await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=user.update");
+        audit.Text.ShouldContain("\"previousEmail\":\"" + idp.Accounts["eve"]);
+
+        // An address another user of the organization holds is not taken from them.
+        var taken = UserSteps.NewEmail("taken");
+        await idp.Server.CreateUserAsync(orgId, taken);
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = taken });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+
+        // Nor is an address the provider did not verify.
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = UserSteps.NewEmail("unverified-change"), email_verified = false });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+    }
+
+    [Fact]
     public async Task A_provider_that_wants_client_secret_post_gets_the_secret_in_the_body()
     {
         idp.SkipWhenUnavailable();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 
@@ -80,6 +81,14 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         }
 
         return issuer;
+    }
+
+    /// <summary>Changes what the provider at <paramref name="issuer"/> says of an account from now on (its claims are merged).</summary>
+    public static async Task SetProviderAccountAsync(string issuer, string subject, object claims)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync(new Uri($"{issuer}/test/accounts/{Uri.EscapeDataString(subject)}"), JsonContent.Create(claims));
+        response.StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
 
     private async Task<(Process Process, string Issuer)> StartProviderAsync(string node, string app, Dictionary<string, string> extraEnvironment)

@@ -112,6 +112,7 @@ public static class OidcLogin
 
     private static readonly JsonWebTokenHandler TokenHandler = new();
     private static readonly string[] RolesField = ["roles"];
+    private static readonly string[] EmailField = ["email"];
 
     public static async Task<Results<RedirectHttpResult, ApiError>> Login(
         [FromQuery] string? org, [FromQuery] string? returnTo, [FromQuery] string? loginHint, HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
@@ -411,6 +412,9 @@ public static class OidcLogin
             user.UpdatedAt = now;
         }
 
+        var previousEmail = user.Email;
+        var emailChanged = !created && await FollowProviderEmailAsync(db, user, email, emailVerified, now, cancellationToken);
+
         identity!.LastLoginAt = now;
         user.LastLoginAt = now;
         var (session, sessionToken) = AuthOperations.NewSession(user, httpContext, services.Login, now);
@@ -423,21 +427,54 @@ public static class OidcLogin
                 await db.SaveChangesAsync(ct);
                 changes.Record(UserActions.Create, orgId, user.Id, new { user.Email, user.Name, user.Roles, user.Permissions, user.Disabled, hasPassword = false, source = "oidc" });
             }
-            else if (rolesChanged)
+            else if (rolesChanged || emailChanged)
             {
-                changes.Record(UserActions.Update, orgId, user.Id, new { fields = RolesField, user.Roles, user.Permissions, user.Disabled, source = "oidc" });
+                string[] fields = [.. rolesChanged ? RolesField : [], .. emailChanged ? EmailField : []];
+                changes.Record(UserActions.Update, orgId, user.Id, new
+                {
+                    fields,
+                    user.Roles,
+                    user.Permissions,
+                    user.Disabled,
+                    previousEmail = emailChanged ? previousEmail : null,
+                    email = emailChanged ? user.Email : null,
+                    source = "oidc",
+                });
             }
 
             db.Add(session);
             changes.Record(AuthActions.Login, orgId, user.Id, new { sessionId = session.Id, method = "oidc", issuer = settings.Issuer }, actor: ("user", user.Id));
         }, cancellationToken);
-        if (rolesChanged)
+        if (rolesChanged || emailChanged)
         {
             services.Login.Sessions.EvictUser(user.Id);
         }
 
         AuthOperations.SetCookie(httpContext, sessionToken, session.ExpiresAt);
         return TypedResults.Redirect(returnTo);
+    }
+
+    /// <summary>
+    /// A linked user's address follows the provider's, when the provider verified the new one and no
+    /// other user of the organization has it (then the old address stays, and the next login tries again).
+    /// </summary>
+    private static async Task<bool> FollowProviderEmailAsync(Platform.Storage.GatehouseDb db, User user, string? email, bool verified, DateTime now, CancellationToken cancellationToken)
+    {
+        if (!verified || string.IsNullOrWhiteSpace(email) || email.Length > 254 || !email.Contains('@', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var key = UserScope.EmailKey(user.OrgId, email);
+        if (key == user.EmailKey || await db.Set<User>().AnyAsync(u => u.EmailKey == key, cancellationToken))
+        {
+            return false;
+        }
+
+        user.Email = email.Trim();
+        user.EmailKey = key;
+        user.UpdatedAt = now;
+        return true;
     }
 
     /// <summary>The authorization code for tokens at the provider's token endpoint; null when the provider refuses it (used, expired, wrong verifier).</summary>
