@@ -18,6 +18,13 @@ public sealed class StorageConfig : ICreatedEntity, IVersioned, IOrgOwned
     public string? Region { get; set; }
     public string? Endpoint { get; set; }
     public string? CredentialId { get; set; }
+
+    /// <summary>Key prefix inside the bucket, blob container or endpoint (s3, azure, custom).</summary>
+    public string? Prefix { get; set; }
+
+    /// <summary>S3 path-style addressing (<c>endpoint/bucket/key</c>) for stores without virtual-hosted buckets.</summary>
+    public bool PathStyle { get; set; }
+
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; set; }
 }
