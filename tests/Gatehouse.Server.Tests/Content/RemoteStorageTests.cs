@@ -161,26 +161,31 @@ public sealed class RemoteStorageTests(StorageEmulatorsFixture stores) : IClassF
     {
         var orgId = await Server.CreateOrgAsync();
         var org = $"/api/v1/orgs/{orgId}";
-        object data = provider switch
-        {
-            // s3rver checks the key id (a wrong one is 403 InvalidAccessKeyId) more strictly than the signature.
-            "s3" => new { accessKeyId = goodCredential ? StorageEmulatorsFixture.S3AccessKey : "WRONGKEY", secretAccessKey = goodCredential ? StorageEmulatorsFixture.S3SecretKey : "wrong-secret" },
-            "azure" => new { accountName = StorageEmulatorsFixture.AzureAccount, accountKey = goodCredential ? StorageEmulatorsFixture.AzureKey : Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)) },
-            _ => new { headerName = StorageEmulatorsFixture.CustomHeader, headerValue = goodCredential ? StorageEmulatorsFixture.CustomSecret : "wrong-secret" },
-        };
-        var credential = await Server.Root.PostAsync($"{org}/credentials", new { integrationId = "storage-" + provider, name = provider + " store", authType = "custom", data });
+        var credential = await Server.Root.PostAsync($"{org}/credentials", new { integrationId = "storage-" + provider, name = provider + " store", authType = "custom", data = CredentialData(provider, goodCredential) });
         credential.StatusCode.ShouldBe(201, credential.Text);
-        object body = provider switch
-        {
-            "s3" => new { name = "s3", provider, bucket = StorageEmulatorsFixture.S3Bucket, endpoint = stores.S3Endpoint, region = "us-east-1", pathStyle = true, prefix = Prefix(provider), credentialId = credential.Str("id") },
-            "azure" => new { name = "azure", provider, bucket = StorageEmulatorsFixture.AzureContainer, endpoint = stores.AzureEndpoint, prefix = Prefix(provider), credentialId = credential.Str("id") },
-            _ => (object)new { name = "custom", provider, endpoint = stores.CustomEndpoint, prefix = Prefix(provider), credentialId = credential.Str("id") },
-        };
+        var body = ConfigBody(stores, provider, credential.Str("id"));
         var config = await Server.Root.PostAsync($"{org}/storage-configs", body);
         config.StatusCode.ShouldBe(201, config.Text);
         config.Text.ShouldNotContain("secret");
         return (orgId, config.Str("id"));
     }
+
+    /// <summary>The vault credential's data for the fixture's store: the right secret, or a wrong one.</summary>
+    internal static object CredentialData(string provider, bool good) => provider switch
+    {
+        // s3rver checks the key id (a wrong one is 403 InvalidAccessKeyId) more strictly than the signature.
+        "s3" => new { accessKeyId = good ? StorageEmulatorsFixture.S3AccessKey : "WRONGKEY", secretAccessKey = good ? StorageEmulatorsFixture.S3SecretKey : "wrong-secret" },
+        "azure" => new { accountName = StorageEmulatorsFixture.AzureAccount, accountKey = good ? StorageEmulatorsFixture.AzureKey : Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)) },
+        _ => new { headerName = StorageEmulatorsFixture.CustomHeader, headerValue = good ? StorageEmulatorsFixture.CustomSecret : "wrong-secret" },
+    };
+
+    /// <summary>A storage configuration of the fixture's store, under the provider's prefix.</summary>
+    internal static object ConfigBody(StorageEmulatorsFixture stores, string provider, string credentialId) => provider switch
+    {
+        "s3" => new { name = "s3", provider, bucket = StorageEmulatorsFixture.S3Bucket, endpoint = stores.S3Endpoint, region = "us-east-1", pathStyle = true, prefix = Prefix(provider), credentialId },
+        "azure" => new { name = "azure", provider, bucket = StorageEmulatorsFixture.AzureContainer, endpoint = stores.AzureEndpoint, prefix = Prefix(provider), credentialId },
+        _ => new { name = "custom", provider, endpoint = stores.CustomEndpoint, prefix = Prefix(provider), credentialId },
+    };
 
     private static string Prefix(string provider) => "tenants/" + provider;
 }

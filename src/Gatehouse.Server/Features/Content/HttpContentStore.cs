@@ -59,18 +59,35 @@ public sealed class HttpContentStore(HttpClient http, Uri baseUri, StorageConfig
                 await write(writer);
             }
         }
-        catch
+        catch (Exception writeFailure)
         {
             // The request must not complete: the endpoint sees a broken body, never a short object.
             await abort.CancelAsync();
             await pipe.Writer.CompleteAsync(new OperationCanceledException());
+            ContentStoreException? storeFailure = null;
             try
             {
-                using var ignored = await send;
+                using var refused = await send;
+                if (!refused.IsSuccessStatusCode)
+                {
+                    storeFailure = new ContentStoreException($"The custom store refused the write: {(int)refused.StatusCode} {refused.ReasonPhrase}");
+                }
             }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ContentStoreException)
+            catch (ContentStoreException ex)
             {
-                // The write's own failure is the one reported.
+                storeFailure = ex;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+            {
+                // Cancelled here, because the write failed: the write's failure is the one reported.
+            }
+
+            // The store broke off (the writer then fails on the closed pipe): that is the failure to report.
+            // A client's body that was too large or broken (BadHttpRequestException) stays the client's failure.
+            if (storeFailure is not null && writeFailure is not BadHttpRequestException
+                && writeFailure is HttpRequestException or OperationCanceledException or IOException or ContentStoreException)
+            {
+                throw storeFailure;
             }
 
             throw;
