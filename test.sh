@@ -40,6 +40,8 @@ dotnet build Gatehouse.slnx -c Release 2>&1 | tail -3
 # without node they skip and say why.
 if command -v npm >/dev/null; then
   npm_step oidc-provider-install tests/oidc-provider npm ci --no-audit --no-fund || true
+  # The remote storage tests run the object-store emulators s3rver and azurite on loopback.
+  npm_step storage-emulators-install tests/storage-emulators npm ci --no-audit --no-fund || true
 fi
 
 run sqlite Gatehouse.slnx -c Release --no-build

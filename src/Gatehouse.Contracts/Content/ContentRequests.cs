@@ -27,6 +27,13 @@ public sealed record CreateStorageConfigRequest
     /// <summary>A vault credential of this organization holding the store's secret.</summary>
     [StringLength(100)]
     public string? CredentialId { get; init; }
+
+    /// <summary>Key prefix inside the bucket, blob container or endpoint (s3, azure, custom): <c>[A-Za-z0-9._/-]</c>, no <c>..</c>.</summary>
+    [StringLength(200)]
+    public string? Prefix { get; init; }
+
+    /// <summary>S3 only: path-style addressing (<c>endpoint/bucket/key</c>) for stores without virtual-hosted buckets.</summary>
+    public bool? PathStyle { get; init; }
 }
 
 /// <summary>Fields to change; absent fields stay.</summary>
@@ -46,6 +53,11 @@ public sealed record UpdateStorageConfigRequest
 
     [StringLength(100)]
     public string? CredentialId { get; init; }
+
+    [StringLength(200)]
+    public string? Prefix { get; init; }
+
+    public bool? PathStyle { get; init; }
 }
 
 /// <summary>Create a container of files.</summary>

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Gatehouse.Contracts.Content;
 
 /// <summary>A storage configuration (never a secret: credentials stay in the vault).</summary>
-public sealed record StorageConfigView(string Id, string OrgId, string Name, string Provider, string? Bucket, string? Region, string? Endpoint, string? CredentialId, DateTime CreatedAt, DateTime UpdatedAt);
+public sealed record StorageConfigView(string Id, string OrgId, string Name, string Provider, string? Bucket, string? Region, string? Endpoint, string? CredentialId, string? Prefix, bool PathStyle, DateTime CreatedAt, DateTime UpdatedAt);
 
 /// <summary>What the storage probe did: each step and, when one failed, why.</summary>
 public sealed record StorageProbeView(bool Ok, bool Wrote, bool Read, bool Deleted, string? Error);

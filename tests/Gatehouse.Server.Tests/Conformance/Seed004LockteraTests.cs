@@ -6,12 +6,11 @@ namespace Gatehouse.Server.Tests.Conformance;
 /// <summary>
 /// Seed 004 (Locktera "API Documentation", base URL <c>/v1</c>): its guides in the document's order.
 /// API key management is seed 003. The document names its guides but not their paths: the content
-/// guides are walked at Gatehouse's own routes (API.md §11); organizations at <c>/v1/orgs</c> stay pending.
+/// guides are walked at Gatehouse's own routes (API.md §11); organizations at the document's <c>/v1/orgs</c>.
 /// </summary>
 public sealed class Seed004LockteraTests(SharedServer shared)
 {
     private const int DocumentedEndpoints = 11;
-    private const string Organizations = "organizations at /v1/orgs";
     private readonly GatehouseServer _server = shared.Server;
 
     [Fact]
@@ -70,7 +69,18 @@ public sealed class Seed004LockteraTests(SharedServer shared)
             events.StatusCode.ShouldBe(200, events.Text);
             events.Data.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ShouldContain("container.shared");
         });
-        walk.Pending("Organization Management (/v1/orgs)", Organizations);
+        await walk.BuiltAsync("Organization Management (GET/PATCH /v1/orgs[/{org_id}])", async () =>
+        {
+            var list = await admin.GetAsync("/v1/orgs");
+            list.StatusCode.ShouldBe(200, list.Text);
+            list.Body.EnumerateArray().Select(o => o.GetProperty("id").GetString()).ShouldBe([orgId]);
+            var renamed = await admin.PatchAsync($"/v1/orgs/{orgId}", new { name = "Seed 004 renamed" });
+            renamed.StatusCode.ShouldBe(200, renamed.Text);
+            renamed.Body.GetProperty("name").GetString().ShouldBe("Seed 004 renamed");
+            var got = await admin.GetAsync($"/v1/orgs/{orgId}");
+            got.Body.GetProperty("name").GetString().ShouldBe("Seed 004 renamed");
+            got.Body.TryGetProperty("created_at", out _).ShouldBeTrue(got.Text);
+        });
         await walk.BuiltAsync("Tag Management (POST/GET /api/v1/orgs/{orgId}/tags)", async () =>
         {
             (await admin.PostAsync($"{org}/tags", new { name = "board", color = "#EAF4FC" })).StatusCode.ShouldBe(201);

@@ -11,7 +11,7 @@ namespace Gatehouse.Server.Tests.Content;
 /// </summary>
 public sealed class LargeFileTests
 {
-    private const long Size = 200L * 1024 * 1024;
+    internal const long Size = 200L * 1024 * 1024;
 
     [Fact]
     public async Task A_200_MiB_file_round_trips_byte_identical_with_flat_memory()
@@ -21,45 +21,17 @@ public sealed class LargeFileTests
             Assert.Skip("Streaming does not touch the database: this runs once, on SQLite.");
         }
 
-        var cancellation = TestContext.Current.CancellationToken;
         var dataDir = Directory.CreateTempSubdirectory("gatehouse-large-file-");
         try
         {
-            await using var server = ServerProcess.Start(new Dictionary<string, string?>
-            {
-                ["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey,
-                ["GATEHOUSE_DATA_DIR"] = dataDir.FullName,
-            });
-            (await server.WaitHealthyAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue(server.StandardError);
+            await using var server = await StartServerAsync(dataDir);
             var root = server.Root();
             var org = await root.PostAsync("/api/v1/orgs", new { name = "Large files" });
             org.StatusCode.ShouldBe(201, org.Text);
             var file = await root.ShareAsync(org.Str("id"), new { name = "large", allowDownload = true }, [1]);
-            using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
-            var before = ResidentBytes(server.Id, "VmRSS");
 
-            var source = new PatternStream(Size);
-            using var upload = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/orgs/{file.OrgId}/containers/{file.ContainerId}/files?name=large.bin")
-            {
-                Content = new StreamContent(source, 64 * 1024),
-            };
-            upload.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            upload.Headers.Authorization = new AuthenticationHeaderValue("Bearer", GatehouseServer.RootKey);
-            using var uploaded = await http.SendAsync(upload, cancellation);
-            var created = new ApiResponse(uploaded.StatusCode, await uploaded.Content.ReadAsStringAsync(cancellation), uploaded.Headers, uploaded.Content.Headers);
-            created.StatusCode.ShouldBe(201, created.Text);
-            created.Data.GetProperty("size").GetInt64().ShouldBe(Size);
-            var sentHash = source.Hash();
-            created.Str("sha256").ShouldBe(Convert.ToHexStringLower(sentHash));
+            var (before, peak) = await RoundTripAsync(server, $"/api/v1/orgs/{file.OrgId}/containers/{file.ContainerId}/files", fileId => $"/api/v1/shares/{file.Token}/files/{fileId}?download=true");
 
-            using var download = await http.GetAsync($"/api/v1/shares/{file.Token}/files/{created.Str("id")}?download=true", HttpCompletionOption.ResponseHeadersRead, cancellation);
-            ((int)download.StatusCode).ShouldBe(200);
-            download.Content.Headers.ContentLength.ShouldBe(Size);
-            await using var body = await download.Content.ReadAsStreamAsync(cancellation);
-            var receivedHash = await SHA256.HashDataAsync(body, cancellation);
-
-            receivedHash.ShouldBe(sentHash);
-            var peak = ResidentBytes(server.Id, "VmHWM");
             TestContext.Current.SendDiagnosticMessage($"200 MiB round trip: server resident before {before / 1048576} MiB, peak {peak / 1048576} MiB");
             // Buffering the file anywhere (request, encryption, response) would add at least its 200 MiB.
             (peak - before).ShouldBeLessThan(Size * 3 / 4, $"server peak {peak / 1048576} MiB, resident before {before / 1048576} MiB");
@@ -70,15 +42,65 @@ public sealed class LargeFileTests
         }
     }
 
+    /// <summary>A server process of its own on <paramref name="dataDir"/>, healthy, with the test root key.</summary>
+    internal static async Task<ServerProcess> StartServerAsync(DirectoryInfo dataDir)
+    {
+        var server = ServerProcess.Start(new Dictionary<string, string?>
+        {
+            ["GATEHOUSE_ROOT_KEY"] = GatehouseServer.RootKey,
+            ["GATEHOUSE_DATA_DIR"] = dataDir.FullName,
+        });
+        try
+        {
+            (await server.WaitHealthyAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue(server.StandardError);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Streams <see cref="Size"/> bytes as a raw upload to <paramref name="filesPath"/>, then streams the file back from
+    /// <paramref name="downloadPath"/> (given the new file's id) and compares hashes. Returns the server's resident memory
+    /// before the upload and its peak.
+    /// </summary>
+    internal static async Task<(long Before, long Peak)> RoundTripAsync(ServerProcess server, string filesPath, Func<string, string> downloadPath)
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatehouseServer.RootKey);
+        var before = ResidentBytes(server.Id, "VmRSS");
+
+        var source = new PatternStream(Size);
+        using var upload = new HttpRequestMessage(HttpMethod.Post, filesPath + "?name=large.bin") { Content = new StreamContent(source, 64 * 1024) };
+        upload.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var uploaded = await http.SendAsync(upload, cancellation);
+        var created = new ApiResponse(uploaded.StatusCode, await uploaded.Content.ReadAsStringAsync(cancellation), uploaded.Headers, uploaded.Content.Headers);
+        created.StatusCode.ShouldBe(201, created.Text);
+        created.Data.GetProperty("size").GetInt64().ShouldBe(Size);
+        var sentHash = source.Hash();
+        created.Str("sha256").ShouldBe(Convert.ToHexStringLower(sentHash));
+
+        using var download = await http.GetAsync(downloadPath(created.Str("id")), HttpCompletionOption.ResponseHeadersRead, cancellation);
+        ((int)download.StatusCode).ShouldBe(200);
+        download.Content.Headers.ContentLength.ShouldBe(Size);
+        await using var body = await download.Content.ReadAsStreamAsync(cancellation);
+        (await SHA256.HashDataAsync(body, cancellation)).ShouldBe(sentHash);
+        return (before, ResidentBytes(server.Id, "VmHWM"));
+    }
+
     /// <summary>A figure of /proc/{pid}/status in bytes: VmRSS (resident now) or VmHWM (the resident peak).</summary>
-    private static long ResidentBytes(int processId, string field)
+    internal static long ResidentBytes(int processId, string field)
     {
         var line = File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
     /// <summary>A read-only stream of <c>i * 31 mod 251</c> bytes that hashes what it hands out.</summary>
-    private sealed class PatternStream(long length) : Stream
+    internal sealed class PatternStream(long length) : Stream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _position;

@@ -148,7 +148,7 @@ public static class ContainerOperations
         }, cancellationToken);
         foreach (var file in files)
         {
-            await FileOperations.DeleteObjectQuietlyAsync(stores, file.StorageConfigId is { } id ? configs.GetValueOrDefault(id) : null, file.ObjectKey);
+            await FileOperations.DeleteObjectQuietlyAsync(db, stores, file.StorageConfigId is { } id ? configs.GetValueOrDefault(id) : null, file.ObjectKey);
         }
 
         return new ApiOk<Deleted>(new Deleted(container.Id));

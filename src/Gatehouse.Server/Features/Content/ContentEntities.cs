@@ -18,6 +18,13 @@ public sealed class StorageConfig : ICreatedEntity, IVersioned, IOrgOwned
     public string? Region { get; set; }
     public string? Endpoint { get; set; }
     public string? CredentialId { get; set; }
+
+    /// <summary>Key prefix inside the bucket, blob container or endpoint (s3, azure, custom).</summary>
+    public string? Prefix { get; set; }
+
+    /// <summary>S3 path-style addressing (<c>endpoint/bucket/key</c>) for stores without virtual-hosted buckets.</summary>
+    public bool PathStyle { get; set; }
+
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -47,8 +54,8 @@ public sealed class ContentFile : ICreatedEntity, IOrgOwned
     public required string ContentType { get; init; }
     public string? StorageConfigId { get; init; }
     public required string ObjectKey { get; init; }
-    public int KeyVersion { get; init; }
-    public required byte[] WrappedKey { get; init; }
+    public int KeyVersion { get; set; }
+    public required byte[] WrappedKey { get; set; }
     public DateTime CreatedAt { get; init; }
 }
 
@@ -282,9 +289,54 @@ internal sealed class ContentOrgData(ContentStores stores) : IOrgDataEraser, IOr
     }
 }
 
-/// <summary>A data-key version a stored file's key is sealed under is never retired.</summary>
+/// <summary>
+/// A data-key version a stored file's key is sealed under is never retired; after a rotation the
+/// vault's job re-seals the files' content keys under the current version (the stored objects stay
+/// as they are: only the small sealed key in the row changes), so the old version can retire.
+/// </summary>
 internal sealed class ContentDataKeyUser : Vault.IDataKeyUser
 {
     public Task<bool> UsesAsync(GatehouseDb db, string orgId, int keyVersion, CancellationToken cancellationToken) =>
         db.Owned<ContentFile>(orgId).AnyAsync(f => f.KeyVersion == keyVersion, cancellationToken);
+
+    public async Task<Vault.DataKeyUserBatch> ReencryptAsync(GatehouseDb db, Gatehouse.Crypto.OrgKeyring ring, string orgId, string? after, int batchSize, CancellationToken cancellationToken)
+    {
+        var current = (int)ring.CurrentVersion;
+        var query = db.Owned<ContentFile>(orgId).Where(f => f.KeyVersion < current);
+        if (after is not null)
+        {
+            query = query.Where(f => string.Compare(f.Id, after) > 0);
+        }
+
+        var stale = await query.OrderBy(f => f.Id).Take(batchSize).ToListAsync(cancellationToken);
+        var moved = 0;
+        var unreadable = new List<string>();
+        foreach (var file in stale)
+        {
+            var aad = Gatehouse.Crypto.ContentSegments.KeyAssociatedDataFor(file.OrgId, file.ContainerId, file.Id);
+            byte[] contentKey;
+            try
+            {
+                contentKey = ring.Open(file.WrappedKey, aad);
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                unreadable.Add("content_file/" + file.Id);
+                continue;
+            }
+
+            try
+            {
+                file.WrappedKey = ring.Seal(contentKey, aad);
+                file.KeyVersion = current;
+                moved++;
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(contentKey);
+            }
+        }
+
+        return new Vault.DataKeyUserBatch(stale.Count, moved, unreadable, stale.Count == 0 ? after : stale[^1].Id);
+    }
 }

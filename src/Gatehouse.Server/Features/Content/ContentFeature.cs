@@ -100,6 +100,8 @@ public sealed class ContentFeature : Feature
     {
         var options = services.Options<ContentOptions>(Name);
         services.Services.AddSingleton<ContentStores>();
+        // Uploads of any size stream through it: no overall timeout; the URLs are not logged.
+        services.Services.AddHttpClient(HttpContentStore.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
         services.Services.AddSingleton(new CountryLookup(options.GeoIpCsv));
         services.Services.AddSingleton<Vault.IDataKeyUser, ContentDataKeyUser>();
         services.OrgData<ContentOrgData>();

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Platform.Hosting;
+using Gatehouse.Server.Platform.Storage;
 
 namespace Gatehouse.Server.Features.Content;
 
@@ -20,34 +22,62 @@ public sealed class ContentStoreException(string message, Exception? inner = nul
 
 /// <summary>
 /// The stores of the server: its own local folder (containers without a storage configuration) and
-/// one per storage configuration. Only the local provider is built in this release; the others are
-/// accepted as configurations and reported as unavailable by the probe and by uploads.
+/// one per storage configuration: a local folder, an S3-compatible bucket, an Azure blob container
+/// or a custom HTTP endpoint. A configuration's secret is read from the vault when its store is
+/// opened and is held only by that store object.
 /// </summary>
-public sealed partial class ContentStores(GatehouseOptions options)
+public sealed partial class ContentStores(GatehouseOptions options, VaultCredentialReader credentials, IHttpClientFactory httpClients)
 {
     private readonly string _root = Path.GetFullPath(Path.Combine(options.DataDir, "content"));
 
     public IContentStore Default => new LocalContentStore(Path.Combine(_root, "default"), options.DataDir);
 
-    /// <summary>The store of a configuration, or null with the reason when its provider is not available.</summary>
-    public (IContentStore? Store, string? Unavailable) For(StorageConfig? config)
+    /// <summary>The store of a configuration, or null with the reason when it cannot be opened (its credential is missing, say).</summary>
+    public async Task<(IContentStore? Store, string? Unavailable)> ForAsync(GatehouseDb db, StorageConfig? config, CancellationToken cancellationToken)
     {
         if (config is null)
         {
             return (Default, null);
         }
 
+        if (config.Provider == "local")
+        {
+            return (new LocalContentStore(Path.Combine(_root, "local", config.Bucket ?? config.Id), options.DataDir), null);
+        }
+
+        IReadOnlyDictionary<string, string> secret = new Dictionary<string, string>();
+        if (config.CredentialId is { } credentialId)
+        {
+            var (data, problem) = await credentials.OpenAsync(db, config.OrgId, credentialId, cancellationToken);
+            if (data is null)
+            {
+                return (null, problem);
+            }
+
+            secret = data;
+        }
+
         return config.Provider switch
         {
-            "local" => (new LocalContentStore(Path.Combine(_root, "local", config.Bucket ?? config.Id), options.DataDir), null),
+            "s3" => S3ContentStore.Create(config, secret),
+            "azure" => AzureContentStore.Create(config, secret),
+            "custom" => HttpContentStore.Create(config, secret, httpClients.CreateClient(HttpContentStore.ClientName)),
             _ => (null, $"The '{config.Provider}' storage provider is not available in this server build."),
         };
     }
 
     public static bool IsValidLocalFolder(string name) => LocalFolder().IsMatch(name);
 
+    /// <summary>A key prefix: path segments of letters, digits and <c>._-</c>, no empty, <c>.</c> or <c>..</c> segment.</summary>
+    public static bool IsValidPrefix(string prefix) =>
+        PrefixPattern().IsMatch(prefix) && prefix.Trim('/').Split('/').All(segment => segment.Length > 0 && segment is not "." and not "..");
+
     /// <summary>The key of a file's object: one folder per organization, so an org's objects can be found and removed together.</summary>
     public static string ObjectKey(string orgId, string containerId, string fileId) => $"{orgId}/{containerId}/{fileId}";
+
+    /// <summary>The key in a remote store: the configuration's prefix, then the object key.</summary>
+    internal static string Prefixed(StorageConfig config, string key) =>
+        string.IsNullOrEmpty(config.Prefix) ? key : config.Prefix.Trim('/') + "/" + key;
 
     /// <summary>After an organization was deleted: its objects in the server's own store go too (they could no longer be opened anyway).</summary>
     public void DeleteOrgFromDefaultStore(string orgId)
@@ -61,6 +91,9 @@ public sealed partial class ContentStores(GatehouseOptions options)
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
     private static partial Regex LocalFolder();
+
+    [GeneratedRegex("^[A-Za-z0-9._/-]{1,200}$")]
+    private static partial Regex PrefixPattern();
 }
 
 /// <summary>

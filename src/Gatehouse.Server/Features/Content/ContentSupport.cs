@@ -11,7 +11,7 @@ namespace Gatehouse.Server.Features.Content;
 /// <summary>How the server shows content entities; the shapes are in the contracts.</summary>
 internal static class ContentViews
 {
-    public static StorageConfigView View(StorageConfig c) => new(c.Id, c.OrgId, c.Name, c.Provider, c.Bucket, c.Region, c.Endpoint, c.CredentialId, c.CreatedAt, c.UpdatedAt);
+    public static StorageConfigView View(StorageConfig c) => new(c.Id, c.OrgId, c.Name, c.Provider, c.Bucket, c.Region, c.Endpoint, c.CredentialId, c.Prefix, c.PathStyle, c.CreatedAt, c.UpdatedAt);
 
     public static FileView View(ContentFile f) => new(f.Id, f.Name, f.Size, f.Sha256, f.ContentType, f.CreatedAt);
 

@@ -39,10 +39,10 @@ public static class FileOperations
         }
 
         var config = container.StorageConfigId is { } configId ? await db.Owned<StorageConfig>(orgId).AsNoTracking().FirstOrDefaultAsync(c => c.Id == configId, cancellationToken) : null;
-        var (store, unavailable) = stores.For(config);
+        var (store, unavailable) = await stores.ForAsync(db, config, cancellationToken);
         if (store is null)
         {
-            return new ApiError(ErrorCodes.ServiceUnavailable, unavailable!);
+            return StoreUnavailable(unavailable!);
         }
 
         // This route alone takes bodies above the server-wide limit, up to the configured file size.
@@ -83,6 +83,10 @@ public static class FileOperations
             catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
                 return TooLarge(options);
+            }
+            catch (ContentStoreException ex)
+            {
+                return StoreUnavailable(ex.Message);
             }
 
             var file = new ContentFile
@@ -128,7 +132,7 @@ public static class FileOperations
             }
             catch
             {
-                await DeleteObjectQuietlyAsync(stores, config, objectKey);
+                await DeleteObjectQuietlyAsync(db, stores, config, objectKey);
                 throw;
             }
 
@@ -182,7 +186,7 @@ public static class FileOperations
             await db.SaveChangesAsync(ct);
             await ContentLedger.CountAsync(db, clock, orgId, cancellationToken: ct);
         }, cancellationToken);
-        await DeleteObjectQuietlyAsync(stores, config, file.ObjectKey);
+        await DeleteObjectQuietlyAsync(db, stores, config, file.ObjectKey);
         return new ApiOk<Deleted>(new Deleted(file.Id));
     }
 
@@ -212,11 +216,11 @@ public static class FileOperations
         return prepared.Content!;
     }
 
-    internal static async Task DeleteObjectQuietlyAsync(ContentStores stores, StorageConfig? config, string objectKey)
+    internal static async Task DeleteObjectQuietlyAsync(GatehouseDb db, ContentStores stores, StorageConfig? config, string objectKey)
     {
         try
         {
-            if (stores.For(config).Store is { } store)
+            if ((await stores.ForAsync(db, config, CancellationToken.None)).Store is { } store)
             {
                 await store.DeleteAsync(objectKey, CancellationToken.None);
             }
@@ -226,6 +230,10 @@ public static class FileOperations
             // The object stays as ciphertext whose key row is gone: nobody can open it. Nothing to undo.
         }
     }
+
+    /// <summary>The organization's store cannot be used now (its credential is missing, or it refused); the reason never holds a secret.</summary>
+    internal static ApiError StoreUnavailable(string reason) =>
+        new(ErrorCodes.ServiceUnavailable, "The container's storage is not available.", new Dictionary<string, object?> { ["reason"] = reason });
 
     private static ApiError TooLarge(ContentOptions options) =>
         new(ErrorCodes.PayloadTooLarge, $"A file may hold at most {options.MaxFileBytes} bytes.", new Dictionary<string, object?> { ["maxBytes"] = options.MaxFileBytes });
@@ -287,10 +295,10 @@ internal static class ContentReader
         CancellationToken cancellationToken)
     {
         var config = file.StorageConfigId is { } configId ? await db.Owned<StorageConfig>(file.OrgId).AsNoTracking().FirstOrDefaultAsync(c => c.Id == configId, cancellationToken) : null;
-        var (store, unavailable) = stores.For(config);
+        var (store, unavailable) = await stores.ForAsync(db, config, cancellationToken);
         if (store is null)
         {
-            return new(null, new ApiError(ErrorCodes.ServiceUnavailable, unavailable!));
+            return new(null, FileOperations.StoreUnavailable(unavailable!));
         }
 
         var contentKey = await dataKeys.OpenAsync(db, file.OrgId, file.WrappedKey, ContentSegments.KeyAssociatedDataFor(file.OrgId, file.ContainerId, file.Id), cancellationToken);
@@ -298,22 +306,31 @@ internal static class ContentReader
         var failure = contentKey is null ? "key" : null;
         if (contentKey is not null)
         {
-            await using var stored = await store.OpenReadAsync(file.ObjectKey, cancellationToken);
-            if (stored is null)
+            try
             {
-                failure = "missing";
+                await using var stored = await store.OpenReadAsync(file.ObjectKey, cancellationToken);
+                if (stored is null)
+                {
+                    failure = "missing";
+                }
+                else
+                {
+                    try
+                    {
+                        var length = await ContentSegments.DecryptAsync(stored, null, contentKey, aad, cancellationToken);
+                        failure = length == file.Size ? null : "length";
+                    }
+                    catch (CryptographicException)
+                    {
+                        failure = "integrity";
+                    }
+                }
             }
-            else
+            catch (Exception ex) when (ex is ContentStoreException or IOException)
             {
-                try
-                {
-                    var length = await ContentSegments.DecryptAsync(stored, null, contentKey, aad, cancellationToken);
-                    failure = length == file.Size ? null : "length";
-                }
-                catch (CryptographicException)
-                {
-                    failure = "integrity";
-                }
+                // The store could not be read: nothing is known about the object, so it is no tampering; the reader may retry.
+                CryptographicOperations.ZeroMemory(contentKey);
+                return new(null, FileOperations.StoreUnavailable(ex is ContentStoreException ? ex.Message : "The store broke off the read."));
             }
         }
 
@@ -374,7 +391,7 @@ public sealed class DecryptedContent : IResult, IEndpointMetadataProvider
                 ?? throw new CryptographicException("The stored object disappeared.");
             await ContentSegments.DecryptAsync(stored, response.Body, _key, _aad, httpContext.RequestAborted);
         }
-        catch (CryptographicException)
+        catch (Exception ex) when (ex is CryptographicException or ContentStoreException or IOException or HttpRequestException)
         {
             httpContext.Abort();
         }

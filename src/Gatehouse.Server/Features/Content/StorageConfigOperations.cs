@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Gatehouse.Contracts;
 using Gatehouse.Contracts.Content;
+using Gatehouse.Server.Features.Vault;
 using Gatehouse.Server.Platform;
 using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Storage;
@@ -15,7 +16,7 @@ public static class StorageConfigOperations
     private static readonly string[] Providers = ["local", "s3", "azure", "custom"];
 
     public static async Task<Results<ApiCreated<StorageConfigView>, ApiError>> Create(
-        string orgId, CreateStorageConfigRequest request, GatehouseDb db, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, CreateStorageConfigRequest request, GatehouseDb db, ChangeSet changes, VaultCredentialReader credentials, TimeProvider clock, CancellationToken cancellationToken)
     {
         var validation = new Validation().Required("name", request.Name, 100);
         if (string.IsNullOrWhiteSpace(request.Provider))
@@ -27,7 +28,9 @@ public static class StorageConfigOperations
             validation.Add("provider", "must be one of local, s3, azure, custom");
         }
 
-        CheckLocation(validation, request.Provider, request.Bucket, request.Region, request.Endpoint, request.CredentialId);
+        CheckLocation(validation, request.Provider, request.Bucket, request.Region, request.Endpoint, request.CredentialId, request.Prefix);
+        CheckRequired(validation, request.Provider, request.Bucket, request.Endpoint, request.CredentialId);
+        await CheckCredentialAsync(validation, db, credentials, orgId, request.CredentialId, cancellationToken);
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -49,11 +52,13 @@ public static class StorageConfigOperations
             Region = request.Region,
             Endpoint = request.Endpoint,
             CredentialId = request.CredentialId,
+            Prefix = request.Prefix,
+            PathStyle = request.PathStyle ?? false,
             CreatedAt = now.UtcDateTime,
             UpdatedAt = now.UtcDateTime,
         };
         db.Add(config);
-        changes.Record(ContentActions.StorageConfigCreate, orgId, config.Id, new { config.Name, config.Provider, config.Bucket, config.Endpoint, config.CredentialId });
+        changes.Record(ContentActions.StorageConfigCreate, orgId, config.Id, new { config.Name, config.Provider, config.Bucket, config.Endpoint, config.CredentialId, config.Prefix, config.PathStyle });
         await changes.CommitAsync(cancellationToken);
         return new ApiCreated<StorageConfigView>(ContentViews.View(config));
     }
@@ -78,7 +83,8 @@ public static class StorageConfigOperations
     }
 
     public static async Task<Results<ApiOk<StorageConfigView>, ApiError>> Update(
-        string orgId, string storageConfigId, UpdateStorageConfigRequest request, GatehouseDb db, ChangeSet changes, TimeProvider clock, CancellationToken cancellationToken)
+        string orgId, string storageConfigId, UpdateStorageConfigRequest request, GatehouseDb db, ChangeSet changes, VaultCredentialReader credentials, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var validation = new Validation();
         if (request.Name is not null)
@@ -87,7 +93,8 @@ public static class StorageConfigOperations
         }
 
         var config = await db.Owned<StorageConfig>(orgId).FirstOrDefaultAsync(c => c.Id == storageConfigId, cancellationToken);
-        CheckLocation(validation, config?.Provider, request.Bucket, request.Region, request.Endpoint, request.CredentialId);
+        CheckLocation(validation, config?.Provider, request.Bucket, request.Region, request.Endpoint, request.CredentialId, request.Prefix);
+        await CheckCredentialAsync(validation, db, credentials, orgId, request.CredentialId, cancellationToken);
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -100,9 +107,10 @@ public static class StorageConfigOperations
 
         // The folder or bucket of a configuration that already holds files stays: moving it would orphan them.
         var inUse = await db.Owned<ContentFile>(orgId).AnyAsync(f => f.StorageConfigId == config.Id, cancellationToken);
-        if (inUse && ((request.Bucket is not null && request.Bucket != config.Bucket) || (request.Endpoint is not null && request.Endpoint != config.Endpoint)))
+        if (inUse && ((request.Bucket is not null && request.Bucket != config.Bucket) || (request.Endpoint is not null && request.Endpoint != config.Endpoint)
+            || (request.Prefix is not null && request.Prefix != config.Prefix)))
         {
-            return ApiError.Conflict("The storage configuration holds files; its bucket and endpoint cannot change.");
+            return ApiError.Conflict("The storage configuration holds files; its bucket, endpoint and prefix cannot change.");
         }
 
         if (request.Name is { } name && name != config.Name && await db.Owned<StorageConfig>(orgId).AnyAsync(c => c.Name == name, cancellationToken))
@@ -115,8 +123,10 @@ public static class StorageConfigOperations
         config.Region = request.Region ?? config.Region;
         config.Endpoint = request.Endpoint ?? config.Endpoint;
         config.CredentialId = request.CredentialId ?? config.CredentialId;
+        config.Prefix = request.Prefix ?? config.Prefix;
+        config.PathStyle = request.PathStyle ?? config.PathStyle;
         config.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-        changes.Record(ContentActions.StorageConfigUpdate, orgId, config.Id, new { config.Name, config.Bucket, config.Region, config.Endpoint, config.CredentialId });
+        changes.Record(ContentActions.StorageConfigUpdate, orgId, config.Id, new { config.Name, config.Bucket, config.Region, config.Endpoint, config.CredentialId, config.Prefix, config.PathStyle });
         await changes.CommitAsync(cancellationToken);
         return new ApiOk<StorageConfigView>(ContentViews.View(config));
     }
@@ -149,7 +159,7 @@ public static class StorageConfigOperations
             return ApiError.NotFound("storage configuration");
         }
 
-        var (store, unavailable) = stores.For(config);
+        var (store, unavailable) = await stores.ForAsync(db, config, cancellationToken);
         if (store is null)
         {
             return new ApiOk<StorageProbeView>(new StorageProbeView(false, false, false, false, unavailable));
@@ -182,9 +192,20 @@ public static class StorageConfigOperations
         }
     }
 
-    private static void CheckLocation(Validation validation, string? provider, string? bucket, string? region, string? endpoint, string? credentialId)
+    private static void CheckLocation(Validation validation, string? provider, string? bucket, string? region, string? endpoint, string? credentialId, string? prefix)
     {
-        validation.Optional("bucket", bucket, 63).Optional("region", region, 64).Optional("endpoint", endpoint, 500).Optional("credentialId", credentialId, 100);
+        validation.Optional("bucket", bucket, 63).Optional("region", region, 64).Optional("endpoint", endpoint, 500).Optional("credentialId", credentialId, 100)
+            .Optional("prefix", prefix, 200);
+        if (prefix is not null && prefix.Length <= 200 && !ContentStores.IsValidPrefix(prefix))
+        {
+            validation.Add("prefix", "must be path segments of letters, digits and ._- separated by /, without . or .. segments");
+        }
+
+        if (provider == "local" && prefix is not null)
+        {
+            validation.Add("prefix", "is not used by the local provider");
+        }
+
         if (provider == "local" && bucket is not null && bucket.Length <= 63 && !ContentStores.IsValidLocalFolder(bucket))
         {
             validation.Add("bucket", "must be a folder name: [a-z0-9][a-z0-9._-]{0,62}");
@@ -194,6 +215,34 @@ public static class StorageConfigOperations
             && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
         {
             validation.Add("endpoint", "must be an absolute http or https URL");
+        }
+    }
+
+    /// <summary>What each remote provider needs to be used at all: s3 a bucket and a credential, azure an endpoint, a container and a credential, custom an endpoint.</summary>
+    private static void CheckRequired(Validation validation, string? provider, string? bucket, string? endpoint, string? credentialId)
+    {
+        if (provider is "s3" or "azure" && string.IsNullOrEmpty(bucket))
+        {
+            validation.Add("bucket", "required");
+        }
+
+        if (provider is "azure" or "custom" && string.IsNullOrEmpty(endpoint))
+        {
+            validation.Add("endpoint", "required");
+        }
+
+        if (provider is "s3" or "azure" && string.IsNullOrEmpty(credentialId))
+        {
+            validation.Add("credentialId", "required");
+        }
+    }
+
+    /// <summary>A referenced credential must be one of the organization's own (another org's is as unknown as a made-up id).</summary>
+    private static async Task CheckCredentialAsync(Validation validation, GatehouseDb db, VaultCredentialReader credentials, string orgId, string? credentialId, CancellationToken cancellationToken)
+    {
+        if (credentialId is { Length: > 0 and <= 100 } && !await credentials.ExistsAsync(db, orgId, credentialId, cancellationToken))
+        {
+            validation.Add("credentialId", "unknown credential");
         }
     }
 }

@@ -2,6 +2,7 @@ using Gatehouse.Contracts.Permissions;
 using Gatehouse.Server.Platform.Auth;
 using Gatehouse.Server.Platform.Composition;
 using Gatehouse.Server.Platform.Events;
+using Gatehouse.Server.Platform.Http;
 
 namespace Gatehouse.Server.Features.Orgs;
 
@@ -41,6 +42,18 @@ public sealed class OrgsFeature : Feature
         orgs.MapPatch("/{orgId}", UpdateOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("UpdateOrg").WithSummary("Update an organization");
         orgs.MapDelete("/{orgId}", DeleteOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("DeleteOrg").WithSummary("Delete an organization and erase its data");
         orgs.MapGet("/{orgId}/stats", GetOrgStats.Handle).RequirePermission("orgs:read").WithName("GetOrgStats").WithSummary("Counts and verification outcomes of the last 24 h");
+
+        // Seed 004 (Locktera, base URL /v1): "Organization Management" at /v1/orgs, the same operations in
+        // its bare snake_case JSON with 200 for every success (docs/compatibility.md).
+        var locktera = routes.Root.MapGroup("/v1/orgs").WithTags(CompatibilityRoutes.Tag)
+            .WithResponseProfile(ResponseProfile.BareSnakeCase with { SuccessStatus = StatusCodes.Status200OK });
+        locktera.RejectUnknownQueryParameters();
+        locktera.MapGet("", ListOrgs.Handle).RequireCredential().WithName("LockteraListOrgs")
+            .AliasOf("GET /api/v1/orgs", "a bare array of organizations (root: all; others: their own)");
+        locktera.MapGet("/{orgId}", GetOrg.Handle).RequirePermission("orgs:read").WithName("LockteraGetOrg")
+            .AliasOf("GET /api/v1/orgs/{orgId}", "the organization");
+        locktera.MapPatch("/{orgId}", UpdateOrg.Handle).RequirePermission("orgs:write").GuardsEscalation().WithName("LockteraUpdateOrg")
+            .AliasOf("PATCH /api/v1/orgs/{orgId}", "the updated organization");
 
         var tenants = routes.Api.MapGroup("/admin/tenants").WithTags("Tenants");
         tenants.MapGet("/{tenantId}", Tenants.Get).RequireRoot().WithName("GetTenant").WithSummary("Get an organization by id or slug");

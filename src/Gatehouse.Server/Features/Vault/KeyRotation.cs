@@ -200,6 +200,26 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
                 continue;
             }
 
+            // Other features' records sealed under the org's keys (content file keys), once the credentials are done.
+            try
+            {
+                (var userMoved, batches) = await ReencryptUsersAsync(orgId, batches, maxBatches, skipped, cancellationToken);
+                moved += userMoved;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Logger.LogWarning(ex, "Data-key re-encryption of organization {OrgId} failed; it resumes on the next run", orgId);
+                failed = true;
+                complete = false;
+                continue;
+            }
+
+            if (batches >= maxBatches)
+            {
+                complete = false;
+                break;
+            }
+
             completed.Add(orgId);
             if (skipped.Count > skippedBefore)
             {
@@ -283,6 +303,63 @@ public sealed class DataKeyReencryption(IServiceScopeFactory scopes, VaultKeyrin
         await transaction.CommitAsync(cancellationToken);
         var last = stale[^1];
         return new Batch(stale.Count, moved, (last.CredentialId, last.Version));
+    }
+
+    /// <summary>
+    /// Re-seals other features' records (<see cref="IDataKeyUser.ReencryptAsync"/>) of one organization
+    /// in batches, each its own transaction under the sealing side of the key lock; stops at the batch limit.
+    /// </summary>
+    private async Task<(int Moved, int Batches)> ReencryptUsersAsync(string orgId, int batches, int maxBatches, List<string> skipped, CancellationToken cancellationToken)
+    {
+        var moved = 0;
+        int userCount;
+        await using (var probe = scopes.CreateAsyncScope())
+        {
+            userCount = probe.ServiceProvider.GetServices<IDataKeyUser>().Count();
+        }
+
+        for (var index = 0; index < userCount; index++)
+        {
+            string? after = null;
+            while (batches < maxBatches)
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
+                var user = scope.ServiceProvider.GetServices<IDataKeyUser>().ElementAt(index);
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                await DataKeyLock.ForSealingAsync(db, orgId, cancellationToken);
+                var ring = await keyring.LoadAsync(db, orgId, cancellationToken);
+                if (ring is null)
+                {
+                    return (moved, batches);
+                }
+
+                var batch = await user.ReencryptAsync(db, ring, orgId, after, BatchSize, cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                if (batch.Read == 0)
+                {
+                    break;
+                }
+
+                batches++;
+                moved += batch.Moved;
+                foreach (var record in batch.Unreadable)
+                {
+                    // Never the contents: the record's identity is all an operator needs to find it.
+                    Logger.LogError("Record {Record} of organization {OrgId} cannot be opened; it is skipped and its data key kept", record, orgId);
+                    skipped.Add(record);
+                }
+
+                after = batch.Last;
+                if (batch.Read < BatchSize)
+                {
+                    break;
+                }
+            }
+        }
+
+        return (moved, batches);
     }
 
     /// <summary>Per organization, under the exclusive side of its key lock: no writer is between loading a key and committing.</summary>

@@ -45,6 +45,7 @@ public sealed class VaultFeature : Feature
         services.Options<VaultOptions>(Name);
         services.Services.AddSingleton<VaultKeyring>();
         services.Services.AddSingleton<OrgDataKeys>();
+        services.Services.AddSingleton<VaultCredentialReader>();
         services.OrgData<VaultOrgData>();
         services.Job<DataKeyReencryption>().ClusterChanges<VaultClusterChanges>();
         services.HealthCheck<KeyringHealth>();

@@ -99,13 +99,30 @@ public sealed class VaultKeyring(MasterKey masterKey, TimeProvider clock)
 
 /// <summary>
 /// Another feature's records sealed under an organization's data keys (a certificate authority's
-/// key, a content file's key): a version such a record uses is never retired. Those records are not re-encrypted by the
-/// vault's job; they keep their version alive instead.
+/// key, a content file's key): a version such a record uses is never retired. A user that
+/// implements <see cref="ReencryptAsync"/> has its records re-sealed by the vault's job after a
+/// rotation (so the old version can retire); the others keep their version alive instead.
 /// </summary>
 [Gatehouse.Server.Platform.Composition.FeatureApi]
 public interface IDataKeyUser
 {
     Task<bool> UsesAsync(GatehouseDb db, string orgId, int keyVersion, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Re-seals under <paramref name="ring"/>'s current version at most <paramref name="batchSize"/>
+    /// of the organization's records still sealed under an older one, in id order after
+    /// <paramref name="after"/>, in the caller's transaction (which holds the sealing side of the
+    /// key lock). Records that do not open are left as they are and named in the result.
+    /// </summary>
+    Task<DataKeyUserBatch> ReencryptAsync(GatehouseDb db, OrgKeyring ring, string orgId, string? after, int batchSize, CancellationToken cancellationToken) =>
+        Task.FromResult(DataKeyUserBatch.None);
+}
+
+/// <summary>What one batch of <see cref="IDataKeyUser.ReencryptAsync"/> did: records read, re-sealed, the ones that did not open, and the last id read.</summary>
+[Gatehouse.Server.Platform.Composition.FeatureApi]
+public sealed record DataKeyUserBatch(int Read, int Moved, IReadOnlyList<string> Unreadable, string? Last)
+{
+    public static readonly DataKeyUserBatch None = new(0, 0, [], null);
 }
 
 /// <summary>

@@ -180,7 +180,7 @@ public sealed class MatrixTests(WorldServer fixture) : IClassFixture<WorldServer
         "RevokeApiKey" or "LockteraDeleteApiKey" or "DeleteRole" or "DeleteOrg" => null,
         "CreateRole" => new { name = "escalated", permissions = new[] { "*" } },
         "UpdateRole" => new { permissions = new[] { "orgs:write", "api_keys:write" } },
-        "UpdateOrg" => new { settings = new { rateLimits = new { perMinute = 1_000_000 } } },
+        "UpdateOrg" or "LockteraUpdateOrg" => new { settings = new { rateLimits = new { perMinute = 1_000_000 } } },
         "CreateWebhook" => new { url = "http://127.0.0.1:9/escalated", events = new[] { "credential.*" } },
         "UpdateWebhook" => new { events = new[] { "*" } },
         "CreateUser" => new { email = $"escalated-{Guid.NewGuid():N}@example.org", name = "Escalated", permissions = new[] { "*" } },

@@ -40,7 +40,7 @@ public sealed record Operation(string Method, string Pattern, string? Name, Acce
     public static object? SampleBody(Operation operation, World world) => (operation.Name ?? operation.Pattern) switch
     {
         "CreateOrg" => new { name = "Adversarial org" },
-        "UpdateOrg" => new { name = "Renamed" },
+        "UpdateOrg" or "LockteraUpdateOrg" => new { name = "Renamed" },
         "CreateApiKey" or "LockteraCreateApiKey" => new { name = "sample", permissions = new[] { "deploy:write" } },
         "UpdateApiKey" => new { name = "renamed" },
         "RotateApiKey" => new { gracePeriodSeconds = 0 },
