@@ -7,18 +7,30 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Devices;
 
-/// <summary>A session as validation needs it: its row, whether its device is revoked, and the device's public key.</summary>
-internal sealed class CachedDeviceSession(DeviceSession session, bool deviceRevoked, string publicKeyJwk, int proofMaxAgeSeconds)
+/// <summary>
+/// A session as validation needs it: its row, whether its device is revoked, and the device's public key
+/// (a WebCrypto device); a WebAuthn device's proof is checked against its stored credential and counter
+/// instead, with the app's allowed origins.
+/// </summary>
+internal sealed class CachedDeviceSession(
+    DeviceSession session, bool deviceRevoked, string publicKeyJwk, int proofMaxAgeSeconds, string keyType = DeviceKeys.KeyType, IReadOnlyList<string>? allowedOrigins = null)
 {
-    private readonly ECDsa _key = DeviceKeys.Load(publicKeyJwk);
+    private readonly ECDsa? _key = keyType == DeviceKeys.KeyType ? DeviceKeys.Load(publicKeyJwk) : null;
 
     public DeviceSession Session { get; } = session;
     public bool DeviceRevoked { get; } = deviceRevoked;
     public int ProofMaxAgeSeconds { get; } = proofMaxAgeSeconds;
+    public string KeyType { get; } = keyType;
+    public IReadOnlyList<string> AllowedOrigins { get; } = allowedOrigins ?? [];
 
     /// <summary>One verification at a time per key object: the platform does not promise concurrent use of one.</summary>
     public bool Verify(string message, string? signature)
     {
+        if (_key is null)
+        {
+            return false;
+        }
+
         lock (_key)
         {
             return DeviceKeys.Verify(_key, message, signature);
