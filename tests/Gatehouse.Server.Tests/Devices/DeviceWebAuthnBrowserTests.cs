@@ -44,9 +44,12 @@ public sealed class DeviceWebAuthnBrowserTests
         var sessionId = secondVerified.Data.GetProperty("session").GetProperty("id").GetString()!;
 
         // The page proves the session with an assertion, for the app's backend to validate.
-        var proof = await profile.Page.EvaluateAsync<JsonElement>("async (id) => await GatehouseAgent.prove({ sessionId: id })", sessionId);
+        // As the app's page would send it to its backend: JSON text.
+        var proofJson = await profile.Page.EvaluateAsync<string>("async (id) => JSON.stringify(await GatehouseAgent.prove({ sessionId: id }))", sessionId);
+        var proof = JsonDocument.Parse(proofJson).RootElement.Clone();
         proof.TryGetProperty("webauthn", out _).ShouldBeTrue(proof.ToString());
         var validated = await backend.PostAsync($"/api/v1/orgs/{orgId}/sessions/{sessionId}/validate", new { proof });
+        validated.StatusCode.ShouldBe(200, validated.Text);
         validated.Data.GetProperty("valid").GetBoolean().ShouldBeTrue(validated.Text);
 
         // Another profile with its own authenticator: another device.
@@ -76,14 +79,14 @@ public sealed class DeviceWebAuthnBrowserTests
             },
         });
         var cloned = await VisitAsync(server, backend, profile, appId);
-        cloned["error"].ShouldBe("sign_count_regression");
+        cloned.GetValueOrDefault("error").ShouldBe("sign_count_regression", string.Join("&", cloned));
         cloned.ContainsKey("token").ShouldBeFalse();
         (await server.AuditActionsAsync(orgId)).ShouldContain("device_auth.fail");
 
         // Revoked: the other profile's device is sent back without a token.
         (await backend.DeleteAsync($"/api/v1/orgs/{orgId}/devices/{thirdVerified.Str("deviceId")}")).StatusCode.ShouldBe(200);
         var refused = await VisitAsync(server, backend, other, appId);
-        refused["error"].ShouldBe("device_revoked");
+        refused.GetValueOrDefault("error").ShouldBe("device_revoked", string.Join("&", refused));
         refused.ContainsKey("token").ShouldBeFalse();
     }
 
@@ -130,10 +133,16 @@ public sealed class DeviceWebAuthnBrowserTests
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
         playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
 
+    /// <summary>
+    /// An app whose allowed origins hold the page's localhost origin too: the backend (this test) calls
+    /// Gatehouse at 127.0.0.1, so a session proof made on localhost comes from an origin the validate call
+    /// would not know as Gatehouse's own (in production: set <c>PublicUrl</c>).
+    /// </summary>
     private static async Task<string> CreateAppAsync(GatehouseServer server, string orgId, string webauthn) =>
         await server.CreateAppAsync(orgId, new
         {
-            name = "app " + Guid.NewGuid().ToString("N")[..8], redirectUrls = new[] { DeviceSteps.Callback }, allowedOrigins = new[] { DeviceSteps.AppOrigin }, webauthn,
+            name = "app " + Guid.NewGuid().ToString("N")[..8], redirectUrls = new[] { DeviceSteps.Callback },
+            allowedOrigins = new[] { DeviceSteps.AppOrigin, OnLocalhost(server.BaseAddress.GetLeftPart(UriPartial.Authority)) }, webauthn,
         });
 
     /// <summary>A browser profile of its own, optionally with a virtual user-verifying platform authenticator.</summary>
