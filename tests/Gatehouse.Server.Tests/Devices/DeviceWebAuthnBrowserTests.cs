@@ -88,6 +88,10 @@ public sealed class DeviceWebAuthnBrowserTests
         var refused = await VisitAsync(server, backend, other, appId);
         refused.GetValueOrDefault("error").ShouldBe("device_revoked", string.Join("&", refused));
         refused.ContainsKey("token").ShouldBeFalse();
+
+        var registrations = await MetricsScrape.ReadAsync(server,
+            "gatehouse_devices_registrations_total{key_type=\"webauthn\"}", "gatehouse_devices_registrations_total{key_type=\"webcrypto-p256\"}");
+        registrations.ShouldBe([2L, 0L]);
     }
 
     [Fact]

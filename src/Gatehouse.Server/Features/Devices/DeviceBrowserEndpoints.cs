@@ -196,7 +196,7 @@ public static class DeviceBrowserEndpoints
         device.LastSeenAt = flow.Now;
         var redirect = Complete(flow, authRequest, device.Id, newDevice: true);
         await flow.Changes.CommitAsync(cancellationToken);
-        flow.Metrics.CountRegistration();
+        flow.Metrics.CountRegistration(DeviceKeys.KeyType);
         return Results.Json(new DeviceBrowserResult(device.Id, true, redirect), Json);
     }
 

@@ -45,7 +45,7 @@ public static class DeviceOperations
 
         var device = NewDevice(flow, app!, request.UserId!, request.Name, canonical, thumbprint);
         await flow.Changes.CommitAsync(cancellationToken);
-        flow.Metrics.CountRegistration();
+        flow.Metrics.CountRegistration(DeviceKeys.KeyType);
         return new ApiCreated<DeviceView>(DeviceView.From(device));
     }
 

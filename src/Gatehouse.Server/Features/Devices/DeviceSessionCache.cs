@@ -161,6 +161,7 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
     private long _verified;
     private long _failed;
     private long _registrations;
+    private long _webAuthnRegistrations;
     private long _hits;
     private long _misses;
     private long _valid;
@@ -168,7 +169,8 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
 
     internal void CountVerification(bool verified) => Interlocked.Increment(ref verified ? ref _verified : ref _failed);
 
-    internal void CountRegistration() => Interlocked.Increment(ref _registrations);
+    internal void CountRegistration(string keyType) =>
+        Interlocked.Increment(ref keyType == WebAuthnDevices.KeyType ? ref _webAuthnRegistrations : ref _registrations);
 
     internal void CountLookup(bool hit) => Interlocked.Increment(ref hit ? ref _hits : ref _misses);
 
@@ -181,7 +183,11 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
             new MetricSeries(Interlocked.Read(ref _verified), "outcome", "verified"),
             new MetricSeries(Interlocked.Read(ref _failed), "outcome", "failed"),
         ]),
-        new("gatehouse.devices.registrations", MetricKind.Counter, "Devices registered (by the hosted page or server to server).", () => [new MetricSeries(Interlocked.Read(ref _registrations))]),
+        new("gatehouse.devices.registrations", MetricKind.Counter, "Devices registered (by the hosted page or server to server), by key type.", () =>
+        [
+            new MetricSeries(Interlocked.Read(ref _registrations), "key_type", DeviceKeys.KeyType),
+            new MetricSeries(Interlocked.Read(ref _webAuthnRegistrations), "key_type", WebAuthnDevices.KeyType),
+        ]),
         new("gatehouse.device_sessions.validations", MetricKind.Counter, "Device-session validations by result.", () =>
         [
             new MetricSeries(Interlocked.Read(ref _valid), "result", "valid"),

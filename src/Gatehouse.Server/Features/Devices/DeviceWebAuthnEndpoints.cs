@@ -84,7 +84,7 @@ internal static class DeviceWebAuthnEndpoints
         device.LastSeenAt = flow.Now;
         var redirect = DeviceBrowserEndpoints.Complete(flow, authRequest, device.Id, newDevice: true);
         await flow.Changes.CommitAsync(cancellationToken);
-        flow.Metrics.CountRegistration();
+        flow.Metrics.CountRegistration(WebAuthnDevices.KeyType);
         return Results.Json(new DeviceBrowserResult(device.Id, true, redirect), DeviceBrowserEndpoints.Json);
     }
 
