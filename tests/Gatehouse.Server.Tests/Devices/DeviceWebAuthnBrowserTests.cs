@@ -64,7 +64,8 @@ public sealed class DeviceWebAuthnBrowserTests
         credential.GetProperty("signCount").GetInt64().ShouldBeGreaterThan(0);
         await profile.Cdp.SendAsync("WebAuthn.removeCredential", new Dictionary<string, object>
         {
-            ["authenticatorId"] = profile.AuthenticatorId!, ["credentialId"] = credential.GetProperty("credentialId").GetString()!,
+            ["authenticatorId"] = profile.AuthenticatorId!,
+            ["credentialId"] = credential.GetProperty("credentialId").GetString()!,
         });
         await profile.Cdp.SendAsync("WebAuthn.addCredential", new Dictionary<string, object>
         {
@@ -145,8 +146,10 @@ public sealed class DeviceWebAuthnBrowserTests
     private static async Task<string> CreateAppAsync(GatehouseServer server, string orgId, string webauthn) =>
         await server.CreateAppAsync(orgId, new
         {
-            name = "app " + Guid.NewGuid().ToString("N")[..8], redirectUrls = new[] { DeviceSteps.Callback },
-            allowedOrigins = new[] { DeviceSteps.AppOrigin, OnLocalhost(server.BaseAddress.GetLeftPart(UriPartial.Authority)) }, webauthn,
+            name = "app " + Guid.NewGuid().ToString("N")[..8],
+            redirectUrls = new[] { DeviceSteps.Callback },
+            allowedOrigins = new[] { DeviceSteps.AppOrigin, OnLocalhost(server.BaseAddress.GetLeftPart(UriPartial.Authority)) },
+            webauthn,
         });
 
     /// <summary>A browser profile of its own, optionally with a virtual user-verifying platform authenticator.</summary>
@@ -166,8 +169,12 @@ public sealed class DeviceWebAuthnBrowserTests
         {
             ["options"] = new Dictionary<string, object>
             {
-                ["protocol"] = "ctap2", ["transport"] = "internal", ["hasResidentKey"] = true, ["hasUserVerification"] = true,
-                ["isUserVerified"] = true, ["automaticPresenceSimulation"] = true,
+                ["protocol"] = "ctap2",
+                ["transport"] = "internal",
+                ["hasResidentKey"] = true,
+                ["hasUserVerification"] = true,
+                ["isUserVerified"] = true,
+                ["automaticPresenceSimulation"] = true,
             },
         });
         return new Profile(context, page, cdp, added!.Value.GetProperty("authenticatorId").GetString());

@@ -122,7 +122,9 @@ public sealed class DeviceWebAuthnTests(SharedServer shared)
             400, "invalid_challenge");
         var garbage = new
         {
-            id = authenticator.Id, rawId = authenticator.Id, type = "public-key",
+            id = authenticator.Id,
+            rawId = authenticator.Id,
+            type = "public-key",
             response = new { attestationObject = TestDevice.B64([1, 2, 3, 4, 5]), clientDataJSON = ClientDataOf(authenticator.Attest(creation, OwnOrigin)) },
         };
         await ShouldFailAsync("/device/webauthn/register", new { request = requestId, attestation = garbage }, 401, "invalid_attestation");
@@ -150,7 +152,9 @@ public sealed class DeviceWebAuthnTests(SharedServer shared)
         getOptions.GetProperty("allowCredentials")[0].GetProperty("id").GetString().ShouldBe(authenticator.Id);
         var forged = new
         {
-            id = authenticator.Id, rawId = authenticator.Id, type = "public-key",
+            id = authenticator.Id,
+            rawId = authenticator.Id,
+            type = "public-key",
             response = new { authenticatorData = TestDevice.B64(new byte[37]), clientDataJSON = ClientDataOf(authenticator.Assert(getOptions, OwnOrigin)), signature = TestDevice.B64(new byte[70]) },
         };
         await ShouldFailAsync("/device/webauthn/assert", new { request = otherRequest, deviceId = authenticator.DeviceId, assertion = forged }, 401, "invalid_assertion");
@@ -282,7 +286,10 @@ public sealed class DeviceWebAuthnTests(SharedServer shared)
         var orgId = await server.CreateOrgAsync();
         var appId = await server.CreateAppAsync(orgId, new
         {
-            name = "app " + Guid.NewGuid().ToString("N")[..8], redirectUrls = new[] { DeviceSteps.Callback }, allowedOrigins = new[] { DeviceSteps.AppOrigin }, webauthn,
+            name = "app " + Guid.NewGuid().ToString("N")[..8],
+            redirectUrls = new[] { DeviceSteps.Callback },
+            allowedOrigins = new[] { DeviceSteps.AppOrigin },
+            webauthn,
         });
         return (orgId, appId, await server.DeviceClientAsync(orgId));
     }
