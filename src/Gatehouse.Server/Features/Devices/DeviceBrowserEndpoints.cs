@@ -255,35 +255,28 @@ public static class DeviceBrowserEndpoints
     }
 
     /// <summary>A stored single-use challenge of an auth request (at most five minutes, never past the request).</summary>
-    internal static async Task<DeviceChallenge> NewChallengeAsync(DeviceFlow flow, string nonce, DeviceApp app, DeviceAuthRequest authRequest, CancellationToken cancellationToken)
+    internal static Task<DeviceChallenge> NewChallengeAsync(DeviceFlow flow, string nonce, DeviceApp app, DeviceAuthRequest authRequest, CancellationToken cancellationToken)
     {
-        var now = flow.Now;
-        var challenge = new DeviceChallenge
-        {
-            Hash = flow.Secrets.Hash(nonce),
-            OrgId = app.OrgId,
-            AppId = app.Id,
-            RequestId = authRequest.Id,
-            CreatedAt = now,
-            ExpiresAt = authRequest.ExpiresAt < now.AddMinutes(5) ? authRequest.ExpiresAt : now.AddMinutes(5),
-        };
-        flow.Db.Add(challenge);
-        await flow.Db.SaveChangesAsync(cancellationToken);
-        return challenge;
+        var fiveMinutes = flow.Now.AddMinutes(5);
+        return StoreChallengeAsync(flow, nonce, app, authRequest.Id, null, authRequest.ExpiresAt < fiveMinutes ? authRequest.ExpiresAt : fiveMinutes, cancellationToken);
     }
 
     /// <summary>A stored single-use challenge of a session proof (as old as the app's <c>proofMaxAgeSeconds</c> at most).</summary>
-    internal static async Task<DeviceChallenge> NewChallengeAsync(DeviceFlow flow, string nonce, DeviceApp app, DeviceSession session, CancellationToken cancellationToken)
+    internal static Task<DeviceChallenge> NewChallengeAsync(DeviceFlow flow, string nonce, DeviceApp app, DeviceSession session, CancellationToken cancellationToken) =>
+        StoreChallengeAsync(flow, nonce, app, null, session.Id, flow.Now.AddSeconds(app.ProofMaxAgeSeconds), cancellationToken);
+
+    private static async Task<DeviceChallenge> StoreChallengeAsync(
+        DeviceFlow flow, string nonce, DeviceApp app, string? requestId, string? sessionId, DateTime expiresAt, CancellationToken cancellationToken)
     {
-        var now = flow.Now;
         var challenge = new DeviceChallenge
         {
             Hash = flow.Secrets.Hash(nonce),
             OrgId = app.OrgId,
             AppId = app.Id,
-            SessionId = session.Id,
-            CreatedAt = now,
-            ExpiresAt = now.AddSeconds(app.ProofMaxAgeSeconds),
+            RequestId = requestId,
+            SessionId = sessionId,
+            CreatedAt = flow.Now,
+            ExpiresAt = expiresAt,
         };
         flow.Db.Add(challenge);
         await flow.Db.SaveChangesAsync(cancellationToken);

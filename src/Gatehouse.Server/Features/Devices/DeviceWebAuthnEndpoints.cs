@@ -18,16 +18,10 @@ internal static class DeviceWebAuthnEndpoints
     public static async Task<IResult> RegisterOptions(HttpContext httpContext, DeviceFlow flow, RateLimiter limiter)
     {
         var cancellationToken = httpContext.RequestAborted;
-        var (body, problem) = await DeviceBrowserEndpoints.ReadAsync(httpContext, flow, limiter);
+        var (body, authRequest, app, rp, problem) = await ReadRequestAsync(httpContext, flow, limiter, cancellationToken);
         if (problem is not null)
         {
             return problem;
-        }
-
-        var (authRequest, app, rp, requestProblem) = await WebAuthnRequestAsync(httpContext, flow, body!, cancellationToken);
-        if (requestProblem is not null)
-        {
-            return requestProblem;
         }
 
         var nonce = DeviceKeys.NewSecret("");
@@ -40,16 +34,10 @@ internal static class DeviceWebAuthnEndpoints
     public static async Task<IResult> Register(HttpContext httpContext, DeviceFlow flow, RateLimiter limiter)
     {
         var cancellationToken = httpContext.RequestAborted;
-        var (body, problem) = await DeviceBrowserEndpoints.ReadAsync(httpContext, flow, limiter);
+        var (body, authRequest, app, rp, problem) = await ReadRequestAsync(httpContext, flow, limiter, cancellationToken);
         if (problem is not null)
         {
             return problem;
-        }
-
-        var (authRequest, app, rp, requestProblem) = await WebAuthnRequestAsync(httpContext, flow, body!, cancellationToken);
-        if (requestProblem is not null)
-        {
-            return requestProblem;
         }
 
         if (body!.Attestation is not { } attestation)
@@ -149,16 +137,10 @@ internal static class DeviceWebAuthnEndpoints
     public static async Task<IResult> Assert(HttpContext httpContext, DeviceFlow flow, RateLimiter limiter)
     {
         var cancellationToken = httpContext.RequestAborted;
-        var (body, problem) = await DeviceBrowserEndpoints.ReadAsync(httpContext, flow, limiter);
+        var (body, authRequest, app, rp, problem) = await ReadRequestAsync(httpContext, flow, limiter, cancellationToken);
         if (problem is not null)
         {
             return problem;
-        }
-
-        var (authRequest, app, rp, requestProblem) = await WebAuthnRequestAsync(httpContext, flow, body!, cancellationToken);
-        if (requestProblem is not null)
-        {
-            return requestProblem;
         }
 
         var (device, deviceProblem) = await WebAuthnDeviceAsync(flow, app!, authRequest!, rp!, body!.DeviceId, cancellationToken);
@@ -209,6 +191,20 @@ internal static class DeviceWebAuthnEndpoints
 
     private static IResult InvalidChallenge() =>
         DeviceBrowserEndpoints.Fail(400, "invalid_challenge", "The challenge is unknown, used or expired; ask for new options.");
+
+    /// <summary>Reads the body (the per-IP limit, media type and size first), then its request as <see cref="WebAuthnRequestAsync"/>.</summary>
+    private static async Task<(DeviceBrowserRequest? Body, DeviceAuthRequest? Request, DeviceApp? App, RelyingParty? Rp, IResult? Problem)> ReadRequestAsync(
+        HttpContext httpContext, DeviceFlow flow, RateLimiter limiter, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await DeviceBrowserEndpoints.ReadAsync(httpContext, flow, limiter);
+        if (problem is not null)
+        {
+            return (null, null, null, null, problem);
+        }
+
+        var (authRequest, app, rp, refused) = await WebAuthnRequestAsync(httpContext, flow, body!, cancellationToken);
+        return (body, authRequest, app, rp, refused);
+    }
 
     /// <summary>The pending auth request of the body, its app (which must use WebAuthn), and the page's relying party.</summary>
     private static async Task<(DeviceAuthRequest? Request, DeviceApp? App, RelyingParty? Rp, IResult? Problem)> WebAuthnRequestAsync(
