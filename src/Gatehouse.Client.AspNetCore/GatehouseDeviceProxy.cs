@@ -9,7 +9,7 @@ namespace Gatehouse.Client.AspNetCore;
 /// <summary>
 /// The first-party ("same-site") integration of device verification: the app serves Gatehouse's hosted
 /// page, agent script and browser calls under a path of its own origin, so the agent's key lives in the
-/// app's origin and no third-party request leaves the page. Only those six routes are forwarded; the
+/// app's origin and no third-party request leaves the page. Only those routes are forwarded; the
 /// proxy is never a way into the rest of the API.
 /// </summary>
 public static class GatehouseDeviceProxy
@@ -20,7 +20,9 @@ public static class GatehouseDeviceProxy
     /// <summary>The agent's requests are tiny; the server refuses more than this as well.</summary>
     private const int MaxBodyBytes = 16 * 1024;
 
-    private static readonly string[] BrowserCalls = ["challenge", "register", "prove"];
+    /// <summary>The agent's calls: a WebCrypto key's, and a WebAuthn credential's (the app's <c>webauthn</c> setting).</summary>
+    private static readonly string[] BrowserCalls =
+        ["challenge", "register", "prove", "webauthn/register-options", "webauthn/register", "webauthn/assert-options", "webauthn/assert"];
 
     /// <summary>The answer headers the page and the agent depend on (the content security policy above all).</summary>
     private static readonly string[] ForwardedResponseHeaders =

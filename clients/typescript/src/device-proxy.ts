@@ -10,6 +10,11 @@ const ROUTES: Record<string, readonly string[]> = {
   challenge: ["POST", "OPTIONS"],
   register: ["POST", "OPTIONS"],
   prove: ["POST", "OPTIONS"],
+  // A WebAuthn device key (the app's "webauthn" setting): options and result of a registration and of an assertion.
+  "webauthn/register-options": ["POST", "OPTIONS"],
+  "webauthn/register": ["POST", "OPTIONS"],
+  "webauthn/assert-options": ["POST", "OPTIONS"],
+  "webauthn/assert": ["POST", "OPTIONS"],
 };
 
 /** The agent's requests are tiny; Gatehouse refuses more than this as well. */
@@ -61,7 +66,7 @@ interface ProxyResponse {
 
 /**
  * Middleware that forwards `{path}/device/auth`, `{path}/device/agent.js` and the agent's
- * `challenge`, `register` and `prove` calls to Gatehouse's `/device/…`, and passes every other
+ * `challenge`, `register` and `prove` calls (and their `webauthn/…` twins) to Gatehouse's `/device/…`, and passes every other
  * request on. Mount it before any body parser, or after `express.json()` (a parsed JSON body is
  * sent again as JSON). List the app's own origin in the device app's `allowedOrigins`.
  */

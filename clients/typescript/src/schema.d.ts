@@ -3254,6 +3254,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/device/webauthn/register-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options of `navigator.credentials.create` for the request's user, with a new single-use challenge. */
+        post: operations["DeviceWebAuthnRegisterOptions"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceWebAuthnRegisterOptionsPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/webauthn/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** First use: the new credential, over a challenge of this request, becomes the user's device. */
+        post: operations["DeviceWebAuthnRegister"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceWebAuthnRegisterPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/webauthn/assert-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options of `navigator.credentials.get` for a WebAuthn device: of an auth request (`{request, deviceId}`)
+         *     or of a device-bound session's proof (`{sessionId}`, for `POST …/sessions/{id}/validate`).
+         */
+        post: operations["DeviceWebAuthnAssertOptions"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceWebAuthnAssertOptionsPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/device/webauthn/assert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A known WebAuthn device's assertion over a challenge of this request: the one-time token, or a refusal. */
+        post: operations["DeviceWebAuthnAssert"];
+        delete?: never;
+        /** CORS preflight (the POST checks the origin against the app) */
+        options: operations["DeviceWebAuthnAssertPreflight"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/pki/revoke": {
         parameters: {
             query?: never;
@@ -6371,6 +6446,12 @@ export interface components {
              * @description How old a session proof's challenge may be (default 60).
              */
             proofMaxAgeSeconds?: null | number;
+            /**
+             * @description Whether the hosted page's agent makes the device key a WebAuthn credential of a platform
+             *     authenticator: `off` (default: a WebCrypto key), `preferred` (WebAuthn where the browser
+             *     has a user-verifying platform authenticator, else WebCrypto) or `required` (browsers without one are refused).
+             */
+            webauthn?: null | string;
         };
         /** @description Start a device-bound session for a user on one of their devices. */
         CreateDeviceSessionRequest: {
@@ -6609,6 +6690,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @default off */
+            webauthn: string;
         };
         /** @description A successful response: `success` is always true. */
         DeviceAppViewEnvelope: {
@@ -6701,6 +6784,8 @@ export interface components {
             /** @description Base64url ECDSA P-256 SHA-256 signature (r‖s) of `gatehouse-device-auth:{request}:{nonce}`. */
             signature?: null | string;
             publicKeyJwk?: null | components["schemas"]["DevicePublicKeyJwk"];
+            attestation?: null | components["schemas"]["WebAuthnAttestation"];
+            assertion?: null | components["schemas"]["WebAuthnAssertion"];
         };
         /** @description A proven device: the page goes to `redirectUrl`, which carries the one-time token. */
         DeviceBrowserResult: {
@@ -6708,13 +6793,18 @@ export interface components {
             newDevice: boolean;
             redirectUrl: string;
         };
-        /** @description A challenge: sign it within `expiresAt`. `keySlot` names where the agent keeps the key of this app and user. */
+        /**
+         * @description A challenge: sign it within `expiresAt`. `keySlot` names where the agent keeps the key of this
+         *     app and user; `webauthn` is the app's setting (`off`, `preferred`, `required`).
+         */
         DeviceChallengeResponse: {
             nonce: string;
             appId: string;
             keySlot: string;
             /** Format: date-time */
             expiresAt: string;
+            /** @default off */
+            webauthn: string;
         };
         /** @description A public ECDSA P-256 key as WebCrypto exports it (`ext` and `key_ops` included). A private part (`d`) is refused. */
         DevicePublicKeyJwk: {
@@ -6757,7 +6847,12 @@ export interface components {
             data: components["schemas"]["DeviceSessionView"];
             meta: components["schemas"]["ResponseMeta"];
         };
-        /** @description A device as the API shows it: never its key, only the key's RFC 7638 thumbprint. */
+        /**
+         * @description A device as the API shows it: never its key. `keyType` is `webcrypto-p256` (a browser
+         *     profile's non-extractable key; `keyThumbprint` is its RFC 7638 thumbprint) or `webauthn` (a
+         *     credential of an authenticator; `keyThumbprint` is the SHA-256 of its credential id, `aaguid`
+         *     the authenticator model it reported, `userVerified` whether its last ceremony verified the user).
+         */
         DeviceView: {
             id: string;
             orgId: string;
@@ -6773,6 +6868,8 @@ export interface components {
             lastSeenAt: null | string;
             /** Format: date-time */
             revokedAt: null | string;
+            aaguid: null | string;
+            userVerified: null | boolean;
         };
         /** @description A successful response: `success` is always true. */
         DeviceViewEnvelope: {
@@ -7955,11 +8052,16 @@ export interface components {
             data: components["schemas"]["ServiceStatusView"];
             meta: components["schemas"]["ResponseMeta"];
         };
-        /** @description A signature by the device key over a fresh challenge (from `POST /device/challenge` with the session id). */
+        /**
+         * @description The device's proof over a fresh challenge: for a WebCrypto device `nonce` (from `POST /device/challenge`
+         *     with the session id) and `signature`; for a WebAuthn device `webauthn`, an assertion over the
+         *     challenge of `POST /device/webauthn/assert-options` with the session id. `GatehouseAgent.prove` makes either.
+         */
         SessionProof: {
-            nonce: string;
+            nonce?: null | string;
             /** @description Base64url ECDSA P-256 SHA-256 signature (IEEE P1363, as WebCrypto makes it) of `gatehouse-session:{sessionId}:{nonce}`. */
-            signature: string;
+            signature?: null | string;
+            webauthn?: null | components["schemas"]["WebAuthnAssertion"];
         };
         /** @description A login session (never its token). */
         SessionView: {
@@ -8315,6 +8417,8 @@ export interface components {
             sessionTtlSeconds?: null | number;
             /** Format: int32 */
             proofMaxAgeSeconds?: null | number;
+            /** @description `off`, `preferred` or `required` (see the create request). */
+            webauthn?: null | string;
         };
         /** @description Fields to change (absent fields stay). */
         UpdateGatewayRequest: {
@@ -8554,6 +8658,51 @@ export interface components {
             success: boolean;
             data: components["schemas"]["VpnConfigView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A WebAuthn assertion (`navigator.credentials.get`), binary members in base64url. */
+        WebAuthnAssertion: {
+            id?: null | string;
+            rawId?: null | string;
+            /** @description Always `public-key`. */
+            type?: null | string;
+            response?: null | components["schemas"]["WebAuthnAssertionResponse"];
+            clientExtensionResults?: null | {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The authenticator's answer to an assertion, in base64url. */
+        WebAuthnAssertionResponse: {
+            authenticatorData?: null | string;
+            clientDataJSON?: null | string;
+            signature?: null | string;
+            userHandle?: null | string;
+        };
+        /** @description A new WebAuthn credential (`navigator.credentials.create`), binary members in base64url. */
+        WebAuthnAttestation: {
+            id?: null | string;
+            rawId?: null | string;
+            /** @description Always `public-key`. */
+            type?: null | string;
+            response?: null | components["schemas"]["WebAuthnAttestationResponse"];
+            clientExtensionResults?: null | {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The authenticator's answer to a registration, in base64url. */
+        WebAuthnAttestationResponse: {
+            attestationObject?: null | string;
+            clientDataJSON?: null | string;
+            transports?: null | string[];
+        };
+        /**
+         * @description Options for `navigator.credentials.create` or `.get` (binary members in base64url), with a
+         *     single-use challenge valid until `expiresAt`; `keySlot` as in DeviceChallengeResponse.
+         */
+        WebAuthnOptionsResponse: {
+            options: unknown;
+            keySlot: string;
+            /** Format: date-time */
+            expiresAt: string;
         };
         /** @description One HTTP attempt: when, the status (null when no response), latency, and up to 1 KB of the response body. */
         WebhookAttemptView: {
@@ -17496,6 +17645,206 @@ export interface operations {
         };
     };
     DeviceProvePreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceWebAuthnRegisterOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnOptionsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceWebAuthnRegisterOptionsPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceWebAuthnRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceBrowserResult"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceWebAuthnRegisterPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceWebAuthnAssertOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebAuthnOptionsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceWebAuthnAssertOptionsPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    DeviceWebAuthnAssert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceBrowserResult"];
+                };
+            };
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            429: components["responses"]["TooManyRequests5"];
+        };
+    };
+    DeviceWebAuthnAssertPreflight: {
         parameters: {
             query?: never;
             header?: never;

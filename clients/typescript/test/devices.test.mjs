@@ -134,6 +134,14 @@ describe("devices", () => {
       body: JSON.stringify({ request: "dar_unknown" }),
     });
     assert.ok(elsewhere.status >= 400 && elsewhere.status < 500);
+    for (const call of ["register-options", "register", "assert-options", "assert"]) {
+      // The WebAuthn calls are forwarded too: Gatehouse's own answer to an unknown request.
+      const webauthn = await fetch(`${app.url}/gatehouse/device/webauthn/${call}`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ request: "dar_unknown" }),
+      });
+      assert.equal(webauthn.status, 404, call);
+      assert.equal((await webauthn.json()).error, "unknown_request", call);
+    }
     assert.deepEqual(await (await fetch(`${app.url}/gatehouse/api/v1/orgs`)).json(), { from: "app" });
     assert.deepEqual(await (await fetch(`${app.url}/gatehouse/device/register`)).json(), { from: "app" }, "GET of a POST route is not forwarded");
     const huge = await fetch(`${app.url}/gatehouse/device/prove`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(17 * 1024) });

@@ -23,6 +23,13 @@ public sealed record CreateDeviceAppRequest
     /// <summary>How old a session proof's challenge may be (default 60).</summary>
     [Range(5, 3600)]
     public int? ProofMaxAgeSeconds { get; init; }
+
+    /// <summary>
+    /// Whether the hosted page's agent makes the device key a WebAuthn credential of a platform
+    /// authenticator: <c>off</c> (default: a WebCrypto key), <c>preferred</c> (WebAuthn where the browser
+    /// has a user-verifying platform authenticator, else WebCrypto) or <c>required</c> (browsers without one are refused).
+    /// </summary>
+    public string? Webauthn { get; init; }
 }
 
 /// <summary>Fields to change; absent fields stay. Lists replace the stored list.</summary>
@@ -40,12 +47,15 @@ public sealed record UpdateDeviceAppRequest
 
     [Range(5, 3600)]
     public int? ProofMaxAgeSeconds { get; init; }
+
+    /// <summary><c>off</c>, <c>preferred</c> or <c>required</c> (see the create request).</summary>
+    public string? Webauthn { get; init; }
 }
 
 /// <summary>A device app as the API shows it; <c>gatewayUuid</c> is the same value as <c>id</c>.</summary>
 public sealed record DeviceAppView(
     string Id, string GatewayUuid, string OrgId, string Name, IReadOnlyList<string> RedirectUrls, IReadOnlyList<string> AllowedOrigins,
-    int SessionTtlSeconds, int ProofMaxAgeSeconds, DateTime CreatedAt, DateTime UpdatedAt);
+    int SessionTtlSeconds, int ProofMaxAgeSeconds, DateTime CreatedAt, DateTime UpdatedAt, string Webauthn = "off");
 
 /// <summary>A public ECDSA P-256 key as WebCrypto exports it (<c>ext</c> and <c>key_ops</c> included). A private part (<c>d</c>) is refused.</summary>
 public sealed record DevicePublicKeyJwk
@@ -83,10 +93,15 @@ public sealed record RegisterDeviceRequest
     public string? Name { get; init; }
 }
 
-/// <summary>A device as the API shows it: never its key, only the key's RFC 7638 thumbprint.</summary>
+/// <summary>
+/// A device as the API shows it: never its key. <c>keyType</c> is <c>webcrypto-p256</c> (a browser
+/// profile's non-extractable key; <c>keyThumbprint</c> is its RFC 7638 thumbprint) or <c>webauthn</c> (a
+/// credential of an authenticator; <c>keyThumbprint</c> is the SHA-256 of its credential id, <c>aaguid</c>
+/// the authenticator model it reported, <c>userVerified</c> whether its last ceremony verified the user).
+/// </summary>
 public sealed record DeviceView(
     string Id, string OrgId, string AppId, string UserId, string? Name, string Status, string KeyType, string KeyThumbprint,
-    DateTime CreatedAt, DateTime? LastSeenAt, DateTime? RevokedAt);
+    DateTime CreatedAt, DateTime? LastSeenAt, DateTime? RevokedAt, string? Aaguid = null, bool? UserVerified = null);
 
 /// <summary>Start a device-bound session for a user on one of their devices.</summary>
 public sealed record CreateDeviceSessionRequest
@@ -107,15 +122,65 @@ public sealed record DeviceSessionView(
     string Id, string OrgId, string AppId, string UserId, string DeviceId, string? ExternalSessionId, string Status,
     DateTime CreatedAt, DateTime ExpiresAt, DateTime? EndedAt, string? EndReason);
 
-/// <summary>A signature by the device key over a fresh challenge (from <c>POST /device/challenge</c> with the session id).</summary>
+/// <summary>
+/// The device's proof over a fresh challenge: for a WebCrypto device <c>nonce</c> (from <c>POST /device/challenge</c>
+/// with the session id) and <c>signature</c>; for a WebAuthn device <c>webauthn</c>, an assertion over the
+/// challenge of <c>POST /device/webauthn/assert-options</c> with the session id. <c>GatehouseAgent.prove</c> makes either.
+/// </summary>
 public sealed record SessionProof
 {
-    [Required]
     public string? Nonce { get; init; }
 
     /// <summary>Base64url ECDSA P-256 SHA-256 signature (IEEE P1363, as WebCrypto makes it) of <c>gatehouse-session:{sessionId}:{nonce}</c>.</summary>
-    [Required]
     public string? Signature { get; init; }
+
+    /// <summary>A WebAuthn device's assertion (as the agent sends it).</summary>
+    public WebAuthnAssertion? Webauthn { get; init; }
+}
+
+/// <summary>A WebAuthn assertion (<c>navigator.credentials.get</c>), binary members in base64url.</summary>
+public sealed record WebAuthnAssertion
+{
+    public string? Id { get; init; }
+    public string? RawId { get; init; }
+
+    /// <summary>Always <c>public-key</c>.</summary>
+    public string? Type { get; init; }
+    public WebAuthnAssertionResponse? Response { get; init; }
+    public Dictionary<string, System.Text.Json.JsonElement>? ClientExtensionResults { get; init; }
+}
+
+/// <summary>The authenticator's answer to an assertion, in base64url.</summary>
+public sealed record WebAuthnAssertionResponse
+{
+    public string? AuthenticatorData { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("clientDataJSON")]
+    public string? ClientDataJson { get; init; }
+    public string? Signature { get; init; }
+    public string? UserHandle { get; init; }
+}
+
+/// <summary>A new WebAuthn credential (<c>navigator.credentials.create</c>), binary members in base64url.</summary>
+public sealed record WebAuthnAttestation
+{
+    public string? Id { get; init; }
+    public string? RawId { get; init; }
+
+    /// <summary>Always <c>public-key</c>.</summary>
+    public string? Type { get; init; }
+    public WebAuthnAttestationResponse? Response { get; init; }
+    public Dictionary<string, System.Text.Json.JsonElement>? ClientExtensionResults { get; init; }
+}
+
+/// <summary>The authenticator's answer to a registration, in base64url.</summary>
+public sealed record WebAuthnAttestationResponse
+{
+    public string? AttestationObject { get; init; }
+
+    [System.Text.Json.Serialization.JsonPropertyName("clientDataJSON")]
+    public string? ClientDataJson { get; init; }
+    public List<string>? Transports { get; init; }
 }
 
 public sealed record ValidateDeviceSessionRequest
@@ -193,10 +258,25 @@ public sealed record DeviceBrowserRequest
     /// <summary>Base64url ECDSA P-256 SHA-256 signature (r‖s) of <c>gatehouse-device-auth:{request}:{nonce}</c>.</summary>
     public string? Signature { get; init; }
     public DevicePublicKeyJwk? PublicKeyJwk { get; init; }
+
+    /// <summary>For <c>/device/webauthn/register</c>: the new credential.</summary>
+    public WebAuthnAttestation? Attestation { get; init; }
+
+    /// <summary>For <c>/device/webauthn/assert</c>: the assertion over the challenge of the options.</summary>
+    public WebAuthnAssertion? Assertion { get; init; }
 }
 
-/// <summary>A challenge: sign it within <c>expiresAt</c>. <c>keySlot</c> names where the agent keeps the key of this app and user.</summary>
-public sealed record DeviceChallengeResponse(string Nonce, string AppId, string KeySlot, DateTime ExpiresAt);
+/// <summary>
+/// A challenge: sign it within <c>expiresAt</c>. <c>keySlot</c> names where the agent keeps the key of this
+/// app and user; <c>webauthn</c> is the app's setting (<c>off</c>, <c>preferred</c>, <c>required</c>).
+/// </summary>
+public sealed record DeviceChallengeResponse(string Nonce, string AppId, string KeySlot, DateTime ExpiresAt, string Webauthn = "off");
+
+/// <summary>
+/// Options for <c>navigator.credentials.create</c> or <c>.get</c> (binary members in base64url), with a
+/// single-use challenge valid until <c>expiresAt</c>; <c>keySlot</c> as in <see cref="DeviceChallengeResponse"/>.
+/// </summary>
+public sealed record WebAuthnOptionsResponse(System.Text.Json.JsonElement Options, string KeySlot, DateTime ExpiresAt);
 
 /// <summary>A proven device: the page goes to <c>redirectUrl</c>, which carries the one-time token.</summary>
 public sealed record DeviceBrowserResult(string DeviceId, bool NewDevice, string RedirectUrl);

@@ -22,11 +22,18 @@ public sealed class DeviceAppTests(SharedServer shared)
         created.Str("gatewayUuid").ShouldBe(appId);
         created.Data.GetProperty("sessionTtlSeconds").GetInt32().ShouldBe(86_400);
         created.Data.GetProperty("proofMaxAgeSeconds").GetInt32().ShouldBe(30);
+        created.Str("webauthn").ShouldBe("off");
 
         var updated = await client.PatchAsync($"/api/v1/orgs/{orgId}/device-apps/{appId}", new { redirectUrls = new[] { "https://shop.example/cb", "https://shop.example/cb2" }, sessionTtlSeconds = 3600 });
         updated.StatusCode.ShouldBe(200, updated.Text);
         updated.Data.GetProperty("redirectUrls").Strings().ShouldBe(["https://shop.example/cb", "https://shop.example/cb2"]);
         updated.Data.GetProperty("sessionTtlSeconds").GetInt32().ShouldBe(3600);
+        updated.Str("webauthn").ShouldBe("off", "an absent field stays");
+        var hardware = await client.PatchAsync($"/api/v1/orgs/{orgId}/device-apps/{appId}", new { webauthn = "required" });
+        hardware.StatusCode.ShouldBe(200, hardware.Text);
+        hardware.Str("webauthn").ShouldBe("required");
+        (await client.PatchAsync($"/api/v1/orgs/{orgId}/device-apps/{appId}", new { webauthn = "always" })).ShouldBeError(422, "VALIDATION_FAILED");
+        (await client.GetAsync($"/api/v1/orgs/{orgId}/device-apps/{appId}")).Str("webauthn").ShouldBe("required");
         (await client.GetAsync($"/api/v1/orgs/{orgId}/device-apps/{appId}")).Str("name").ShouldBe("shop");
         (await client.GetAsync($"/api/v1/orgs/{orgId}/device-apps")).Data.GetArrayLength().ShouldBe(1);
 
@@ -53,6 +60,10 @@ public sealed class DeviceAppTests(SharedServer shared)
         (await client.PostAsync(path, new { name = "x", redirectUrls = new[] { "https://a.example/cb" }, sessionTtlSeconds = 59 })).ShouldBeError(422, "VALIDATION_FAILED");
         (await client.PostAsync(path, new { name = "x", redirectUrls = new[] { "https://a.example/cb" }, proofMaxAgeSeconds = 3601 })).ShouldBeError(422, "VALIDATION_FAILED");
         (await client.PostAsync(path, new { name = "x", redirectUrls = new[] { "https://a.example/cb" }, colour = "red" })).ShouldBeError(400, "INVALID_REQUEST");
+        var webauthn = await client.PostAsync(path, new { name = "x", redirectUrls = new[] { "https://a.example/cb" }, webauthn = "Preferred" });
+        webauthn.ShouldBeError(422, "VALIDATION_FAILED");
+        webauthn.Body.GetProperty("error").GetProperty("details").GetProperty("fields")[0].GetProperty("field").GetString().ShouldBe("webauthn");
+        (await client.PostAsync(path, new { name = "x", redirectUrls = new[] { "https://a.example/cb" }, webauthn = 1 })).ShouldBeError(400, "INVALID_REQUEST");
         (await client.GetAsync(path)).Data.GetArrayLength().ShouldBe(0);
 
         (await client.PostAsync(path, new { name = "dup", redirectUrls = new[] { "https://a.example/cb" } })).StatusCode.ShouldBe(201);
@@ -83,8 +94,11 @@ public sealed class DeviceAppTests(SharedServer shared)
         (await callerA.GetAsync($"/api/v1/orgs/{orgB}/device-apps")).ShouldBeError(404, "NOT_FOUND");
         (await callerA.GetAsync($"/api/v1/orgs/{orgA}/device-apps/{appB}")).ShouldBeError(404, "NOT_FOUND");
         (await callerA.PatchAsync($"/api/v1/orgs/{orgA}/device-apps/{appB}", new { name = "stolen" })).ShouldBeError(404, "NOT_FOUND");
+        (await callerA.PatchAsync($"/api/v1/orgs/{orgA}/device-apps/{appB}", new { webauthn = "required" })).ShouldBeError(404, "NOT_FOUND");
         (await callerA.DeleteAsync($"/api/v1/orgs/{orgA}/device-apps/{appB}")).ShouldBeError(404, "NOT_FOUND");
         (await callerA.PostAsync("/api/v1/device-auth/url", new { appId = appB, userId = "u", sessionId = "s", redirectUrl = DeviceSteps.Callback })).ShouldBeError(404, "GATEWAY_NOT_FOUND");
-        (await _server.Root.GetAsync($"/api/v1/orgs/{orgB}/device-apps/{appB}")).Str("name").ShouldStartWith("app ");
+        var untouched = await _server.Root.GetAsync($"/api/v1/orgs/{orgB}/device-apps/{appB}");
+        untouched.Str("name").ShouldStartWith("app ");
+        untouched.Str("webauthn").ShouldBe("off");
     }
 }

@@ -274,7 +274,7 @@ public sealed class DeviceMetricsTests
         (await backend.PostAsync("/api/v1/device-auth/verify", new { token = "gdt_forged", userId = "alice" })).StatusCode.ShouldBe(401);
 
         var counted = await MetricsScrape.ReadAsync(server,
-            "gatehouse_device_auth_verifications_total{outcome=\"verified\"}", "gatehouse_device_auth_verifications_total{outcome=\"failed\"}", "gatehouse_devices_registrations_total");
+            "gatehouse_device_auth_verifications_total{outcome=\"verified\"}", "gatehouse_device_auth_verifications_total{outcome=\"failed\"}", "gatehouse_devices_registrations_total{key_type=\"webcrypto-p256\"}");
         counted.ShouldBe([2L, 1L, 1L]);
         // The active-session gauge is recounted in the background: the first scrape starts the count.
         await Eventually.TrueAsync(async () => (await MetricsScrape.ReadAsync(server, "gatehouse_device_sessions_active"))[0] == 2, "the active-session gauge counts both sessions");

@@ -161,6 +161,13 @@ public sealed class DeviceLoginExampleTests(SharedServer shared) : IAsyncLifetim
         foreign.Headers.Add("Origin", "https://elsewhere.example");
         var challenge = await http.SendAsync(foreign, TestContext.Current.CancellationToken);
         ((int)challenge.StatusCode).ShouldBeInRange(400, 404);
+        foreach (var call in new[] { "register-options", "register", "assert-options", "assert" })
+        {
+            // The WebAuthn calls are forwarded too: Gatehouse's own answer (an unknown request), not the app's 404 page.
+            var webauthn = await http.PostAsJsonAsync(DeviceLoginApp.ProxyPrefix + "/device/webauthn/" + call, new { request = "dar_unknown" }, TestContext.Current.CancellationToken);
+            ((int)webauthn.StatusCode).ShouldBe(404, call);
+            (await webauthn.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).ShouldContain("unknown_request", Case.Sensitive, call);
+        }
 
         // Nothing else of Gatehouse is reachable through it.
         (await http.GetAsync(DeviceLoginApp.ProxyPrefix + "/api/v1/orgs", TestContext.Current.CancellationToken)).StatusCode.ShouldBe(HttpStatusCode.NotFound);

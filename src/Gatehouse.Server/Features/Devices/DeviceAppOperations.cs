@@ -22,6 +22,7 @@ public static class DeviceAppOperations
         CheckUrls(validation, request.RedirectUrls, required: true);
         CheckOrigins(validation, request.AllowedOrigins);
         CheckRanges(validation, request.SessionTtlSeconds, request.ProofMaxAgeSeconds);
+        CheckWebAuthn(validation, request.Webauthn);
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -42,11 +43,12 @@ public static class DeviceAppOperations
             AllowedOrigins = [.. (request.AllowedOrigins ?? []).Select(NormalizeOrigin).Distinct(StringComparer.Ordinal)],
             SessionTtlSeconds = request.SessionTtlSeconds ?? DefaultSessionTtlSeconds,
             ProofMaxAgeSeconds = request.ProofMaxAgeSeconds ?? DefaultProofMaxAgeSeconds,
+            Webauthn = request.Webauthn ?? WebAuthnMode.Off,
             CreatedAt = now,
             UpdatedAt = now,
         };
         db.Add(app);
-        changes.Record(DeviceActions.AppCreate, orgId, app.Id, new { app.Name, app.RedirectUrls, app.AllowedOrigins });
+        changes.Record(DeviceActions.AppCreate, orgId, app.Id, new { app.Name, app.RedirectUrls, app.AllowedOrigins, app.Webauthn });
         await changes.CommitAsync(cancellationToken);
         return new ApiCreated<DeviceAppView>(DeviceAppView.From(app));
     }
@@ -82,6 +84,7 @@ public static class DeviceAppOperations
         CheckUrls(validation, request.RedirectUrls, required: false);
         CheckOrigins(validation, request.AllowedOrigins);
         CheckRanges(validation, request.SessionTtlSeconds, request.ProofMaxAgeSeconds);
+        CheckWebAuthn(validation, request.Webauthn);
         if (!validation.IsValid)
         {
             return validation.ToError();
@@ -127,6 +130,12 @@ public static class DeviceAppOperations
         {
             app.ProofMaxAgeSeconds = maxAge;
             changed.Add("proofMaxAgeSeconds");
+        }
+
+        if (request.Webauthn is { } webauthn && webauthn != app.Webauthn)
+        {
+            app.Webauthn = webauthn;
+            changed.Add("webauthn");
         }
 
         if (changed.Count > 0)
@@ -218,6 +227,14 @@ public static class DeviceAppOperations
             {
                 validation.Add($"allowedOrigins[{i}]", "must be an origin: scheme://host[:port], nothing after it");
             }
+        }
+    }
+
+    private static void CheckWebAuthn(Validation validation, string? webauthn)
+    {
+        if (webauthn is not null && !WebAuthnMode.IsKnown(webauthn))
+        {
+            validation.Add("webauthn", $"must be {WebAuthnMode.Off}, {WebAuthnMode.Preferred} or {WebAuthnMode.Required}");
         }
     }
 

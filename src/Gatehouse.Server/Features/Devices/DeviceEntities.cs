@@ -20,11 +20,14 @@ public sealed class DeviceApp : ICreatedEntity, IVersioned, IOrgOwned
     public List<string> AllowedOrigins { get; set; } = [];
     public int SessionTtlSeconds { get; set; }
     public int ProofMaxAgeSeconds { get; set; }
+
+    /// <summary><c>off</c>, <c>preferred</c> or <c>required</c>: see <see cref="WebAuthnMode"/>.</summary>
+    public string Webauthn { get; set; } = WebAuthnMode.Off;
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; set; }
 }
 
-/// <summary>A browser profile (or any holder of a P-256 key) trusted for one user of one app.</summary>
+/// <summary>A browser profile (or any holder of a P-256 key), or a WebAuthn credential, trusted for one user of one app.</summary>
 public sealed class Device : ICreatedEntity, IVersioned, IOrgOwned
 {
     /// <inheritdoc />
@@ -36,11 +39,32 @@ public sealed class Device : ICreatedEntity, IVersioned, IOrgOwned
     public required string UserId { get; init; }
     public string? Name { get; set; }
 
-    /// <summary>The public key as canonical JWK JSON (kty, crv, x, y).</summary>
+    /// <summary><see cref="DeviceKeys.KeyType"/> or <see cref="WebAuthnDevices.KeyType"/>.</summary>
+    public string KeyType { get; init; } = DeviceKeys.KeyType;
+
+    /// <summary>The public key as canonical JWK JSON (kty, crv, x, y); empty for a WebAuthn device.</summary>
     public required string PublicKeyJwk { get; init; }
 
-    /// <summary>RFC 7638 thumbprint of the key: unique per app, so one key is one device.</summary>
+    /// <summary>RFC 7638 thumbprint of the key (WebAuthn: SHA-256 of the credential id): unique per app, so one key is one device.</summary>
     public required string KeyThumbprint { get; init; }
+
+    /// <summary>WebAuthn: the credential id, base64url.</summary>
+    public string? CredentialId { get; init; }
+
+    /// <summary>WebAuthn: the credential's COSE public key, base64url.</summary>
+    public string? CosePublicKey { get; init; }
+
+    /// <summary>WebAuthn: the highest signature counter seen; a non-zero counter that does not grow is refused.</summary>
+    public long SignCount { get; set; }
+
+    /// <summary>WebAuthn: the authenticator model's AAGUID as it reported it (not attested).</summary>
+    public string? Aaguid { get; init; }
+
+    /// <summary>WebAuthn: whether the authenticator verified the user at the last ceremony.</summary>
+    public bool UserVerified { get; set; }
+
+    /// <summary>WebAuthn: the relying party id (the hosted page's host) the credential is scoped to.</summary>
+    public string? RpId { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime? LastSeenAt { get; set; }
     public DateTime? RevokedAt { get; set; }
@@ -114,14 +138,15 @@ internal static class DeviceViewMapping
     extension(DeviceAppView)
     {
         public static DeviceAppView From(DeviceApp app) =>
-            new(app.Id, app.Id, app.OrgId, app.Name, app.RedirectUrls, app.AllowedOrigins, app.SessionTtlSeconds, app.ProofMaxAgeSeconds, app.CreatedAt, app.UpdatedAt);
+            new(app.Id, app.Id, app.OrgId, app.Name, app.RedirectUrls, app.AllowedOrigins, app.SessionTtlSeconds, app.ProofMaxAgeSeconds, app.CreatedAt, app.UpdatedAt, app.Webauthn);
     }
 
     extension(DeviceView)
     {
         public static DeviceView From(Device device) =>
-            new(device.Id, device.OrgId, device.AppId, device.UserId, device.Name, device.RevokedAt is null ? "active" : "revoked", DeviceKeys.KeyType,
-                device.KeyThumbprint, device.CreatedAt, device.LastSeenAt, device.RevokedAt);
+            new(device.Id, device.OrgId, device.AppId, device.UserId, device.Name, device.RevokedAt is null ? "active" : "revoked", device.KeyType,
+                device.KeyThumbprint, device.CreatedAt, device.LastSeenAt, device.RevokedAt,
+                device.KeyType == WebAuthnDevices.KeyType ? device.Aaguid : null, device.KeyType == WebAuthnDevices.KeyType ? device.UserVerified : null);
     }
 
     extension(DeviceSessionView)

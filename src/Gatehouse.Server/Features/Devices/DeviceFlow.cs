@@ -131,7 +131,8 @@ public sealed class DeviceFlow(
             return null;
         }
 
-        var loaded = new CachedDeviceSession(session, device.RevokedAt is not null || app is null, device.PublicKeyJwk, app?.ProofMaxAgeSeconds ?? DeviceAppOperations.DefaultProofMaxAgeSeconds);
+        var loaded = new CachedDeviceSession(session, device.RevokedAt is not null || app is null, device.PublicKeyJwk,
+            app?.ProofMaxAgeSeconds ?? DeviceAppOperations.DefaultProofMaxAgeSeconds, device.KeyType, app?.AllowedOrigins);
         cache.Add(loaded, generation);
         return loaded;
     }

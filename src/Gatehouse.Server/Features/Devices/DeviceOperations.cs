@@ -45,14 +45,13 @@ public static class DeviceOperations
 
         var device = NewDevice(flow, app!, request.UserId!, request.Name, canonical, thumbprint);
         await flow.Changes.CommitAsync(cancellationToken);
-        flow.Metrics.CountRegistration();
+        flow.Metrics.CountRegistration(DeviceKeys.KeyType);
         return new ApiCreated<DeviceView>(DeviceView.From(device));
     }
 
     /// <summary>A new device of <paramref name="app"/> (tracked and recorded; the caller commits).</summary>
-    internal static Device NewDevice(DeviceFlow flow, DeviceApp app, string userId, string? name, string canonicalJwk, string thumbprint)
-    {
-        var device = new Device
+    internal static Device NewDevice(DeviceFlow flow, DeviceApp app, string userId, string? name, string canonicalJwk, string thumbprint) =>
+        Add(flow, app, new Device
         {
             Id = Ids.New("dev", flow.Clock.GetUtcNow()),
             OrgId = app.OrgId,
@@ -62,9 +61,33 @@ public static class DeviceOperations
             PublicKeyJwk = canonicalJwk,
             KeyThumbprint = thumbprint,
             CreatedAt = flow.Now,
-        };
+        });
+
+    /// <summary>A new WebAuthn device of <paramref name="app"/>: its key is the credential (tracked and recorded; the caller commits).</summary>
+    internal static Device NewDevice(DeviceFlow flow, DeviceApp app, string userId, string? name, WebAuthnCredential credential) =>
+        Add(flow, app, new Device
+        {
+            Id = Ids.New("dev", flow.Clock.GetUtcNow()),
+            OrgId = app.OrgId,
+            AppId = app.Id,
+            UserId = userId,
+            Name = name,
+            KeyType = WebAuthnDevices.KeyType,
+            PublicKeyJwk = "",
+            KeyThumbprint = WebAuthnDevices.Thumbprint(System.Buffers.Text.Base64Url.DecodeFromChars(credential.CredentialId)),
+            CredentialId = credential.CredentialId,
+            CosePublicKey = credential.CosePublicKey,
+            SignCount = credential.SignCount,
+            Aaguid = credential.Aaguid,
+            UserVerified = credential.UserVerified,
+            RpId = credential.RpId,
+            CreatedAt = flow.Now,
+        });
+
+    private static Device Add(DeviceFlow flow, DeviceApp app, Device device)
+    {
         flow.Db.Add(device);
-        flow.Changes.Record(DeviceActions.Register, app.OrgId, device.Id, new { device.UserId, device.AppId, device.KeyThumbprint });
+        flow.Changes.Record(DeviceActions.Register, app.OrgId, device.Id, new { device.UserId, device.AppId, device.KeyThumbprint, device.KeyType });
         return device;
     }
 
@@ -200,12 +223,13 @@ public static class DeviceOperations
         }
 
         var now = flow.Now;
-        var reason = await InvalidReasonAsync(entry, request?.Proof, flow, now, cancellationToken);
+        var reason = await InvalidReasonAsync(entry, request?.Proof, httpContext, flow, now, cancellationToken);
         flow.Metrics.CountValidation(reason is null);
         return new ApiOk<ValidateDeviceSessionResponse>(new ValidateDeviceSessionResponse(reason is null, reason, DeviceSessionView.From(entry.Session, now)));
     }
 
-    private static async Task<string?> InvalidReasonAsync(CachedDeviceSession entry, SessionProof? proof, DeviceFlow flow, DateTime now, CancellationToken cancellationToken)
+    private static async Task<string?> InvalidReasonAsync(
+        CachedDeviceSession entry, SessionProof? proof, HttpContext httpContext, DeviceFlow flow, DateTime now, CancellationToken cancellationToken)
     {
         if (entry.Session.EndedAt is not null)
         {
@@ -220,6 +244,11 @@ public static class DeviceOperations
         if (entry.DeviceRevoked)
         {
             return "device_revoked";
+        }
+
+        if (entry.KeyType == WebAuthnDevices.KeyType)
+        {
+            return await InvalidWebAuthnReasonAsync(entry, proof?.Webauthn, httpContext, flow, now, cancellationToken);
         }
 
         if (proof?.Nonce is not { Length: > 0 and <= 100 } nonce || proof.Signature is null)
@@ -239,6 +268,66 @@ public static class DeviceOperations
             .Where(c => c.Hash == hash && c.SessionId == sessionId && c.UsedAt == null && c.ExpiresAt > now)
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.UsedAt, now), cancellationToken);
         return consumed == 1 ? null : "invalid_proof";
+    }
+
+    /// <summary>
+    /// A WebAuthn device proves a session with an assertion over a challenge issued for the session
+    /// (<c>POST /device/webauthn/assert-options {sessionId}</c>), made on Gatehouse's origin or one of the
+    /// app's allowed origins, whose counter grew. The device row is read for its counter, which the
+    /// proof advances; a counter that went back is refused as a possible clone and recorded.
+    /// </summary>
+    private static async Task<string?> InvalidWebAuthnReasonAsync(
+        CachedDeviceSession entry, WebAuthnAssertion? assertion, HttpContext httpContext, DeviceFlow flow, DateTime now, CancellationToken cancellationToken)
+    {
+        if (assertion is null)
+        {
+            return "proof_required";
+        }
+
+        var session = entry.Session;
+        var nonce = WebAuthnDevices.ChallengeOf(assertion.Response?.ClientDataJson);
+        if (nonce is null || !await DeviceBrowserEndpoints.ChallengeLiveAsync(flow, session.OrgId, nonce, null, session.Id, cancellationToken))
+        {
+            return "invalid_proof";
+        }
+
+        var device = await flow.Db.Owned<Device>(session.OrgId).FirstOrDefaultAsync(d => d.Id == session.DeviceId, cancellationToken);
+        if (device is null || device.RevokedAt is not null)
+        {
+            return "device_revoked";
+        }
+
+        var origins = WebAuthnDevices.ProofOrigins(httpContext, flow.Options, entry.AllowedOrigins);
+        var outcome = await WebAuthnDevices.VerifyAssertionAsync(device, origins, nonce, assertion, cancellationToken);
+        if (outcome.Problem is not null && !outcome.CounterRegressed)
+        {
+            return "invalid_proof";
+        }
+
+        var hash = flow.Secrets.Hash(nonce);
+        var sessionId = session.Id;
+        var consumed = await flow.Db.Owned<DeviceChallenge>(session.OrgId)
+            .Where(c => c.Hash == hash && c.SessionId == sessionId && c.UsedAt == null && c.ExpiresAt > now)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.UsedAt, now), cancellationToken);
+        if (consumed != 1)
+        {
+            return "invalid_proof";
+        }
+
+        if (outcome.CounterRegressed)
+        {
+            flow.Changes.Record(DeviceActions.Failed, session.OrgId, session.Id,
+                new { reason = WebAuthnAssertionOutcome.SignCountRegression, deviceId = device.Id, sessionId = session.Id, keyType = device.KeyType });
+            await flow.Changes.CommitAsync(cancellationToken);
+            return WebAuthnAssertionOutcome.SignCountRegression;
+        }
+
+        // Versioned: of two proofs racing with one counter, the second commit loses (409).
+        device.SignCount = outcome.SignCount;
+        device.UserVerified = outcome.UserVerified;
+        device.LastSeenAt = now;
+        await flow.Changes.CommitAsync(cancellationToken);
+        return null;
     }
 
     public static async Task<Results<ApiOk<DeviceSessionView>, ApiError>> EndSession(

@@ -7,18 +7,30 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Devices;
 
-/// <summary>A session as validation needs it: its row, whether its device is revoked, and the device's public key.</summary>
-internal sealed class CachedDeviceSession(DeviceSession session, bool deviceRevoked, string publicKeyJwk, int proofMaxAgeSeconds)
+/// <summary>
+/// A session as validation needs it: its row, whether its device is revoked, and the device's public key
+/// (a WebCrypto device); a WebAuthn device's proof is checked against its stored credential and counter
+/// instead, with the app's allowed origins.
+/// </summary>
+internal sealed class CachedDeviceSession(
+    DeviceSession session, bool deviceRevoked, string publicKeyJwk, int proofMaxAgeSeconds, string keyType = DeviceKeys.KeyType, IReadOnlyList<string>? allowedOrigins = null)
 {
-    private readonly ECDsa _key = DeviceKeys.Load(publicKeyJwk);
+    private readonly ECDsa? _key = keyType == DeviceKeys.KeyType ? DeviceKeys.Load(publicKeyJwk) : null;
 
     public DeviceSession Session { get; } = session;
     public bool DeviceRevoked { get; } = deviceRevoked;
     public int ProofMaxAgeSeconds { get; } = proofMaxAgeSeconds;
+    public string KeyType { get; } = keyType;
+    public IReadOnlyList<string> AllowedOrigins { get; } = allowedOrigins ?? [];
 
     /// <summary>One verification at a time per key object: the platform does not promise concurrent use of one.</summary>
     public bool Verify(string message, string? signature)
     {
+        if (_key is null)
+        {
+            return false;
+        }
+
         lock (_key)
         {
             return DeviceKeys.Verify(_key, message, signature);
@@ -149,6 +161,7 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
     private long _verified;
     private long _failed;
     private long _registrations;
+    private long _webAuthnRegistrations;
     private long _hits;
     private long _misses;
     private long _valid;
@@ -156,7 +169,8 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
 
     internal void CountVerification(bool verified) => Interlocked.Increment(ref verified ? ref _verified : ref _failed);
 
-    internal void CountRegistration() => Interlocked.Increment(ref _registrations);
+    internal void CountRegistration(string keyType) =>
+        Interlocked.Increment(ref keyType == WebAuthnDevices.KeyType ? ref _webAuthnRegistrations : ref _registrations);
 
     internal void CountLookup(bool hit) => Interlocked.Increment(ref hit ? ref _hits : ref _misses);
 
@@ -169,7 +183,11 @@ public sealed class DeviceMetrics(DeviceSessionCache cache, IServiceScopeFactory
             new MetricSeries(Interlocked.Read(ref _verified), "outcome", "verified"),
             new MetricSeries(Interlocked.Read(ref _failed), "outcome", "failed"),
         ]),
-        new("gatehouse.devices.registrations", MetricKind.Counter, "Devices registered (by the hosted page or server to server).", () => [new MetricSeries(Interlocked.Read(ref _registrations))]),
+        new("gatehouse.devices.registrations", MetricKind.Counter, "Devices registered (by the hosted page or server to server), by key type.", () =>
+        [
+            new MetricSeries(Interlocked.Read(ref _registrations), "key_type", DeviceKeys.KeyType),
+            new MetricSeries(Interlocked.Read(ref _webAuthnRegistrations), "key_type", WebAuthnDevices.KeyType),
+        ]),
         new("gatehouse.device_sessions.validations", MetricKind.Counter, "Device-session validations by result.", () =>
         [
             new MetricSeries(Interlocked.Read(ref _valid), "result", "valid"),
