@@ -42,6 +42,32 @@ public static class Authorization
         return builder;
     }
 
+    /// <summary>
+    /// A public route: no credential is asked for, and each request is counted per client IP by the
+    /// anonymous gates under the public policy (<see cref="PublicRouteMetadata"/>; docs/rate-limits.md,
+    /// "Public routes") before the handler runs.
+    /// </summary>
+    public static TBuilder AllowPublic<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AllowAnonymous();
+        builder.WithMetadata(PublicRouteMetadata.Instance);
+        builder.WithMetadata(new ProducesResponseTypeMetadata(429, typeof(ErrorEnvelope), ["application/json"]));
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var services = context.HttpContext.RequestServices.GetRequiredService<AuthenticationServices>();
+            foreach (var gate in services.AnonymousGates)
+            {
+                if (await gate.CheckAnonymousAsync(context.HttpContext, context.HttpContext.RequestAborted) is { } limited)
+                {
+                    return limited;
+                }
+            }
+
+            return await next(context);
+        });
+        return builder;
+    }
+
     private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
     {
         builder.DescribeRequirement(requirement);
@@ -131,7 +157,16 @@ public interface IRequestGate
     ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs for requests without a valid credential (per-IP limits); an error replaces the 401.</summary>
+/// <summary>Marks a route open to anyone (<see cref="Authorization.AllowPublic"/>): the anonymous gates count it under the public policy.</summary>
+public sealed record PublicRouteMetadata
+{
+    public static readonly PublicRouteMetadata Instance = new();
+}
+
+/// <summary>
+/// Runs for requests without a valid credential (per-IP limits); an error replaces the 401. On a
+/// public route (<see cref="PublicRouteMetadata"/>) it runs for every request.
+/// </summary>
 public interface IAnonymousRequestGate
 {
     ValueTask<ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken);
