@@ -1774,7 +1774,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's CA certificate in PEM (public; ?org=<id or slug>) */
+        /**
+         * The organization's CA certificate in PEM (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCaCertificate"];
         put?: never;
         post?: never;
@@ -1791,7 +1794,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's current CRL in DER (public; ?org=<id or slug>) */
+        /**
+         * The organization's current CRL in DER (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCrl"];
         put?: never;
         post?: never;
@@ -1808,7 +1814,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's current CRL in PEM (public; ?org=<id or slug>) */
+        /**
+         * The organization's current CRL in PEM (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCrlPem"];
         put?: never;
         post?: never;
@@ -1825,7 +1834,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether a serial is good, revoked or unknown (public; ?org=<id or slug>) */
+        /**
+         * Whether a serial is good, revoked or unknown (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["CheckCertificate"];
         put?: never;
         post?: never;
@@ -2323,7 +2335,7 @@ export interface paths {
         put?: never;
         /**
          * Report liveness, version, load and connected clients
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayHeartbeat"];
         delete?: never;
@@ -2343,7 +2355,7 @@ export interface paths {
         put?: never;
         /**
          * May this client (certificate serial or WireGuard key) connect?
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayVerifyClient"];
         delete?: never;
@@ -2363,7 +2375,7 @@ export interface paths {
         put?: never;
         /**
          * Report a client connection
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientConnected"];
         delete?: never;
@@ -2383,7 +2395,7 @@ export interface paths {
         put?: never;
         /**
          * Report a client disconnection with its byte counts
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientDisconnected"];
         delete?: never;
@@ -2403,7 +2415,7 @@ export interface paths {
         put?: never;
         /**
          * A server certificate for the gateway's hostname from a CSR
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayProvision"];
         delete?: never;
@@ -2423,7 +2435,7 @@ export interface paths {
         put?: never;
         /**
          * The rules one client is subject to at this gateway, in order
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientRules"];
         delete?: never;
@@ -2443,7 +2455,7 @@ export interface paths {
         put?: never;
         /**
          * Every rule this gateway enforces, with a version to poll cheaply
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayAllRules"];
         delete?: never;
@@ -4970,7 +4982,7 @@ export interface paths {
          * Report liveness, version, load and connected clients (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/heartbeat`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayHeartbeatFlat"];
         delete?: never;
@@ -4992,7 +5004,7 @@ export interface paths {
          * May this client (certificate serial or WireGuard key) connect? (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/verify`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayVerifyClientFlat"];
         delete?: never;
@@ -5014,7 +5026,7 @@ export interface paths {
          * Report a client connection (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/connect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientConnectedFlat"];
         delete?: never;
@@ -5036,7 +5048,7 @@ export interface paths {
          * Report a client disconnection with its byte counts (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/disconnect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientDisconnectedFlat"];
         delete?: never;
@@ -5058,7 +5070,7 @@ export interface paths {
          * A server certificate for the gateway's hostname from a CSR (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/provision`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayProvisionFlat"];
         delete?: never;
@@ -5080,7 +5092,7 @@ export interface paths {
          * The rules one client is subject to at this gateway, in order (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/client-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientRulesFlat"];
         delete?: never;
@@ -5102,7 +5114,7 @@ export interface paths {
          * Every rule this gateway enforces, with a version to poll cheaply (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/all-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayAllRulesFlat"];
         delete?: never;
@@ -6100,6 +6112,7 @@ export interface components {
             connectedAt: string;
             /** Format: date-time */
             disconnectedAt: null | string;
+            disconnectReason: null | string;
         };
         /** @description A successful response: `success` is always true. */
         ConnectionViewEnvelope: {
@@ -8822,69 +8835,6 @@ export interface components {
                 "application/json": components["schemas"]["OAuthErrorResponse"];
             };
         };
-        /** @description Unauthorized */
-        Unauthorized3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Forbidden */
-        Forbidden3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Not Found */
-        NotFound2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Unprocessable Entity */
-        UnprocessableEntity2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Too Many Requests */
-        TooManyRequests3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Internal Server Error */
-        InternalServerError2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Service Unavailable */
-        ServiceUnavailable2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
         /** @description Bad Request */
         BadRequest3: {
             headers: {
@@ -8895,7 +8845,7 @@ export interface components {
             };
         };
         /** @description Unauthorized */
-        Unauthorized4: {
+        Unauthorized3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8907,7 +8857,7 @@ export interface components {
             };
         };
         /** @description Forbidden */
-        Forbidden4: {
+        Forbidden3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8919,7 +8869,7 @@ export interface components {
             };
         };
         /** @description Not Found */
-        NotFound3: {
+        NotFound2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8931,7 +8881,7 @@ export interface components {
             };
         };
         /** @description Unprocessable Entity */
-        UnprocessableEntity3: {
+        UnprocessableEntity2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8943,7 +8893,7 @@ export interface components {
             };
         };
         /** @description Too Many Requests */
-        TooManyRequests4: {
+        TooManyRequests3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8956,7 +8906,7 @@ export interface components {
             };
         };
         /** @description Internal Server Error */
-        InternalServerError3: {
+        InternalServerError2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -8968,7 +8918,7 @@ export interface components {
             };
         };
         /** @description Service Unavailable */
-        ServiceUnavailable3: {
+        ServiceUnavailable2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9019,7 +8969,7 @@ export interface components {
             };
         };
         /** @description Unauthorized */
-        Unauthorized5: {
+        Unauthorized4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9028,7 +8978,7 @@ export interface components {
             };
         };
         /** @description Forbidden */
-        Forbidden5: {
+        Forbidden4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9037,7 +8987,7 @@ export interface components {
             };
         };
         /** @description Not Found */
-        NotFound4: {
+        NotFound3: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9073,7 +9023,7 @@ export interface components {
             };
         };
         /** @description Too Many Requests */
-        TooManyRequests5: {
+        TooManyRequests4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -13571,6 +13521,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13578,13 +13531,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     GetCrl: {
@@ -13601,6 +13554,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13608,13 +13564,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     GetCrlPem: {
@@ -13631,6 +13587,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13638,13 +13597,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     CheckCertificate: {
@@ -13663,6 +13622,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13670,13 +13632,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     ListAvailableGateways: {
@@ -17173,13 +17135,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     LockteraCreateApiKey: {
@@ -17210,16 +17172,16 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
             409: components["responses"]["Conflict3"];
             413: components["responses"]["PayloadTooLarge3"];
             415: components["responses"]["UnsupportedMediaType3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     LockteraDeleteApiKey: {
@@ -17247,14 +17209,14 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
             409: components["responses"]["Conflict3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeviceAuthPage: {
@@ -17316,13 +17278,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceChallengePreflight: {
@@ -17366,13 +17328,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceRegisterPreflight: {
@@ -17416,13 +17378,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceProvePreflight: {

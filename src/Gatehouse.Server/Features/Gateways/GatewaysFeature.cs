@@ -157,6 +157,10 @@ public sealed class GatewaysFeature : Feature
 {
     public override string Name => "Gateways";
 
+    /// <summary>The credential of the gateway agent routes, as the OpenAPI document declares it.</summary>
+    public static readonly CredentialHeaderScheme AgentToken =
+        new("gatewayToken", Authentication.GatewayTokenHeader, "The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.");
+
     public override IReadOnlyList<(string Tag, string Description)> Tags =>
     [
         ("Gateways", "VPN gateways, networks and access rules (GateKey paths)."),
@@ -253,7 +257,7 @@ public sealed class GatewaysFeature : Feature
         geo.MapPut("", GeoFenceOperations.Put).RequirePermission("gateways:write").WithName("UpdateGeoFence").WithSummary("Set the geo-fence: off, or an allow- or deny-list of countries");
         geo.MapPost("/check", GeoFenceOperations.Check).RequirePermission("gateways:write").WithName("CheckGeoFence").WithSummary("What the geo-fence decides for an address");
 
-        var agent = org.MapGroup("/gateway").WithTags("Gateway agent");
+        var agent = org.MapGroup("/gateway").WithTags("Gateway agent").WithCredentialScheme(AgentToken);
         agent.MapPost("/heartbeat", GatewayAgentOperations.Heartbeat).RequireCredential().WithName("GatewayHeartbeat").WithSummary("Report liveness, version, load and connected clients");
         agent.MapPost("/verify", GatewayAgentOperations.Verify).RequireCredential().WithName("GatewayVerifyClient").WithSummary("May this client (certificate serial or WireGuard key) connect?");
         agent.MapPost("/connect", GatewayAgentOperations.Connect).RequireCredential().WithName("GatewayClientConnected").WithSummary("Report a client connection");

@@ -68,6 +68,13 @@ public static class Authorization
         return builder;
     }
 
+    /// <summary>
+    /// The credential these routes take is <paramref name="scheme"/>'s header, not an API key: the
+    /// OpenAPI document declares the scheme (type apiKey) and names it as the routes' only security.
+    /// </summary>
+    public static TBuilder WithCredentialScheme<TBuilder>(this TBuilder builder, CredentialHeaderScheme scheme) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(scheme);
+
     private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
     {
         builder.DescribeRequirement(requirement);
@@ -156,6 +163,9 @@ public interface IRequestGate
 {
     ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken);
 }
+
+/// <summary>A credential sent in a header of its own (the gateway agent's <c>X-Gateway-Token</c>), as the OpenAPI document declares it.</summary>
+public sealed record CredentialHeaderScheme(string Name, string Header, string Description);
 
 /// <summary>Marks a route open to anyone (<see cref="Authorization.AllowPublic"/>): the anonymous gates count it under the public policy.</summary>
 public sealed record PublicRouteMetadata
