@@ -42,6 +42,8 @@ public sealed class GatehouseClient : IDisposable
         Health = new HealthClient(Transport);
         RateLimits = new RateLimitsClient(Transport);
         Devices = new DevicesClient(Transport);
+        Pki = new PkiClient(Transport);
+        Gateways = new GatewaysClient(Transport);
     }
 
     internal GatehouseTransport Transport { get; }
@@ -68,6 +70,12 @@ public sealed class GatehouseClient : IDisposable
 
     /// <summary>Device verification: auth URLs, tokens, devices and device-bound sessions.</summary>
     public DevicesClient Devices { get; }
+
+    /// <summary>Each organization's certificate authority: CA certificate, CRL, status check, revocation.</summary>
+    public PkiClient Pki { get; }
+
+    /// <summary>Network gateways, networks and access rules; a gateway's own agent uses <see cref="GatewayAgentClient"/>.</summary>
+    public GatewaysClient Gateways { get; }
 
     /// <summary>Shorthand of <see cref="ApiKeysClient.VerifyAsync(string, string?, RequestOptions?, CancellationToken)"/>.</summary>
     public Task<KeyVerdict> VerifyAsync(string key, string? permissions = null, RequestOptions? options = null, CancellationToken cancellationToken = default) =>
