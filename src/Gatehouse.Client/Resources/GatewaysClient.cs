@@ -73,7 +73,7 @@ public sealed class GatewaysClient
         Send<AccessRuleView>(HttpMethod.Delete, RulesPath(orgId, accessRuleId), null, options, cancellationToken);
 
     private Task<T> Send<T>(HttpMethod method, string path, object? body, RequestOptions? options, CancellationToken cancellationToken) =>
-        _transport.SendAsync<T>(method, path, body, options, cancellationToken, json: GatehouseTransport.SnakeCaseJson);
+        SnakeCaseCalls.Send<T>(_transport, method, path, body, options, cancellationToken);
 
     private static string GatewaysPath(string orgId, string? id = null) => Under(orgId, "gateways", id);
 

@@ -202,4 +202,62 @@ public sealed class SdkGatewayTests(SharedServer shared) : IDisposable
         number.ShouldBe(2);
         await Should.ThrowAsync<GatehouseConflictException>(() => _root.Pki.RevokeAsync(orgId, new RevokeCertificateRequest { Serial = provisioned.Serial, Reason = "superseded" }));
     }
+
+    [Fact]
+    public async Task Vpn_configs_mesh_hubs_and_the_geo_fence_round_trip_with_typed_errors()
+    {
+        var orgId = await OrgAsync();
+        var gateway = await _root.Gateways.CreateAsync(orgId, new CreateGatewayRequest
+        {
+            Name = "wg",
+            Hostname = "wg.sdk.example.org",
+            Port = 51820,
+            Protocol = "udp",
+            VpnType = "wireguard",
+            PublicKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        });
+        var network = await _root.Gateways.CreateNetworkAsync(orgId, new NetworkRequest { Name = "hq", Cidr = "10.80.0.0/16", GatewayIds = [gateway.Id] });
+
+        var hub = await _root.MeshHubs.CreateAsync(orgId, new MeshHubRequest { Name = "core", GatewayId = gateway.Id, NetworkIds = [network.Id] });
+        hub.NetworkIds.ShouldBe([network.Id]);
+        (await _root.MeshHubs.GetAsync(orgId, hub.Id)).Name.ShouldBe("core");
+        (await _root.MeshHubs.ListAsync(orgId)).Items.Single().Id.ShouldBe(hub.Id);
+        (await _root.MeshHubs.ListAvailableAsync(orgId)).Items.Select(h => h.Id).ShouldContain(hub.Id);
+        (await _root.MeshHubs.UpdateAsync(orgId, hub.Id, new MeshHubRequest { Name = "core-2", Description = "HQ", GatewayId = gateway.Id, NetworkIds = [network.Id] }))
+            .Description.ShouldBe("HQ");
+        var spoke = await _root.MeshHubs.AddSpokeAsync(orgId, hub.Id, new MeshSpokeRequest { Name = "site-a", LocalCidrs = ["192.168.50.0/24"] });
+        spoke.DownloadUrl.ShouldContain(spoke.ConfigId);
+        (await _root.VpnConfigs.DownloadAsync(orgId, spoke.ConfigId)).ShouldContain("[Interface]");
+        await Should.ThrowAsync<GatehouseApiException>(() => _root.VpnConfigs.DownloadAsync(orgId, spoke.ConfigId));
+        var listed = await _root.VpnConfigs.ListAsync(orgId, new VpnConfigListQuery { GatewayId = gateway.Id });
+        listed.Items.Single().Id.ShouldBe(spoke.ConfigId);
+        (await _root.VpnConfigs.ListAsync(orgId, new VpnConfigListQuery { GatewayId = "gw_none" })).Items.ShouldBeEmpty();
+        (await _root.VpnConfigs.RevokeAsync(orgId, spoke.ConfigId, new RevokeConfigRequest { Reason = "superseded" })).Status.ShouldBe("revoked");
+
+        (await _root.VpnConfigs.GetSettingsAsync(orgId)).RequireDevice.ShouldBeFalse();
+        (await _root.VpnConfigs.PutSettingsAsync(orgId, new ConfigSettingsRequest { RequireDevice = true })).RequireDevice.ShouldBeTrue();
+
+        (await _root.GeoFence.GetAsync(orgId)).Mode.ShouldBe("off");
+        (await _root.GeoFence.PutAsync(orgId, new GeoFenceRequest { Mode = "deny", Countries = ["de"] })).Countries.ShouldBe(["DE"]);
+        var decision = await _root.GeoFence.CheckAsync(orgId, new GeoFenceCheckRequest { Ip = "10.0.0.1" });
+        decision.Ip.ShouldBe("10.0.0.1");
+        decision.Mode.ShouldBe("deny");
+        var invalid = await Should.ThrowAsync<GatehouseValidationException>(() => _root.GeoFence.PutAsync(orgId, new GeoFenceRequest { Mode = "block" }));
+        invalid.Fields.Select(f => f.Field).ShouldBe(["mode"]);
+
+        // Another organization's administrator: 404 everywhere, and nothing changes here.
+        var orgB = await OrgAsync();
+        var adminOfB = await _root.ApiKeys.CreateAsync(orgB, new CreateApiKeyRequest { Name = "b-admin", Permissions = ["gateways:write", "configs:read"] });
+        using var clientB = SdkHarness.Client(Server, adminOfB.Key);
+        await Should.ThrowAsync<GatehouseNotFoundException>(() => clientB.MeshHubs.DeleteAsync(orgId, hub.Id));
+        await Should.ThrowAsync<GatehouseNotFoundException>(() => clientB.MeshHubs.GetAsync(orgB, hub.Id));
+        await Should.ThrowAsync<GatehouseNotFoundException>(() => clientB.GeoFence.PutAsync(orgId, new GeoFenceRequest { Mode = "off" }));
+        await Should.ThrowAsync<GatehouseNotFoundException>(() => clientB.VpnConfigs.ListAsync(orgId));
+        var reader = await _root.ApiKeys.CreateAsync(orgId, new CreateApiKeyRequest { Name = "reader", Permissions = ["gateways:read"] });
+        using var readerClient = SdkHarness.Client(Server, reader.Key);
+        await Should.ThrowAsync<GatehouseForbiddenException>(() => readerClient.GeoFence.GetAsync(orgId));
+        (await _root.GeoFence.GetAsync(orgId)).Mode.ShouldBe("deny");
+        (await _root.MeshHubs.DeleteAsync(orgId, hub.Id)).Id.ShouldBe(hub.Id);
+        await Should.ThrowAsync<GatehouseNotFoundException>(() => _root.MeshHubs.GetAsync(orgId, hub.Id));
+    }
 }
