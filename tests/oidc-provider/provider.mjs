@@ -3,6 +3,8 @@
 // Settings come from the environment:
 //   PORT            the port to listen on (127.0.0.1)
 //   CLIENT_ID       the one registered client, CLIENT_SECRET its secret (client_secret_basic)
+//   CLIENT_AUTH     optional: the client's token_endpoint_auth_method; with private_key_jwt the client's
+//                   keys come from CLIENT_JWKS_URI (Gatehouse's /api/v1/auth/oidc/jwks) and no secret is used
 //   REDIRECT_URI    the client's one redirect URI (Gatehouse's /api/v1/auth/oidc/callback)
 //   ACCOUNTS        JSON object: subject -> { email, email_verified?, name?, groups? }
 //
@@ -18,14 +20,24 @@ const accounts = JSON.parse(process.env.ACCOUNTS ?? '{}');
 const issuer = `http://127.0.0.1:${port}`;
 
 const provider = new Provider(issuer, {
-  clients: [{
-    client_id: process.env.CLIENT_ID,
-    client_secret: process.env.CLIENT_SECRET,
-    redirect_uris: [process.env.REDIRECT_URI],
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-  }],
+  clients: [process.env.CLIENT_AUTH === 'private_key_jwt'
+    ? {
+      client_id: process.env.CLIENT_ID,
+      redirect_uris: [process.env.REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks_uri: process.env.CLIENT_JWKS_URI,
+    }
+    : {
+      client_id: process.env.CLIENT_ID,
+      client_secret: process.env.CLIENT_SECRET,
+      redirect_uris: [process.env.REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: process.env.CLIENT_AUTH ?? 'client_secret_basic',
+    }],
   scopes: ['openid', 'email', 'profile', 'groups'],
   claims: {
     openid: ['sub'],
@@ -36,6 +48,11 @@ const provider = new Provider(issuer, {
   // The scope's claims go into the ID token itself: Gatehouse reads them from there.
   conformIdTokenClaims: false,
   cookies: { keys: ['gatehouse-test-provider-cookie-key'] },
+  // Gatehouse's JWKS URI is on loopback in the tests, which the provider's SSRF guard refuses to fetch.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
@@ -71,7 +88,25 @@ async function interact(req, res) {
 }
 
 const callback = provider.callback();
+// PUT /test/accounts/<subject> {claims}: the tests change what the provider says of an account (an
+// address changed at the provider, say). Loopback only, like the whole provider.
+async function updateAccount(req, res) {
+  const subject = decodeURIComponent(req.url.slice('/test/accounts/'.length));
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  accounts[subject] = { ...(accounts[subject] ?? {}), ...JSON.parse(body) };
+  res.statusCode = 204;
+  res.end();
+}
+
 const server = http.createServer((req, res) => {
+  if (req.method === 'PUT' && req.url.startsWith('/test/accounts/')) {
+    updateAccount(req, res).catch((err) => {
+      res.statusCode = 400;
+      res.end(String(err));
+    });
+    return;
+  }
   if (req.url.startsWith('/interaction/')) {
     interact(req, res).catch((err) => {
       res.statusCode = 500;

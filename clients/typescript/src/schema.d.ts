@@ -996,6 +996,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oidc/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public key of an organization's `private_key_jwt` client as a JWK Set (RFC 7517 §5), for
+         *     providers registered with a `jwks_uri`. It is public by nature; a key that was rotated away is gone from it at once.
+         * @description Needs no credential; limited per client IP.
+         */
+        get: operations["GetOidcClientJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -7645,8 +7666,19 @@ export interface components {
             issuer: string;
             /** @description The client id registered at the provider. */
             clientId: string;
-            /** @description The client secret registered at the provider: sealed under the organization's data key, never returned. */
+            /** @description The client secret registered at the provider: sealed under the organization's data key, never returned. Not used with `private_key_jwt`. */
             clientSecret?: null | string;
+            /**
+             * @description How Gatehouse authenticates at the provider's token endpoint: `client_secret_basic` (the default),
+             *     `client_secret_post`, or `private_key_jwt` (a JWT signed with a P-256 key Gatehouse makes and keeps;
+             *     register the `clientJwks` of the answer, or the `jwksUri`, at the provider).
+             */
+            clientAuthMethod?: null | string;
+            /**
+             * @description With `private_key_jwt`: make a new client key. It is published in the JWKS at once and signs from
+             *     `clientKeyRotatesAt` (10 minutes later by default), when it replaces the current key.
+             */
+            rotateClientKey?: null | boolean;
             /** @description Scopes to ask for; `openid` is always included. Default `openid email profile`. */
             scopes?: null | string[];
             /** @description The ID-token claim whose values the role mappings match (a string or an array of strings). Default `groups`. */
@@ -8100,6 +8132,11 @@ export interface components {
             defaultPermissions: string[];
             redirectUri: string;
             loginUrl: string;
+            clientAuthMethod: string;
+            clientJwks: null | components["schemas"]["JwkSet"];
+            jwksUri: null | string;
+            /** Format: date-time */
+            clientKeyRotatesAt: null | string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -11394,6 +11431,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetOidcClientJwks: {
+        parameters: {
+            query?: {
+                org?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jwk-set+json": components["schemas"]["JwkSet"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

@@ -19,8 +19,21 @@ public sealed record PutSsoSettingsRequest
     [Required, StringLength(512, MinimumLength = 1)]
     public string? ClientId { get; init; }
 
-    /// <summary>The client secret registered at the provider: sealed under the organization's data key, never returned.</summary>
+    /// <summary>The client secret registered at the provider: sealed under the organization's data key, never returned. Not used with <c>private_key_jwt</c>.</summary>
     public string? ClientSecret { get; init; }
+
+    /// <summary>
+    /// How Gatehouse authenticates at the provider's token endpoint: <c>client_secret_basic</c> (the default),
+    /// <c>client_secret_post</c>, or <c>private_key_jwt</c> (a JWT signed with a P-256 key Gatehouse makes and keeps;
+    /// register the <c>clientJwks</c> of the answer, or the <c>jwksUri</c>, at the provider).
+    /// </summary>
+    public string? ClientAuthMethod { get; init; }
+
+    /// <summary>
+    /// With <c>private_key_jwt</c>: make a new client key. It is published in the JWKS at once and signs from
+    /// <c>clientKeyRotatesAt</c> (10 minutes later by default), when it replaces the current key.
+    /// </summary>
+    public bool? RotateClientKey { get; init; }
 
     /// <summary>Scopes to ask for; <c>openid</c> is always included. Default <c>openid email profile</c>.</summary>
     public List<string>? Scopes { get; init; }
@@ -62,5 +75,10 @@ public sealed record SsoSettingsView(
     IReadOnlyList<string> DefaultPermissions,
     string RedirectUri,
     string LoginUrl,
+    string ClientAuthMethod,
+    Gatehouse.Contracts.OAuth.JwkSet? ClientJwks,
+    string? JwksUri,
+    DateTime? ClientKeyRotatesAt,
     DateTime CreatedAt,
     DateTime UpdatedAt);
+

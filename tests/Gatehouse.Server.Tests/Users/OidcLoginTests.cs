@@ -52,6 +52,93 @@ public sealed class OidcLoginTests(OidcProviderFixture idp) : IClassFixture<Oidc
     }
 
     [Fact]
+    public async Task A_provider_that_wants_private_key_jwt_accepts_Gatehouses_signed_assertion_also_during_a_key_rotation_and_refuses_a_secret()
+    {
+        idp.SkipWhenUnavailable();
+        var orgId = await idp.Server.CreateOrgAsync();
+        var sso = $"/api/v1/orgs/{orgId}/sso";
+        var put = await idp.Server.Root.PutAsync(sso, new { issuer = idp.Issuer, clientId = OidcProviderFixture.ClientId, clientAuthMethod = "private_key_jwt" });
+        put.StatusCode.ShouldBe(200, put.Text);
+        // The provider is registered with Gatehouse's JWKS URI, the way an administrator registers it.
+        var issuer = await idp.StartExtraProviderAsync("private_key_jwt", put.Str("jwksUri"));
+        (await idp.Server.Root.PutAsync(sso, new { issuer, clientId = OidcProviderFixture.ClientId })).StatusCode.ShouldBe(200);
+
+        using (var browser = idp.NewBrowser())
+        {
+            var done = await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=bob"));
+            done.StatusCode.ShouldBe(302, done.Text);
+            (await browser.GetAsync("/api/v1/auth/session")).Data.GetProperty("user").GetProperty("email").GetString().ShouldBe(idp.Accounts["bob"]);
+        }
+
+        // A rotation publishes the new key and keeps signing with the one the provider has cached: logins go on.
+        (await idp.Server.Root.PutAsync(sso, new { issuer, clientId = OidcProviderFixture.ClientId, rotateClientKey = true })).StatusCode.ShouldBe(200);
+        using (var browser = idp.NewBrowser())
+        {
+            var during = await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=bob"));
+            during.StatusCode.ShouldBe(302, string.Join('\n', idp.Server.Logs.Lines.Where(l => l.Contains("identity provider", StringComparison.Ordinal))));
+        }
+
+        // Settings that send a secret instead are refused by this provider: no session.
+        (await idp.Server.Root.PutAsync(sso, new { issuer, clientId = OidcProviderFixture.ClientId, clientAuthMethod = "client_secret_basic", clientSecret = OidcProviderFixture.ClientSecret }))
+            .StatusCode.ShouldBe(200);
+        using (var browser = idp.NewBrowser())
+        {
+            var refused = await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=bob"));
+            refused.StatusCode.ShouldBe(401, refused.Text);
+            refused.Header("Set-Cookie").ShouldBeNull();
+        }
+    }
+
+    [Fact]
+    public async Task A_linked_users_address_follows_the_providers_unless_another_user_has_it()
+    {
+        idp.SkipWhenUnavailable();
+        var issuer = await idp.StartExtraProviderAsync("client_secret_basic");
+        var orgId = await idp.Server.CreateOrgAsync();
+        (await idp.Server.Root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer, clientId = OidcProviderFixture.ClientId, clientSecret = OidcProviderFixture.ClientSecret }))
+            .StatusCode.ShouldBe(200);
+        async Task<string> LoginEmailAsync()
+        {
+            using var browser = idp.NewBrowser();
+            (await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=eve"))).StatusCode.ShouldBe(302);
+            return (await browser.GetAsync("/api/v1/auth/session")).Data.GetProperty("user").GetProperty("email").GetString()!;
+        }
+
+        (await LoginEmailAsync()).ShouldBe(idp.Accounts["eve"]);
+
+        var renamed = UserSteps.NewEmail("eve-renamed");
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = renamed });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+        var users = await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/users");
+        users.Data.GetArrayLength().ShouldBe(1, "the same user, not a new one");
+        var audit = await idp.Server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=user.update");
+        audit.Text.ShouldContain("\"previousEmail\":\"" + idp.Accounts["eve"]);
+
+        // An address another user of the organization holds is not taken from them.
+        var taken = UserSteps.NewEmail("taken");
+        await idp.Server.CreateUserAsync(orgId, taken);
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = taken });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+
+        // Nor is an address the provider did not verify.
+        await OidcProviderFixture.SetProviderAccountAsync(issuer, "eve", new { email = UserSteps.NewEmail("unverified-change"), email_verified = false });
+        (await LoginEmailAsync()).ShouldBe(renamed);
+    }
+
+    [Fact]
+    public async Task A_provider_that_wants_client_secret_post_gets_the_secret_in_the_body()
+    {
+        idp.SkipWhenUnavailable();
+        var issuer = await idp.StartExtraProviderAsync("client_secret_post");
+        var orgId = await idp.Server.CreateOrgAsync();
+        var sso = $"/api/v1/orgs/{orgId}/sso";
+        (await idp.Server.Root.PutAsync(sso, new { issuer, clientId = OidcProviderFixture.ClientId, clientSecret = OidcProviderFixture.ClientSecret, clientAuthMethod = "client_secret_post" }))
+            .StatusCode.ShouldBe(200);
+        using var browser = idp.NewBrowser();
+        (await browser.OpenAsync(await browser.RunToCallbackAsync($"/api/v1/auth/oidc/login?org={orgId}&loginHint=eve"))).StatusCode.ShouldBe(302);
+    }
+
+    [Fact]
     public async Task The_organizations_geo_fence_refuses_a_single_sign_on_from_outside_it_and_starts_no_session()
     {
         idp.SkipWhenUnavailable();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 
@@ -16,7 +17,10 @@ public sealed class OidcProviderFixture : IAsyncLifetime
     public const string ClientId = "gatehouse-test";
     public const string ClientSecret = "provider-client-secret-0123456789";
 
+    private readonly List<Process> _extraProviders = [];
     private Process? _provider;
+    private string? _node;
+    private string? _app;
     private GatehouseServer? _server;
     private string? _geoCsv;
 
@@ -53,8 +57,43 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         _geoCsv = Path.Combine(Path.GetTempPath(), $"gatehouse-geo-{Guid.NewGuid():N}.csv");
         await File.WriteAllTextAsync(_geoCsv, Gateways.VpnServer.GeoCsv);
         _server = await GatehouseServer.StartAsync(new ServerOptions { Settings = new Dictionary<string, string?> { ["Gatehouse:Gateways:GeoIpCsvPath"] = _geoCsv } });
+        (_provider, Issuer) = await StartProviderAsync(node, app, []);
+        _node = node;
+        _app = app;
+    }
+
+    /// <summary>
+    /// Another provider process, with its own issuer, whose one client authenticates as <paramref name="clientAuth"/>
+    /// (for <c>private_key_jwt</c>, with the keys at <paramref name="jwksUri"/>). It ends with the fixture.
+    /// </summary>
+    public async Task<string> StartExtraProviderAsync(string clientAuth, string? jwksUri = null)
+    {
+        var env = new Dictionary<string, string> { ["CLIENT_AUTH"] = clientAuth };
+        if (jwksUri is not null)
+        {
+            env["CLIENT_JWKS_URI"] = jwksUri;
+        }
+
+        var (process, issuer) = await StartProviderAsync(_node!, _app!, env);
+        lock (_extraProviders)
+        {
+            _extraProviders.Add(process);
+        }
+
+        return issuer;
+    }
+
+    /// <summary>Changes what the provider at <paramref name="issuer"/> says of an account from now on (its claims are merged).</summary>
+    public static async Task SetProviderAccountAsync(string issuer, string subject, object claims)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync(new Uri($"{issuer}/test/accounts/{Uri.EscapeDataString(subject)}"), JsonContent.Create(claims));
+        response.StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    private async Task<(Process Process, string Issuer)> StartProviderAsync(string node, string app, Dictionary<string, string> extraEnvironment)
+    {
         var port = FreePort();
-        Issuer = $"http://127.0.0.1:{port}";
         var accounts = new Dictionary<string, object>
         {
             ["ada"] = new { email = Accounts["ada"], name = "Ada Lovelace", groups = new[] { "admins", "staff" } },
@@ -69,24 +108,34 @@ public sealed class OidcProviderFixture : IAsyncLifetime
         start.Environment["CLIENT_SECRET"] = ClientSecret;
         start.Environment["REDIRECT_URI"] = Server.BaseAddress.GetLeftPart(UriPartial.Authority) + "/api/v1/auth/oidc/callback";
         start.Environment["ACCOUNTS"] = JsonSerializer.Serialize(accounts);
-        _provider = Process.Start(start)!;
-        _provider.ErrorDataReceived += (_, _) => { };
-        _provider.BeginErrorReadLine();
+        foreach (var (name, value) in extraEnvironment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
         // The provider prints one line when it listens; anything else first (a crash) fails here.
-        var line = await _provider.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
         line.ShouldNotBeNull("the OpenID provider exited before listening");
         line.ShouldContain("listening");
+        return (process, $"http://127.0.0.1:{port}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_provider is { HasExited: false })
+        foreach (var provider in _extraProviders.Append(_provider))
         {
-            _provider.Kill(entireProcessTree: true);
-            await _provider.WaitForExitAsync();
+            if (provider is { HasExited: false })
+            {
+                provider.Kill(entireProcessTree: true);
+                await provider.WaitForExitAsync();
+            }
+
+            provider?.Dispose();
         }
 
-        _provider?.Dispose();
         if (_server is not null)
         {
             await _server.DisposeAsync();

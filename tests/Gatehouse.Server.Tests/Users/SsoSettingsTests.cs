@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Gatehouse.Server.Tests.ApiKeys;
 
 namespace Gatehouse.Server.Tests.Users;
@@ -74,6 +75,108 @@ public sealed class SsoSettingsTests(SharedServer shared)
 
         // Loopback may use http: a provider on the same machine (development, tests).
         (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", Settings(issuer: "http://127.0.0.1:9999"))).StatusCode.ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task Private_key_jwt_makes_a_client_key_shows_only_its_public_half_and_publishes_it_until_rotated_or_dropped()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var root = _server.Root;
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", Settings())).Data.GetProperty("clientAuthMethod").GetString().ShouldBe("client_secret_basic");
+
+        var put = await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse", clientAuthMethod = "private_key_jwt" });
+        put.StatusCode.ShouldBe(200, put.Text);
+        put.Data.GetProperty("clientAuthMethod").GetString().ShouldBe("private_key_jwt");
+        put.Data.GetProperty("hasClientSecret").GetBoolean().ShouldBeFalse("the secret is dropped with the method that used it");
+        var jwk = put.Data.GetProperty("clientJwks").GetProperty("keys").EnumerateArray().ShouldHaveSingleItem();
+        jwk.GetProperty("kty").GetString().ShouldBe("EC");
+        jwk.GetProperty("crv").GetString().ShouldBe("P-256");
+        jwk.GetProperty("alg").GetString().ShouldBe("ES256");
+        jwk.TryGetProperty("d", out _).ShouldBeFalse("the private half is never shown");
+        var kid = jwk.GetProperty("kid").GetString()!;
+        var jwksUri = put.Str("jwksUri");
+        jwksUri.ShouldBe($"{_server.Origin()}/api/v1/auth/oidc/jwks?org={orgId}");
+
+        // Published without a credential, as a provider fetches it; the same key.
+        var published = await _server.Anonymous.GetAsync(new Uri(jwksUri).PathAndQuery);
+        published.StatusCode.ShouldBe(200, published.Text);
+        published.Header("Content-Type").ShouldNotBeNull().ShouldStartWith("application/jwk-set+json");
+        published.Body.GetProperty("keys").EnumerateArray().ShouldHaveSingleItem().GetProperty("kid").GetString().ShouldBe(kid);
+        published.Text.ShouldNotContain("\"d\"");
+
+        // Saved again: the key stays. Rotated: the new one is published beside it, and signs later.
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse" }))
+            .Data.GetProperty("clientJwks").GetProperty("keys")[0].GetProperty("kid").GetString().ShouldBe(kid);
+        var rotated = await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse", rotateClientKey = true });
+        var kids = rotated.Data.GetProperty("clientJwks").GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ToList();
+        kids.Count.ShouldBe(2);
+        kids[0].ShouldBe(kid);
+        var newKid = kids[1]!;
+        rotated.Data.GetProperty("clientKeyRotatesAt").GetDateTime().ShouldBeGreaterThan(DateTime.UtcNow.AddMinutes(5));
+        (await _server.Anonymous.GetAsync($"/api/v1/auth/oidc/jwks?org={orgId}")).Body.GetProperty("keys").EnumerateArray()
+            .Select(k => k.GetProperty("kid").GetString()).ShouldBe(kids);
+        var audit = await root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?action=sso.update");
+        audit.Text.ShouldContain(newKid);
+        audit.Text.ShouldNotContain("\"d\":");
+
+        // Back to a secret: one is required, and the key is gone from the settings and the URI.
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse", clientAuthMethod = "client_secret_post" }))
+            .ShouldHaveFieldError("clientSecret");
+        var back = await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "gatehouse", clientAuthMethod = "client_secret_post", clientSecret = Secret });
+        back.StatusCode.ShouldBe(200, back.Text);
+        back.Data.GetProperty("clientJwks").ValueKind.ShouldBe(JsonValueKind.Null);
+        back.Data.GetProperty("hasClientSecret").GetBoolean().ShouldBeTrue();
+        (await _server.Anonymous.GetAsync($"/api/v1/auth/oidc/jwks?org={orgId}")).ErrorCode.ShouldBe("NOT_FOUND");
+    }
+
+    [Fact]
+    public async Task A_rotated_client_key_takes_over_at_its_time_and_the_old_one_leaves_the_published_set()
+    {
+        var clock = new FakeClock(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+        await using var server = await GatehouseServer.StartAsync(new ServerOptions { Clock = clock });
+        var orgId = await server.CreateOrgAsync();
+        var sso = $"/api/v1/orgs/{orgId}/sso";
+        var first = await server.Root.PutAsync(sso, new { issuer = "https://idp.example.com", clientId = "gatehouse", clientAuthMethod = "private_key_jwt" });
+        var oldKid = first.Data.GetProperty("clientJwks").GetProperty("keys")[0].GetProperty("kid").GetString();
+        first.Data.GetProperty("clientKeyRotatesAt").ValueKind.ShouldBe(JsonValueKind.Null, "a first key signs at once");
+
+        var rotated = await server.Root.PutAsync(sso, new { issuer = "https://idp.example.com", clientId = "gatehouse", rotateClientKey = true });
+        rotated.Data.GetProperty("clientKeyRotatesAt").GetDateTime().ShouldBe(clock.GetUtcNow().UtcDateTime.AddMinutes(10));
+        var newKid = rotated.Data.GetProperty("clientJwks").GetProperty("keys")[1].GetProperty("kid").GetString();
+
+        clock.Advance(TimeSpan.FromMinutes(9));
+        (await server.Anonymous.GetAsync($"/api/v1/auth/oidc/jwks?org={orgId}")).Body.GetProperty("keys").GetArrayLength().ShouldBe(2);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var after = await server.Anonymous.GetAsync($"/api/v1/auth/oidc/jwks?org={orgId}");
+        after.Body.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ShouldBe([newKid]);
+        var settings = await server.Root.GetAsync(sso);
+        settings.Data.GetProperty("clientJwks").GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ShouldBe([newKid]);
+        settings.Data.GetProperty("clientKeyRotatesAt").ValueKind.ShouldBe(JsonValueKind.Null);
+
+        // The next rotation starts from the key that took over.
+        var again = await server.Root.PutAsync(sso, new { issuer = "https://idp.example.com", clientId = "gatehouse", rotateClientKey = true });
+        var kids = again.Data.GetProperty("clientJwks").GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ToList();
+        kids.Count.ShouldBe(2);
+        kids[0].ShouldBe(newKid);
+        kids.ShouldNotContain(oldKid);
+    }
+
+    [Fact]
+    public async Task Client_auth_settings_refuse_an_unknown_method_a_secret_with_private_key_jwt_and_a_rotation_without_a_key()
+    {
+        var orgId = await _server.CreateOrgAsync();
+        var root = _server.Root;
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "c", clientSecret = Secret, clientAuthMethod = "tls_client_auth" }))
+            .ShouldHaveFieldError("clientAuthMethod");
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "c", clientSecret = Secret, clientAuthMethod = "private_key_jwt" }))
+            .ShouldHaveFieldError("clientSecret");
+        (await root.PutAsync($"/api/v1/orgs/{orgId}/sso", new { issuer = "https://idp.example.com", clientId = "c", clientSecret = Secret, rotateClientKey = true }))
+            .ShouldHaveFieldError("rotateClientKey");
+        (await root.GetAsync($"/api/v1/orgs/{orgId}/sso")).ErrorCode.ShouldBe("NOT_FOUND", "nothing was saved");
+
+        (await _server.Anonymous.GetAsync("/api/v1/auth/oidc/jwks")).ErrorCode.ShouldBe("INVALID_REQUEST");
+        (await _server.Anonymous.GetAsync($"/api/v1/auth/oidc/jwks?org={orgId}")).ErrorCode.ShouldBe("NOT_FOUND");
+        (await _server.Anonymous.GetAsync("/api/v1/auth/oidc/jwks?org=org_doesnotexist")).ErrorCode.ShouldBe("NOT_FOUND");
     }
 
     [Fact]

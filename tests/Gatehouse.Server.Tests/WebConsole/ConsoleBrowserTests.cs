@@ -1,5 +1,6 @@
 using Gatehouse.Server.Features.Users;
 using Gatehouse.Server.Tests.ApiKeys;
+using Gatehouse.Server.Tests.Users;
 using Gatehouse.Server.Tests.Webhooks;
 using Microsoft.Playwright;
 
@@ -222,6 +223,73 @@ public sealed class ConsoleBrowserTests(ConsoleWorld world) : IClassFixture<Cons
     }
 
     [Fact]
+    public async Task Administrators_edit_roles_users_and_webhooks_and_rotate_a_webhook_secret_shown_once()
+    {
+        var server = world.Server;
+        var orgId = world.OrgId;
+        var role = await server.Root.PostAsync($"/api/v1/orgs/{orgId}/roles", new { name = "editors", permissions = new[] { "orders:read" } });
+        role.StatusCode.ShouldBe(201, role.Text);
+        var userId = await server.CreateUserAsync(orgId, UserSteps.NewEmail("edited"));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (webhookId, oldSecret) = await server.CreateWebhookAsync(orgId, receiver.Url(), "api_key.created");
+        var page = await world.NewPageAsync();
+        await world.LogInAsync(page, world.AdminEmail);
+
+        // A role's permissions, edited in its row.
+        await page.GotoAsync("/console/roles");
+        await page.ClickAsync("#edit-role-editors summary");
+        await page.FillAsync("#edit-role-editors input[name='Edit.Permissions']", "orders:read, orders:write");
+        await page.FillAsync("#edit-role-editors input[name='Edit.Description']", "Order editors");
+        await page.ClickAsync("#edit-role-editors button[type=submit]");
+        await page.WaitForSelectorAsync("#page-notice:has-text('The role was saved.')");
+        var saved = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/roles/{role.Str("id")}");
+        saved.Data.GetProperty("permissions").Strings().ShouldBe(["orders:read", "orders:write"], ignoreOrder: true);
+        saved.Str("description").ShouldBe("Order editors");
+
+        // A user: renamed, given the role, disabled.
+        await page.GotoAsync($"/console/users/{userId}");
+        await page.FillAsync("#edit-user input[name='Edit.Name']", "Edited Person");
+        await page.FillAsync("#edit-user input[name='Edit.Roles']", "editors");
+        await page.CheckAsync("#edit-user input[name='Edit.Disabled']");
+        await page.ClickAsync("#edit-user button[type=submit]");
+        await page.WaitForSelectorAsync("#page-notice:has-text('The user was saved.')");
+        var user = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/users/{userId}");
+        user.Str("name").ShouldBe("Edited Person");
+        user.Data.GetProperty("roles").Strings().ShouldBe(["editors"]);
+        user.Data.GetProperty("disabled").GetBoolean().ShouldBeTrue();
+
+        // A webhook: other events and a description; then its secret rotated with a grace period.
+        await page.GotoAsync($"/console/webhooks/{webhookId}");
+        await page.FillAsync("#edit-webhook input[name='Edit.Events']", "role.created, role.updated");
+        await page.FillAsync("#edit-webhook input[name='Edit.Description']", "Role changes");
+        await page.ClickAsync("#edit-webhook button[type=submit]");
+        await page.WaitForSelectorAsync("#page-notice:has-text('The endpoint was saved.')");
+        var hook = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{webhookId}");
+        hook.Data.GetProperty("events").Strings().ShouldBe(["role.created", "role.updated"], ignoreOrder: true);
+        hook.Str("description").ShouldBe("Role changes");
+
+        await page.FillAsync("#rotate-secret input[name=SecretGraceSeconds]", "3600");
+        await page.ClickAsync("#rotate-secret button[type=submit]");
+        await page.WaitForSelectorAsync("#rotated-webhook-secret");
+        var newSecret = (await page.TextContentAsync("#rotated-webhook-secret"))!.Trim();
+        newSecret.ShouldStartWith("whsec_");
+        newSecret.ShouldNotBe(oldSecret);
+        (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/webhooks/{webhookId}")).Data.GetProperty("previousSecretExpiresAt").ValueKind.ShouldBe(System.Text.Json.JsonValueKind.String);
+        await page.GotoAsync($"/console/webhooks/{webhookId}");
+        await page.WaitForSelectorAsync("#rotate-secret");
+        (await page.Locator("#rotated-webhook-secret").CountAsync()).ShouldBe(0, "the secret is shown once");
+        (await page.ContentAsync()).ShouldNotContain(newSecret);
+
+        var audit = await server.Root.GetAsync($"/api/v1/orgs/{orgId}/audit-logs?limit=200");
+        var actions = audit.Data.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        actions.ShouldContain("role.update");
+        actions.ShouldContain("user.update");
+        actions.ShouldContain("webhook.update");
+        actions.ShouldContain("webhook.rotate_secret");
+        audit.Text.ShouldNotContain(newSecret);
+    }
+
+    [Fact]
     public async Task A_read_only_user_sees_no_changing_actions_and_forged_posts_are_refused()
     {
         var server = world.Server;
@@ -240,6 +308,10 @@ public sealed class ConsoleBrowserTests(ConsoleWorld world) : IClassFixture<Cons
         (await page.Locator("#create-credential").CountAsync()).ShouldBe(0);
         await page.GotoAsync("/console/webhooks");
         (await page.Locator("#create-webhook").CountAsync()).ShouldBe(0);
+        await page.GotoAsync("/console/roles");
+        (await page.Locator("details.inline-editor").CountAsync()).ShouldBe(0);
+        await page.GotoAsync($"/console/users/{world.ReaderId}");
+        (await page.Locator("#edit-user").CountAsync()).ShouldBe(0);
         var keysBefore = (await server.Root.GetAsync($"/api/v1/orgs/{orgId}/api-keys")).Data.GetArrayLength();
 
         // Without the antiforgery token: refused before any handler runs.

@@ -41,12 +41,9 @@ public static class AuthOperations
     public static async Task<Results<ApiOk<LoginResponse>, ApiError>> Login(LoginRequest request, HttpContext httpContext, LoginServices services, CancellationToken cancellationToken)
     {
         // The unauthenticated per-IP policy first: it counts every attempt, well-formed, hashed or not.
-        foreach (var gate in services.Authentication.AnonymousGates)
+        if (await services.Authentication.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
         {
-            if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
-            {
-                return limited;
-            }
+            return limited;
         }
 
         var validation = new Validation().Required("email", request.Email, 254).Required("password", request.Password, PasswordPolicy.MaxLength * 4);

@@ -104,6 +104,7 @@ public static class OidcLogin
 {
     public const string LoginPath = "/api/v1/auth/oidc/login";
     public const string CallbackPath = "/api/v1/auth/oidc/callback";
+    public const string JwksPath = "/api/v1/auth/oidc/jwks";
     public const string DefaultReturnTo = "/console";
 
     /// <summary>Ties a login to the browser that started it: a callback URL replayed elsewhere does not log anyone in.</summary>
@@ -111,16 +112,14 @@ public static class OidcLogin
 
     private static readonly JsonWebTokenHandler TokenHandler = new();
     private static readonly string[] RolesField = ["roles"];
+    private static readonly string[] EmailField = ["email"];
 
     public static async Task<Results<RedirectHttpResult, ApiError>> Login(
         [FromQuery] string? org, [FromQuery] string? returnTo, [FromQuery] string? loginHint, HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
     {
-        foreach (var gate in services.Login.Authentication.AnonymousGates)
+        if (await services.Login.Authentication.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
         {
-            if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
-            {
-                return limited;
-            }
+            return limited;
         }
 
         if (string.IsNullOrWhiteSpace(org) || org.Length > 200)
@@ -207,12 +206,9 @@ public static class OidcLogin
         [AsParameters] OidcCallbackQuery query, HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
     {
         var (code, state, iss, error) = (query.Code, query.State, query.Iss, query.Error);
-        foreach (var gate in services.Login.Authentication.AnonymousGates)
+        if (await services.Login.Authentication.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
         {
-            if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
-            {
-                return limited;
-            }
+            return limited;
         }
 
         if (string.IsNullOrEmpty(state) || state.Length > 200)
@@ -416,6 +412,9 @@ public static class OidcLogin
             user.UpdatedAt = now;
         }
 
+        var previousEmail = user.Email;
+        var emailChanged = !created && await FollowProviderEmailAsync(db, user, email, emailVerified, now, cancellationToken);
+
         identity!.LastLoginAt = now;
         user.LastLoginAt = now;
         var (session, sessionToken) = AuthOperations.NewSession(user, httpContext, services.Login, now);
@@ -428,21 +427,54 @@ public static class OidcLogin
                 await db.SaveChangesAsync(ct);
                 changes.Record(UserActions.Create, orgId, user.Id, new { user.Email, user.Name, user.Roles, user.Permissions, user.Disabled, hasPassword = false, source = "oidc" });
             }
-            else if (rolesChanged)
+            else if (rolesChanged || emailChanged)
             {
-                changes.Record(UserActions.Update, orgId, user.Id, new { fields = RolesField, user.Roles, user.Permissions, user.Disabled, source = "oidc" });
+                string[] fields = [.. rolesChanged ? RolesField : [], .. emailChanged ? EmailField : []];
+                changes.Record(UserActions.Update, orgId, user.Id, new
+                {
+                    fields,
+                    user.Roles,
+                    user.Permissions,
+                    user.Disabled,
+                    previousEmail = emailChanged ? previousEmail : null,
+                    email = emailChanged ? user.Email : null,
+                    source = "oidc",
+                });
             }
 
             db.Add(session);
             changes.Record(AuthActions.Login, orgId, user.Id, new { sessionId = session.Id, method = "oidc", issuer = settings.Issuer }, actor: ("user", user.Id));
         }, cancellationToken);
-        if (rolesChanged)
+        if (rolesChanged || emailChanged)
         {
             services.Login.Sessions.EvictUser(user.Id);
         }
 
         AuthOperations.SetCookie(httpContext, sessionToken, session.ExpiresAt);
         return TypedResults.Redirect(returnTo);
+    }
+
+    /// <summary>
+    /// A linked user's address follows the provider's, when the provider verified the new one and no
+    /// other user of the organization has it (then the old address stays, and the next login tries again).
+    /// </summary>
+    private static async Task<bool> FollowProviderEmailAsync(Platform.Storage.GatehouseDb db, User user, string? email, bool verified, DateTime now, CancellationToken cancellationToken)
+    {
+        if (!verified || string.IsNullOrWhiteSpace(email) || email.Length > 254 || !email.Contains('@', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var key = UserScope.EmailKey(user.OrgId, email);
+        if (key == user.EmailKey || await db.Set<User>().AnyAsync(u => u.EmailKey == key, cancellationToken))
+        {
+            return false;
+        }
+
+        user.Email = email.Trim();
+        user.EmailKey = key;
+        user.UpdatedAt = now;
+        return true;
     }
 
     /// <summary>The authorization code for tokens at the provider's token endpoint; null when the provider refuses it (used, expired, wrong verifier).</summary>
@@ -455,8 +487,7 @@ public static class OidcLogin
         }
 
         var ring = await services.Keyring.LoadAsync(services.Login.Db, settings.OrgId, cancellationToken)
-            ?? throw new InvalidOperationException("The organization's data keys are gone; the client secret cannot be opened.");
-        var secret = Encoding.UTF8.GetString(ring.Open(settings.SealedClientSecret, SsoSecrets.Aad(settings.OrgId)));
+            ?? throw new InvalidOperationException("The organization's data keys are gone; the client credential cannot be opened.");
         var form = new Dictionary<string, string>
         {
             ["grant_type"] = "authorization_code",
@@ -465,17 +496,39 @@ public static class OidcLogin
             ["code_verifier"] = verifier,
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, provider.TokenEndpoint);
-        // client_secret_basic is what every provider must accept (RFC 6749 §2.3.1); a provider that lists only client_secret_post gets that.
-        if (provider.TokenEndpointAuthMethodsSupported.Count > 0 && !provider.TokenEndpointAuthMethodsSupported.Contains("client_secret_basic")
-            && provider.TokenEndpointAuthMethodsSupported.Contains("client_secret_post"))
+        if (settings.ClientAuthMethod == SsoClientAuth.PrivateKeyJwt)
         {
-            form["client_id"] = settings.ClientId;
-            form["client_secret"] = secret;
+            var (sealedKey, publicJwk) = settings.SigningClientKey(services.Login.Clock.GetUtcNow().UtcDateTime);
+            var pkcs8 = ring.Open(sealedKey ?? throw new InvalidOperationException("private_key_jwt settings hold no client key."), SsoSecrets.KeyAad(settings.OrgId));
+            try
+            {
+                var kid = SsoClientKeys.Parse(publicJwk!).Kid;
+                form["client_id"] = settings.ClientId;
+                form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+                form["client_assertion"] = SsoClientKeys.Assertion(pkcs8, kid, settings.ClientId, provider.TokenEndpoint, services.Login.Clock.GetUtcNow());
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(pkcs8);
+            }
         }
         else
         {
-            var basic = $"{Uri.EscapeDataString(settings.ClientId)}:{Uri.EscapeDataString(secret)}";
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
+            var secret = Encoding.UTF8.GetString(ring.Open(settings.SealedClientSecret, SsoSecrets.Aad(settings.OrgId)));
+            // client_secret_basic is what every provider must accept (RFC 6749 §2.3.1); a provider that lists only client_secret_post gets that.
+            var post = settings.ClientAuthMethod == SsoClientAuth.ClientSecretPost
+                || (provider.TokenEndpointAuthMethodsSupported.Count > 0 && !provider.TokenEndpointAuthMethodsSupported.Contains(SsoClientAuth.ClientSecretBasic)
+                    && provider.TokenEndpointAuthMethodsSupported.Contains(SsoClientAuth.ClientSecretPost));
+            if (post)
+            {
+                form["client_id"] = settings.ClientId;
+                form["client_secret"] = secret;
+            }
+            else
+            {
+                var basic = $"{Uri.EscapeDataString(settings.ClientId)}:{Uri.EscapeDataString(secret)}";
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basic)));
+            }
         }
 
         request.Content = new FormUrlEncodedContent(form);
@@ -561,6 +614,39 @@ public static class OidcLogin
         failed.Headers["WWW-Authenticate"] = "Bearer";
         return failed;
     }
+
+    /// <summary>
+    /// The public key of an organization's <c>private_key_jwt</c> client as a JWK Set (RFC 7517 §5), for
+    /// providers registered with a <c>jwks_uri</c>. It is public by nature; a key that was rotated away is gone from it at once.
+    /// </summary>
+    public static async Task<Results<ContentHttpResult, ApiError>> Jwks([FromQuery] string? org, HttpContext httpContext, OidcLoginServices services, CancellationToken cancellationToken)
+    {
+        if (await services.Login.Authentication.CheckAnonymousAsync(httpContext, cancellationToken) is { } limited)
+        {
+            return limited;
+        }
+
+        if (string.IsNullOrWhiteSpace(org) || org.Length > 200)
+        {
+            return PageQuery.Bad("org", "is required: the organization's id or slug");
+        }
+
+        var db = services.Login.Db;
+        var settings = await db.Set<Organization>().AsNoTracking().Where(o => (o.Id == org || o.Slug == org) && o.DeletedAt == null)
+            .Join(db.Set<SsoSettings>(), o => o.Id, s => s.OrgId, (_, s) => s)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (settings?.ClientPublicJwk is null)
+        {
+            return new ApiError(ErrorCodes.NotFound, "No organization with this id or slug authenticates to its provider with private_key_jwt.");
+        }
+
+        // Providers may cache it for five minutes: a rotated key is published here longer than that before it signs.
+        httpContext.Response.Headers.CacheControl = "public, max-age=300";
+        var keys = settings.PublishedClientJwks(services.Login.Clock.GetUtcNow().UtcDateTime).Select(SsoClientKeys.Parse).ToList();
+        return TypedResults.Text(JsonSerializer.Serialize(new Contracts.OAuth.JwkSet(keys), JwksJson), "application/jwk-set+json");
+    }
+
+    private static readonly JsonSerializerOptions JwksJson = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private static ApiError NoSingleSignOn() => new(ErrorCodes.NotFound, "No organization with this id or slug has single sign-on enabled.");
 

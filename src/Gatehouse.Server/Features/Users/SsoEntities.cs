@@ -21,8 +21,48 @@ public sealed class SsoSettings : IOrgOwned, IVersioned
     /// <summary>The client secret sealed under the organization's data key (<see cref="SsoSecrets"/>).</summary>
     public required byte[] SealedClientSecret { get; set; }
 
-    /// <summary>The data-key version the secret is sealed under: it keeps that version from being retired.</summary>
+    /// <summary>The data-key version the secret (or the client key) is sealed under: it keeps that version from being retired.</summary>
     public int KeyVersion { get; set; }
+
+    /// <summary>How Gatehouse authenticates to the provider's token endpoint (<see cref="SsoClientAuth"/>).</summary>
+    public string ClientAuthMethod { get; set; } = SsoClientAuth.ClientSecretBasic;
+
+    /// <summary>For <c>private_key_jwt</c>: the PKCS#8 P-256 private key, sealed under the organization's data key.</summary>
+    public byte[]? SealedClientKey { get; set; }
+
+    /// <summary>For <c>private_key_jwt</c>: the public half as a JWK (with its kid), which the provider is given.</summary>
+    public string? ClientPublicJwk { get; set; }
+
+    /// <summary>A rotated key, published at once and signing from <see cref="NextClientKeyActivatesAt"/> (then it replaces the current one).</summary>
+    public byte[]? SealedNextClientKey { get; set; }
+
+    public string? NextClientPublicJwk { get; set; }
+
+    public DateTime? NextClientKeyActivatesAt { get; set; }
+
+    /// <summary>Whether the rotated key has taken over signing at <paramref name="now"/>.</summary>
+    public bool NextClientKeyActive(DateTime now) => SealedNextClientKey is not null && NextClientKeyActivatesAt <= now;
+
+    /// <summary>The key that signs at <paramref name="now"/>: its sealed private half and public JWK.</summary>
+    public (byte[]? Sealed, string? PublicJwk) SigningClientKey(DateTime now) =>
+        NextClientKeyActive(now) ? (SealedNextClientKey, NextClientPublicJwk) : (SealedClientKey, ClientPublicJwk);
+
+    /// <summary>The public keys a provider must know at <paramref name="now"/>: the signing one, and a rotated one not yet signing.</summary>
+    public IReadOnlyList<string> PublishedClientJwks(DateTime now) =>
+        NextClientKeyActive(now) ? [NextClientPublicJwk!]
+        : [.. new[] { ClientPublicJwk, NextClientPublicJwk }.OfType<string>()];
+
+    /// <summary>Makes a rotated key that has taken over the current one, so the next rotation starts from it.</summary>
+    public void PromoteNextClientKey(DateTime now)
+    {
+        if (NextClientKeyActive(now))
+        {
+            (SealedClientKey, ClientPublicJwk) = (SealedNextClientKey, NextClientPublicJwk);
+            DropNextClientKey();
+        }
+    }
+
+    public void DropNextClientKey() => (SealedNextClientKey, NextClientPublicJwk, NextClientKeyActivatesAt) = (null, null, null);
 
     public List<string> Scopes { get; set; } = [];
     public required string RoleClaim { get; set; }
@@ -117,4 +157,22 @@ internal sealed class SsoDataKeyUser : IDataKeyUser
 internal static class SsoSecrets
 {
     public static byte[] Aad(string orgId) => Gatehouse.Crypto.AssociatedData.Of("gatehouse/sso-client-secret", orgId);
+
+    /// <summary>The associated data of the sealed <c>private_key_jwt</c> key: a secret's ciphertext never opens as a key, nor one org's as another's.</summary>
+    public static byte[] KeyAad(string orgId) => Gatehouse.Crypto.AssociatedData.Of("gatehouse/sso-client-key", orgId);
+}
+
+/// <summary>The token-endpoint authentication methods (OpenID Connect Core §9) Gatehouse can use with a provider.</summary>
+public static class SsoClientAuth
+{
+    /// <summary>The secret in an HTTP Basic header (RFC 6749 §2.3.1); a provider that lists only <c>client_secret_post</c> gets that instead.</summary>
+    public const string ClientSecretBasic = "client_secret_basic";
+
+    /// <summary>The secret in the form body.</summary>
+    public const string ClientSecretPost = "client_secret_post";
+
+    /// <summary>A short-lived JWT signed with a key Gatehouse holds (RFC 7523): no shared secret at all.</summary>
+    public const string PrivateKeyJwt = "private_key_jwt";
+
+    public static readonly IReadOnlyList<string> All = [ClientSecretBasic, ClientSecretPost, PrivateKeyJwt];
 }

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Contracts;
+using Gatehouse.Contracts.OAuth;
 using Gatehouse.Contracts.Users;
 using Gatehouse.Server.Features.Roles;
 using Gatehouse.Server.Features.Vault;
@@ -31,10 +33,11 @@ public static class SsoOperations
     private const int MaxMappings = 100;
     private const int MaxScopes = 20;
 
-    public static async Task<Results<ApiOk<SsoSettingsView>, ApiError>> Get(string orgId, HttpContext httpContext, GatehouseDb db, UsersOptions options, CancellationToken cancellationToken)
+    public static async Task<Results<ApiOk<SsoSettingsView>, ApiError>> Get(
+        string orgId, HttpContext httpContext, GatehouseDb db, UsersOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var settings = await db.Owned<SsoSettings>(orgId).AsNoTracking().FirstOrDefaultAsync(cancellationToken);
-        return settings is null ? ApiError.NotFound("single sign-on settings") : new ApiOk<SsoSettingsView>(View(settings, httpContext, options));
+        return settings is null ? ApiError.NotFound("single sign-on settings") : new ApiOk<SsoSettingsView>(View(settings, httpContext, options, clock.GetUtcNow().UtcDateTime));
     }
 
     public static async Task<Results<ApiOk<SsoSettingsView>, ApiError>> Put(
@@ -44,9 +47,30 @@ public static class SsoOperations
         var existing = await db.Owned<SsoSettings>(orgId).FirstOrDefaultAsync(cancellationToken);
         var validation = new Validation().Required("clientId", request.ClientId, 512).Permissions("defaultPermissions", request.DefaultPermissions, required: false);
         CheckIssuer(validation, request.Issuer);
-        if (request.ClientSecret is not null || existing is null)
+        var method = request.ClientAuthMethod ?? existing?.ClientAuthMethod ?? SsoClientAuth.ClientSecretBasic;
+        if (!SsoClientAuth.All.Contains(method, StringComparer.Ordinal))
         {
-            validation.Required("clientSecret", request.ClientSecret, 1024);
+            validation.Add("clientAuthMethod", $"must be one of {string.Join(", ", SsoClientAuth.All)}");
+        }
+        else if (method == SsoClientAuth.PrivateKeyJwt)
+        {
+            if (request.ClientSecret is not null)
+            {
+                validation.Add("clientSecret", "is not used with private_key_jwt: Gatehouse signs its requests with its own key instead");
+            }
+        }
+        else
+        {
+            if (request.RotateClientKey == true)
+            {
+                validation.Add("rotateClientKey", "applies only to clientAuthMethod private_key_jwt");
+            }
+
+            // A secret is needed whenever none is kept: on creation, and when leaving private_key_jwt.
+            if (request.ClientSecret is not null || existing is null || existing.SealedClientSecret.Length == 0)
+            {
+                validation.Required("clientSecret", request.ClientSecret, 1024);
+            }
         }
 
         if (request.RoleClaim is not null)
@@ -89,6 +113,10 @@ public static class SsoOperations
         var issuer = request.Issuer!.Trim();
         var scopes = NormalizeScopes(request.Scopes);
         var secretChanged = request.ClientSecret is not null;
+        var usesKey = method == SsoClientAuth.PrivateKeyJwt;
+        existing?.PromoteNextClientKey(now);
+        var keyChanged = usesKey && (existing?.SealedClientKey is null || request.RotateClientKey == true);
+        var methodChanged = existing is not null && existing.ClientAuthMethod != method;
         var settings = existing ?? new SsoSettings
         {
             OrgId = orgId,
@@ -107,15 +135,52 @@ public static class SsoOperations
         settings.DefaultRoles = defaultRoles;
         settings.DefaultPermissions = defaultPermissions;
         settings.ConfiguredWith = caller.IsRoot ? [Permission.All] : [.. caller.Permissions.Order(StringComparer.Ordinal)];
+        settings.ClientAuthMethod = method;
         settings.UpdatedAt = now;
+        string? newKeyId = null;
         await services.Changes.RunAsync(async ct =>
         {
-            if (secretChanged)
+            if (secretChanged || keyChanged)
             {
                 await DataKeyLock.ForSealingAsync(db, orgId, ct);
                 var ring = await services.Keyring.ForOrgAsync(db, orgId, ct);
-                settings.SealedClientSecret = ring.Seal(Encoding.UTF8.GetBytes(request.ClientSecret!), SsoSecrets.Aad(orgId));
+                if (secretChanged)
+                {
+                    settings.SealedClientSecret = ring.Seal(Encoding.UTF8.GetBytes(request.ClientSecret!), SsoSecrets.Aad(orgId));
+                }
+                else
+                {
+                    var (pkcs8, jwk) = SsoClientKeys.Generate();
+                    var sealedKey = ring.Seal(pkcs8, SsoSecrets.KeyAad(orgId));
+                    CryptographicOperations.ZeroMemory(pkcs8);
+                    newKeyId = jwk.Kid;
+                    var lead = TimeSpan.FromMinutes(services.Options.SsoClientKeyLeadMinutes);
+                    if (settings.SealedClientKey is null || lead == TimeSpan.Zero)
+                    {
+                        // The first key (no provider knows one yet), or a rotation asked to sign at once.
+                        (settings.SealedClientKey, settings.ClientPublicJwk) = (sealedKey, SsoClientKeys.Serialize(jwk));
+                        settings.DropNextClientKey();
+                    }
+                    else
+                    {
+                        // Published now, signing only once providers have had time to fetch it.
+                        (settings.SealedNextClientKey, settings.NextClientPublicJwk) = (sealedKey, SsoClientKeys.Serialize(jwk));
+                        settings.NextClientKeyActivatesAt = now + lead;
+                    }
+                }
+
                 settings.KeyVersion = (int)ring.CurrentVersion;
+            }
+
+            // One credential at a time: the one the method does not use is dropped, so nothing unused stays sealed.
+            if (usesKey)
+            {
+                settings.SealedClientSecret = [];
+            }
+            else
+            {
+                (settings.SealedClientKey, settings.ClientPublicJwk) = (null, null);
+                settings.DropNextClientKey();
             }
 
             if (existing is null)
@@ -135,11 +200,15 @@ public static class SsoOperations
                 settings.RoleMappings,
                 settings.DefaultRoles,
                 settings.DefaultPermissions,
+                clientAuthMethod = method,
+                clientAuthMethodChanged = methodChanged,
                 clientSecretChanged = secretChanged,
+                clientKeyId = newKeyId,
+                clientKeyRotatesAt = settings.NextClientKeyActivatesAt,
                 created = existing is null,
             });
         }, cancellationToken);
-        return new ApiOk<SsoSettingsView>(View(settings, httpContext, services.Options));
+        return new ApiOk<SsoSettingsView>(View(settings, httpContext, services.Options, now));
     }
 
     public static async Task<Results<ApiOk<Deleted>, ApiError>> Delete(string orgId, HttpContext httpContext, SsoChangeServices services, CancellationToken cancellationToken)
@@ -196,10 +265,14 @@ public static class SsoOperations
     internal static bool IsLoopback(Uri uri) =>
         uri.IsLoopback || (IPAddress.TryParse(uri.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
 
-    private static SsoSettingsView View(SsoSettings settings, HttpContext httpContext, UsersOptions options) => new(
+    private static SsoSettingsView View(SsoSettings settings, HttpContext httpContext, UsersOptions options, DateTime now) => new(
         settings.OrgId, settings.Enabled, settings.Issuer, settings.ClientId, settings.SealedClientSecret.Length > 0, settings.Scopes, settings.RoleClaim,
         settings.RoleMappings, settings.DefaultRoles, settings.DefaultPermissions, RedirectUri(httpContext, options),
-        $"{PublicBaseUrl(httpContext, options)}{OidcLogin.LoginPath}?org={Uri.EscapeDataString(settings.OrgId)}", settings.CreatedAt, settings.UpdatedAt);
+        $"{PublicBaseUrl(httpContext, options)}{OidcLogin.LoginPath}?org={Uri.EscapeDataString(settings.OrgId)}", settings.ClientAuthMethod,
+        settings.ClientPublicJwk is null ? null : new JwkSet([.. settings.PublishedClientJwks(now).Select(SsoClientKeys.Parse)]),
+        settings.ClientPublicJwk is null ? null : $"{PublicBaseUrl(httpContext, options)}{OidcLogin.JwksPath}?org={Uri.EscapeDataString(settings.OrgId)}",
+        settings.NextClientKeyActive(now) ? null : settings.NextClientKeyActivatesAt,
+        settings.CreatedAt, settings.UpdatedAt);
 
     private static void CheckIssuer(Validation validation, string? issuer)
     {

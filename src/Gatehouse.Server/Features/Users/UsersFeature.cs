@@ -35,6 +35,13 @@ public sealed class UsersOptions
     /// <summary>How long a single sign-on login may take at the identity provider before its state expires.</summary>
     [Range(1, 60)]
     public int SsoLoginMinutes { get; set; } = 10;
+
+    /// <summary>
+    /// How long a rotated <c>private_key_jwt</c> client key is published before it signs: longer than providers
+    /// cache the JWKS (it is served with a 5-minute max-age), so none meets a key it has not fetched. 0 signs at once.
+    /// </summary>
+    [Range(0, 1440)]
+    public int SsoClientKeyLeadMinutes { get; set; } = 10;
 }
 
 /// <summary>What happens to users.</summary>
@@ -143,6 +150,8 @@ public sealed class UsersFeature : Feature
             .WithName("StartOidcLogin").WithSummary("Start single sign-on: a redirect to the organization's identity provider (?org=<id or slug>&returnTo=<path>)");
         auth.MapGet("/oidc/callback", OidcLogin.Callback).AllowAnonymous().Produces(302).ProducesProblemEnvelope(400, 401, 404, 429, 503)
             .WithName("CompleteOidcLogin").WithSummary("The identity provider's redirect back: validates it, starts a session (cookie) and redirects to returnTo");
+        auth.MapGet("/oidc/jwks", OidcLogin.Jwks).AllowAnonymous().Produces<Gatehouse.Contracts.OAuth.JwkSet>(200, "application/jwk-set+json").ProducesProblemEnvelope(400, 404, 429)
+            .WithName("GetOidcClientJwks").WithSummary("The public key an organization's private_key_jwt client signs with, as a JWK Set for the provider's jwks_uri");
         auth.MapPost("/password", AuthOperations.ChangePassword).RequireCredential().WithName("ChangePassword").WithSummary("Change the password; the user's other sessions end");
     }
 }

@@ -124,6 +124,20 @@ public sealed class AuthenticationServices(
     public ICredentialResolver[] ResolversOf(CredentialShape shape) => shape == CredentialShape.Jwt ? _jwt : _opaque;
     public IRequestGate[] Gates { get; } = [.. gates];
     public IAnonymousRequestGate[] AnonymousGates { get; } = [.. anonymousGates];
+
+    /// <summary>Every unauthenticated-request gate (the per-IP budget) in turn; the first refusal, or null.</summary>
+    public async ValueTask<Http.ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken)
+    {
+        foreach (var gate in AnonymousGates)
+        {
+            if (await gate.CheckAnonymousAsync(httpContext, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
+    }
     public IAuthenticationFailureObserver[] FailureObservers { get; } = [.. failureObservers];
     public Tenancy.OrgDirectory Orgs => orgs;
 }

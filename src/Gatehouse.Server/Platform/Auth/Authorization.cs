@@ -55,15 +55,7 @@ public static class Authorization
         builder.AddEndpointFilter(async (context, next) =>
         {
             var services = context.HttpContext.RequestServices.GetRequiredService<AuthenticationServices>();
-            foreach (var gate in services.AnonymousGates)
-            {
-                if (await gate.CheckAnonymousAsync(context.HttpContext, context.HttpContext.RequestAborted) is { } limited)
-                {
-                    return limited;
-                }
-            }
-
-            return await next(context);
+            return await services.CheckAnonymousAsync(context.HttpContext, context.HttpContext.RequestAborted) is { } limited ? limited : await next(context);
         });
         return builder;
     }
