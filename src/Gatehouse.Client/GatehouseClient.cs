@@ -42,6 +42,11 @@ public sealed class GatehouseClient : IDisposable
         Health = new HealthClient(Transport);
         RateLimits = new RateLimitsClient(Transport);
         Devices = new DevicesClient(Transport);
+        Pki = new PkiClient(Transport);
+        Gateways = new GatewaysClient(Transport);
+        VpnConfigs = new VpnConfigsClient(Transport);
+        MeshHubs = new MeshHubsClient(Transport);
+        GeoFence = new GeoFenceClient(Transport);
     }
 
     internal GatehouseTransport Transport { get; }
@@ -68,6 +73,21 @@ public sealed class GatehouseClient : IDisposable
 
     /// <summary>Device verification: auth URLs, tokens, devices and device-bound sessions.</summary>
     public DevicesClient Devices { get; }
+
+    /// <summary>Each organization's certificate authority: CA certificate, CRL, status check, revocation.</summary>
+    public PkiClient Pki { get; }
+
+    /// <summary>Network gateways, networks and access rules; a gateway's own agent uses <see cref="GatewayAgentClient"/>.</summary>
+    public GatewaysClient Gateways { get; }
+
+    /// <summary>OpenVPN and WireGuard configs: generate, download once, list, revoke, the organization's policy.</summary>
+    public VpnConfigsClient VpnConfigs { get; }
+
+    /// <summary>Mesh hubs and their spokes.</summary>
+    public MeshHubsClient MeshHubs { get; }
+
+    /// <summary>The organization's geo-fence.</summary>
+    public GeoFenceClient GeoFence { get; }
 
     /// <summary>Shorthand of <see cref="ApiKeysClient.VerifyAsync(string, string?, RequestOptions?, CancellationToken)"/>.</summary>
     public Task<KeyVerdict> VerifyAsync(string key, string? permissions = null, RequestOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -194,3 +194,19 @@ public sealed record DeviceListQuery : ListQuery
         query.Add("appId", AppId);
     }
 }
+
+/// <summary>Filters of the administrators' VPN config list.</summary>
+public sealed record VpnConfigListQuery : ListQuery
+{
+    /// <summary>Only this user's configs.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Only the configs for this gateway.</summary>
+    public string? GatewayId { get; init; }
+
+    internal override void AddFilters(QueryString query)
+    {
+        query.Add("user_id", UserId);
+        query.Add("gateway_id", GatewayId);
+    }
+}

@@ -1795,7 +1795,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's CA certificate in PEM (public; ?org=<id or slug>) */
+        /**
+         * The organization's CA certificate in PEM (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCaCertificate"];
         put?: never;
         post?: never;
@@ -1812,7 +1815,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's current CRL in DER (public; ?org=<id or slug>) */
+        /**
+         * The organization's current CRL in DER (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCrl"];
         put?: never;
         post?: never;
@@ -1829,7 +1835,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization's current CRL in PEM (public; ?org=<id or slug>) */
+        /**
+         * The organization's current CRL in PEM (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["GetCrlPem"];
         put?: never;
         post?: never;
@@ -1846,7 +1855,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether a serial is good, revoked or unknown (public; ?org=<id or slug>) */
+        /**
+         * Whether a serial is good, revoked or unknown (public; ?org=<id or slug>)
+         * @description Needs no credential; limited per client IP.
+         */
         get: operations["CheckCertificate"];
         put?: never;
         post?: never;
@@ -2344,7 +2356,7 @@ export interface paths {
         put?: never;
         /**
          * Report liveness, version, load and connected clients
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayHeartbeat"];
         delete?: never;
@@ -2364,7 +2376,7 @@ export interface paths {
         put?: never;
         /**
          * May this client (certificate serial or WireGuard key) connect?
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayVerifyClient"];
         delete?: never;
@@ -2384,7 +2396,7 @@ export interface paths {
         put?: never;
         /**
          * Report a client connection
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientConnected"];
         delete?: never;
@@ -2404,7 +2416,7 @@ export interface paths {
         put?: never;
         /**
          * Report a client disconnection with its byte counts
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientDisconnected"];
         delete?: never;
@@ -2424,7 +2436,7 @@ export interface paths {
         put?: never;
         /**
          * A server certificate for the gateway's hostname from a CSR
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayProvision"];
         delete?: never;
@@ -2444,7 +2456,7 @@ export interface paths {
         put?: never;
         /**
          * The rules one client is subject to at this gateway, in order
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientRules"];
         delete?: never;
@@ -2464,7 +2476,7 @@ export interface paths {
         put?: never;
         /**
          * Every rule this gateway enforces, with a version to poll cheaply
-         * @description Requires any valid API key.
+         * @description Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayAllRules"];
         delete?: never;
@@ -5066,7 +5078,7 @@ export interface paths {
          * Report liveness, version, load and connected clients (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/heartbeat`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayHeartbeatFlat"];
         delete?: never;
@@ -5088,7 +5100,7 @@ export interface paths {
          * May this client (certificate serial or WireGuard key) connect? (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/verify`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayVerifyClientFlat"];
         delete?: never;
@@ -5110,7 +5122,7 @@ export interface paths {
          * Report a client connection (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/connect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientConnectedFlat"];
         delete?: never;
@@ -5132,7 +5144,7 @@ export interface paths {
          * Report a client disconnection with its byte counts (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/disconnect`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientDisconnectedFlat"];
         delete?: never;
@@ -5154,7 +5166,7 @@ export interface paths {
          * A server certificate for the gateway's hostname from a CSR (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/provision`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayProvisionFlat"];
         delete?: never;
@@ -5176,7 +5188,7 @@ export interface paths {
          * The rules one client is subject to at this gateway, in order (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/client-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayClientRulesFlat"];
         delete?: never;
@@ -5198,7 +5210,7 @@ export interface paths {
          * Every rule this gateway enforces, with a version to poll cheaply (flat alias)
          * @description Alias of `POST /api/v1/orgs/{orgId}/gateway/all-rules`, the organization named by `X-Tenant-Id` (id or slug) or else the credential's own; the root key must name one (400 INVALID_REQUEST without it), and naming another organization than the credential's answers 404.
          *
-         *     Requires any valid API key.
+         *     Requires `X-Gateway-Token`: The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.
          */
         post: operations["GatewayAllRulesFlat"];
         delete?: never;
@@ -6196,6 +6208,7 @@ export interface components {
             connectedAt: string;
             /** Format: date-time */
             disconnectedAt: null | string;
+            disconnectReason: null | string;
         };
         /** @description A successful response: `success` is always true. */
         ConnectionViewEnvelope: {
@@ -9008,69 +9021,6 @@ export interface components {
                 "application/json": components["schemas"]["OAuthErrorResponse"];
             };
         };
-        /** @description Unauthorized */
-        Unauthorized3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Forbidden */
-        Forbidden3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Not Found */
-        NotFound2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Unprocessable Entity */
-        UnprocessableEntity2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Too Many Requests */
-        TooManyRequests3: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Internal Server Error */
-        InternalServerError2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
-        /** @description Service Unavailable */
-        ServiceUnavailable2: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorEnvelope"];
-            };
-        };
         /** @description Bad Request */
         BadRequest3: {
             headers: {
@@ -9081,7 +9031,7 @@ export interface components {
             };
         };
         /** @description Unauthorized */
-        Unauthorized4: {
+        Unauthorized3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9093,7 +9043,7 @@ export interface components {
             };
         };
         /** @description Forbidden */
-        Forbidden4: {
+        Forbidden3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9105,7 +9055,7 @@ export interface components {
             };
         };
         /** @description Not Found */
-        NotFound3: {
+        NotFound2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9117,7 +9067,7 @@ export interface components {
             };
         };
         /** @description Unprocessable Entity */
-        UnprocessableEntity3: {
+        UnprocessableEntity2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9129,7 +9079,7 @@ export interface components {
             };
         };
         /** @description Too Many Requests */
-        TooManyRequests4: {
+        TooManyRequests3: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9142,7 +9092,7 @@ export interface components {
             };
         };
         /** @description Internal Server Error */
-        InternalServerError3: {
+        InternalServerError2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9154,7 +9104,7 @@ export interface components {
             };
         };
         /** @description Service Unavailable */
-        ServiceUnavailable3: {
+        ServiceUnavailable2: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -9205,7 +9155,7 @@ export interface components {
             };
         };
         /** @description Unauthorized */
-        Unauthorized5: {
+        Unauthorized4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9214,7 +9164,7 @@ export interface components {
             };
         };
         /** @description Forbidden */
-        Forbidden5: {
+        Forbidden4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9223,7 +9173,7 @@ export interface components {
             };
         };
         /** @description Not Found */
-        NotFound4: {
+        NotFound3: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9259,7 +9209,7 @@ export interface components {
             };
         };
         /** @description Too Many Requests */
-        TooManyRequests5: {
+        TooManyRequests4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -13790,6 +13740,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13797,13 +13750,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     GetCrl: {
@@ -13820,6 +13773,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13827,13 +13783,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     GetCrlPem: {
@@ -13850,6 +13806,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13857,13 +13816,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     CheckCertificate: {
@@ -13882,6 +13841,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13889,13 +13851,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     ListAvailableGateways: {
@@ -17392,13 +17354,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     LockteraCreateApiKey: {
@@ -17429,16 +17391,16 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
             409: components["responses"]["Conflict3"];
             413: components["responses"]["PayloadTooLarge3"];
             415: components["responses"]["UnsupportedMediaType3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     LockteraDeleteApiKey: {
@@ -17466,14 +17428,14 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
             409: components["responses"]["Conflict3"];
-            422: components["responses"]["UnprocessableEntity3"];
-            429: components["responses"]["TooManyRequests4"];
-            500: components["responses"]["InternalServerError3"];
-            503: components["responses"]["ServiceUnavailable3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeviceAuthPage: {
@@ -17535,13 +17497,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceChallengePreflight: {
@@ -17585,13 +17547,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceRegisterPreflight: {
@@ -17635,13 +17597,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceProvePreflight: {

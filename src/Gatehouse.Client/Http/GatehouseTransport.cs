@@ -24,33 +24,46 @@ internal sealed class GatehouseTransport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>The GateKey routes (gateways, PKI, API.md §10): the same, with snake_case member names in bodies and the envelope.</summary>
+    internal static readonly JsonSerializerOptions SnakeCaseJson = new(Json) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     private readonly HttpClient _http;
     private readonly GatehouseClientOptions _options;
     private readonly Uri _apiBase;
+    private readonly string? _credential;
+    private readonly string? _credentialHeader;
 
-    public GatehouseTransport(HttpClient http, GatehouseClientOptions options)
+    /// <summary>
+    /// A transport over <paramref name="http"/> with <paramref name="options"/>. <paramref name="credential"/>,
+    /// when given, is sent instead of <see cref="GatehouseClientOptions.ApiKey"/> (a gateway token), in the
+    /// header <paramref name="credentialHeader"/> (null: <c>Authorization: Bearer</c>).
+    /// </summary>
+    public GatehouseTransport(HttpClient http, GatehouseClientOptions options, string? credential = null, string? credentialHeader = null)
     {
         options.Validate();
         _http = http;
         _options = options;
         _apiBase = options.ApiBase();
+        _credential = credential;
+        _credentialHeader = credentialHeader;
     }
 
     public GatehouseClientOptions Options => _options;
 
     public HttpClient HttpClient => _http;
 
-    public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, RequestOptions? request, CancellationToken cancellationToken, bool idempotent = true)
+    public async Task<T> SendAsync<T>(
+        HttpMethod method, string path, object? body, RequestOptions? request, CancellationToken cancellationToken, bool idempotent = true, JsonSerializerOptions? json = null)
     {
-        using var response = await SendWithRetriesAsync(method, path, body, request, idempotent, cancellationToken);
-        var envelope = await ReadEnvelopeAsync<T>(response, cancellationToken);
+        using var response = await SendWithRetriesAsync(method, path, body, request, idempotent, cancellationToken, json: json);
+        var envelope = await ReadEnvelopeAsync<T>(response, json ?? Json, cancellationToken);
         return envelope.Data;
     }
 
-    public async Task<Page<T>> SendPageAsync<T>(string path, ListQuery? query, RequestOptions? request, CancellationToken cancellationToken)
+    public async Task<Page<T>> SendPageAsync<T>(string path, ListQuery? query, RequestOptions? request, CancellationToken cancellationToken, JsonSerializerOptions? json = null)
     {
-        using var response = await SendWithRetriesAsync(HttpMethod.Get, path + (query ?? new ListQuery()).ToQueryString(), null, request, true, cancellationToken);
-        var envelope = await ReadEnvelopeAsync<IReadOnlyList<T>>(response, cancellationToken);
+        using var response = await SendWithRetriesAsync(HttpMethod.Get, path + (query ?? new ListQuery()).ToQueryString(), null, request, true, cancellationToken, json: json);
+        var envelope = await ReadEnvelopeAsync<IReadOnlyList<T>>(response, json ?? Json, cancellationToken);
         var pagination = envelope.Meta.Pagination ?? new Pagination(envelope.Data.Count, envelope.Data.Count, 0, 1, false);
         return new Page<T>(envelope.Data, pagination);
     }
@@ -75,6 +88,18 @@ internal sealed class GatehouseTransport
         }
     }
 
+    /// <summary>A GET of a file the server sends outside the envelope (a CA certificate, a CRL); an error answer throws as usual.</summary>
+    public async Task<byte[]> SendForBytesAsync(string path, string accept, RequestOptions? request, CancellationToken cancellationToken)
+    {
+        using var response = await SendWithRetriesAsync(HttpMethod.Get, path, null, request, true, cancellationToken, accept);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ReadErrorAsync(response, cancellationToken);
+        }
+
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+    }
+
     /// <summary>A call outside the envelope (<c>GET /health</c>): the status and the parsed body.</summary>
     public async Task<(HttpStatusCode Status, T? Body)> SendBareAsync<T>(Uri absolute, RequestOptions? request, CancellationToken cancellationToken)
     {
@@ -94,11 +119,11 @@ internal sealed class GatehouseTransport
 
     private async Task<HttpResponseMessage> SendWithRetriesAsync(
         HttpMethod method, string path, object? body, RequestOptions? request, bool idempotent, CancellationToken cancellationToken,
-        string accept = "application/json", bool retryUnavailable = true)
+        string accept = "application/json", bool retryUnavailable = true, JsonSerializerOptions? json = null)
     {
         var maxAttempts = Math.Max(1, request?.MaxAttempts ?? _options.MaxAttempts);
         var timeout = request?.Timeout ?? _options.RequestTimeout;
-        var content = body is null ? null : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json);
+        var content = body is null ? null : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), json ?? Json);
         if (content is null && method == HttpMethod.Post)
         {
             content = "{}"u8.ToArray();
@@ -115,8 +140,12 @@ internal sealed class GatehouseTransport
             using var message = new HttpRequestMessage(method, uri);
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
             message.Headers.UserAgent.ParseAdd(UserAgent);
-            var credential = request?.ApiKey ?? _options.ApiKey;
-            if (!string.IsNullOrEmpty(credential))
+            var credential = request?.ApiKey ?? _credential ?? _options.ApiKey;
+            if (!string.IsNullOrEmpty(credential) && _credentialHeader is not null)
+            {
+                message.Headers.TryAddWithoutValidation(_credentialHeader, credential);
+            }
+            else if (!string.IsNullOrEmpty(credential))
             {
                 message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
             }
@@ -220,7 +249,7 @@ internal sealed class GatehouseTransport
         return null;
     }
 
-    private static async Task<Envelope<T>> ReadEnvelopeAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<Envelope<T>> ReadEnvelopeAsync<T>(HttpResponseMessage response, JsonSerializerOptions json, CancellationToken cancellationToken)
     {
         if (!response.IsSuccessStatusCode)
         {
@@ -230,7 +259,7 @@ internal sealed class GatehouseTransport
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         try
         {
-            return JsonSerializer.Deserialize<Envelope<T>>(bytes, Json) ?? throw Unexpected(response, "an empty body");
+            return JsonSerializer.Deserialize<Envelope<T>>(bytes, json) ?? throw Unexpected(response, "an empty body");
         }
         catch (JsonException ex)
         {
@@ -252,7 +281,8 @@ internal sealed class GatehouseTransport
             {
                 var message = error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString()! : code.GetString()!;
                 var details = error.TryGetProperty("details", out var found) ? found.Clone() : default;
-                var requestId = root.TryGetProperty("meta", out var meta) && meta.ValueKind == JsonValueKind.Object && meta.TryGetProperty("requestId", out var id)
+                var requestId = root.TryGetProperty("meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+                    && (meta.TryGetProperty("requestId", out var id) || meta.TryGetProperty("request_id", out id))
                     ? id.GetString() : RequestIdOf(response);
                 return GatehouseApiException.Create(response.StatusCode, code.GetString()!, message, requestId, details, retryAfter);
             }

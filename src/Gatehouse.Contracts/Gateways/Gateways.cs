@@ -215,4 +215,5 @@ public sealed record ConnectionRequest
 }
 
 public sealed record ConnectionView(
-    string Id, string GatewayId, string? UserId, string ClientIp, string? VirtualIp, long BytesIn, long BytesOut, DateTime ConnectedAt, DateTime? DisconnectedAt);
+    string Id, string GatewayId, string? UserId, string ClientIp, string? VirtualIp, long BytesIn, long BytesOut, DateTime ConnectedAt, DateTime? DisconnectedAt,
+    string? DisconnectReason);

@@ -80,7 +80,7 @@ public sealed class GatehouseServer : IAsyncDisposable
 
         // The suite sends far more than the production defaults allow from one credential and IP;
         // the policies still run (headers on every response). RateLimitPolicyTests use the real defaults.
-        foreach (var limit in new[] { "PerMinute", "PerFiveMinutes", "PerDay", "AdminPerMinute", "UnauthenticatedPerMinute", "VerifyPerMinute" })
+        foreach (var limit in new[] { "PerMinute", "PerFiveMinutes", "PerDay", "AdminPerMinute", "UnauthenticatedPerMinute", "PublicPerMinute", "VerifyPerMinute" })
         {
             settings["Gatehouse:RateLimits:" + limit] = "1000000000";
         }

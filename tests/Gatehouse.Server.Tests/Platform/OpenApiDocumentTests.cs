@@ -257,6 +257,55 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
         }
     }
 
+    /// <summary>
+    /// The gateway agent routes take the gateway's token in X-Gateway-Token: an apiKey scheme of their own, and
+    /// their only security; no other route names it. The public PKI routes need nothing but are rate-limited.
+    /// </summary>
+    [Fact]
+    public async Task Gateway_agent_routes_declare_the_gateway_token_scheme_and_public_pki_routes_none()
+    {
+        var response = await _server.Anonymous.GetAsync("/api/v1/openapi.json");
+        var scheme = response.Body.GetProperty("components").GetProperty("securitySchemes").GetProperty("gatewayToken");
+        scheme.GetProperty("type").GetString().ShouldBe("apiKey");
+        scheme.GetProperty("in").GetString().ShouldBe("header");
+        scheme.GetProperty("name").GetString().ShouldBe("X-Gateway-Token");
+
+        var agentOperations = 0;
+        var publicPki = 0;
+        foreach (var path in response.Body.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var where = $"{operation.Name} {path.Name}";
+                var schemes = operation.Value.TryGetProperty("security", out var security)
+                    ? security.EnumerateArray().Select(requirement => string.Join('+', requirement.EnumerateObject().Select(p => p.Name))).ToList()
+                    : null;
+                if (path.Name.StartsWith("/api/v1/gateway/", StringComparison.Ordinal) || path.Name.StartsWith("/api/v1/orgs/{orgId}/gateway/", StringComparison.Ordinal))
+                {
+                    agentOperations++;
+                    schemes.ShouldBe(["gatewayToken"], where);
+                    operation.Value.GetProperty("description").GetString()!.ShouldContain("X-Gateway-Token", Case.Sensitive, where);
+                    operation.Value.GetProperty("responses").TryGetProperty("401", out _).ShouldBeTrue(where);
+                    operation.Value.GetProperty("responses").TryGetProperty("429", out _).ShouldBeTrue(where);
+                }
+                else if (path.Name.StartsWith("/api/v1/pki/", StringComparison.Ordinal))
+                {
+                    publicPki++;
+                    schemes.ShouldBe([""], where);
+                    Resolve(response.Body, operation.Value.GetProperty("responses").GetProperty("429")).GetProperty("headers").TryGetProperty("Retry-After", out _).ShouldBeTrue(where);
+                }
+                else
+                {
+                    (schemes ?? []).ShouldNotContain("gatewayToken", where);
+                }
+            }
+        }
+
+        // heartbeat, verify, connect, disconnect, provision, client-rules, all-rules, at the org path and the flat one.
+        agentOperations.ShouldBe(14);
+        publicPki.ShouldBe(4);
+    }
+
     /// <summary>Error answers are declared once under components.responses and referenced: no operation repeats one inline.</summary>
     [Fact]
     public async Task Error_answers_are_shared_components()

@@ -269,10 +269,11 @@ public static class GatewayAgentOperations
         }
 
         connection.DisconnectedAt = clock.GetUtcNow().UtcDateTime;
+        connection.DisconnectReason = DisconnectReasons.Reported;
         connection.BytesIn = request.BytesIn ?? connection.BytesIn;
         connection.BytesOut = request.BytesOut ?? connection.BytesOut;
         changes.Record(GatewayActions.ClientDisconnected, orgId, connection.Id,
-            new { gatewayId = gateway.Id, userId = connection.UserId, bytesIn = connection.BytesIn, bytesOut = connection.BytesOut });
+            new { gatewayId = gateway.Id, userId = connection.UserId, bytesIn = connection.BytesIn, bytesOut = connection.BytesOut, reason = connection.DisconnectReason });
         await changes.CommitAsync(cancellationToken);
         metrics.CountConnection("disconnected");
         return new ApiOk<ConnectionView>(View(connection));
@@ -418,5 +419,5 @@ public static class GatewayAgentOperations
             new Dictionary<string, object?> { ["required"] = "gateway_token" });
 
     private static ConnectionView View(GatewayConnection c) =>
-        new(c.Id, c.GatewayId, c.UserId, c.ClientIp, c.VirtualIp, c.BytesIn, c.BytesOut, c.ConnectedAt, c.DisconnectedAt);
+        new(c.Id, c.GatewayId, c.UserId, c.ClientIp, c.VirtualIp, c.BytesIn, c.BytesOut, c.ConnectedAt, c.DisconnectedAt, c.DisconnectReason);
 }

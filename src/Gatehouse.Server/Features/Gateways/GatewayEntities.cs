@@ -111,6 +111,19 @@ public sealed class GatewayConnection : IOrgOwned
     public long BytesOut { get; set; }
     public DateTime ConnectedAt { get; init; }
     public DateTime? DisconnectedAt { get; set; }
+
+    /// <summary>Why it ended: <see cref="DisconnectReasons"/>; null while open.</summary>
+    public string? DisconnectReason { get; set; }
+}
+
+/// <summary>Why a gateway connection ended.</summary>
+public static class DisconnectReasons
+{
+    /// <summary>The gateway's agent reported the disconnection.</summary>
+    public const string Reported = "reported";
+
+    /// <summary>The gateway missed 3 heartbeats: the offline job closed its open connections.</summary>
+    public const string GatewayOffline = "gateway_offline";
 }
 
 internal sealed class GatewayMapping : IEntityTypeConfiguration<Gateway>

@@ -8,6 +8,7 @@ using Gatehouse.Server.Platform.Http;
 using Gatehouse.Server.Platform.Jobs;
 using Gatehouse.Server.Platform.Observability;
 using Gatehouse.Server.Platform.Storage;
+using Gatehouse.Server.Platform.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Features.Gateways;
@@ -84,7 +85,7 @@ public sealed class GatewayMetrics : IMetricsSource
 
     public void CountVerify(string outcome) => _verify.AddOrUpdate(outcome, 1, (_, n) => n + 1);
 
-    public void CountConnection(string kind) => _connections.AddOrUpdate(kind, 1, (_, n) => n + 1);
+    public void CountConnection(string kind, long count = 1) => _connections.AddOrUpdate(kind, count, (_, n) => n + count);
 
     public IReadOnlyList<MetricDeclaration> Metrics =>
     [
@@ -95,15 +96,20 @@ public sealed class GatewayMetrics : IMetricsSource
     ];
 }
 
-/// <summary>Marks gateways offline that missed 3 heartbeats; each one is audited (<c>gateway.offline</c>).</summary>
-public sealed class GatewayOfflineJob(IServiceScopeFactory scopes, GatewayOptions options, JobRunner runner, JobRegistry jobs, TimeProvider clock, ILogger<GatewayOfflineJob> logger)
+/// <summary>
+/// Marks gateways offline that missed 3 heartbeats (<c>gateway.offline</c>) and closes their open
+/// client connections with reason <c>gateway_offline</c> (<c>gateway.client_disconnect</c> each), in
+/// the same change set as the status change.
+/// </summary>
+public sealed class GatewayOfflineJob(
+    IServiceScopeFactory scopes, GatewayOptions options, GatewayMetrics metrics, JobRunner runner, JobRegistry jobs, TimeProvider clock, ILogger<GatewayOfflineJob> logger)
     : PeriodicJob(runner, jobs, clock, logger)
 {
     public const string JobName = "gateway-offline";
 
     public override string Name => JobName;
 
-    public override string Description => "Marks gateways offline after 3 missed heartbeats.";
+    public override string Description => "Marks gateways offline after 3 missed heartbeats and closes their open client connections.";
 
     public override TimeSpan Interval => TimeSpan.FromSeconds(options.HeartbeatIntervalSeconds);
 
@@ -112,17 +118,31 @@ public sealed class GatewayOfflineJob(IServiceScopeFactory scopes, GatewayOption
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatehouseDb>();
         var changes = scope.ServiceProvider.GetRequiredService<ChangeSet>();
-        var cutoff = Clock.GetUtcNow().UtcDateTime.AddSeconds(-3 * options.HeartbeatIntervalSeconds);
+        var now = Clock.GetUtcNow().UtcDateTime;
+        var cutoff = now.AddSeconds(-3 * options.HeartbeatIntervalSeconds);
         var silent = await db.Set<Gateway>().Where(g => g.Status == GatewayStatus.Online && g.LastHeartbeat < cutoff).Take(500).ToListAsync(cancellationToken);
+        var closed = 0;
         foreach (var gateway in silent)
         {
             gateway.Status = GatewayStatus.Offline;
             changes.Record(GatewayActions.Offline, gateway.OrgId, gateway.Id, new { gateway.Name, lastHeartbeat = gateway.LastHeartbeat }, actor: ("system", JobName));
+            var open = await db.Owned<GatewayConnection>(gateway.OrgId).Where(c => c.GatewayId == gateway.Id && c.DisconnectedAt == null).ToListAsync(cancellationToken);
+            foreach (var connection in open)
+            {
+                connection.DisconnectedAt = now;
+                connection.DisconnectReason = DisconnectReasons.GatewayOffline;
+                changes.Record(GatewayActions.ClientDisconnected, gateway.OrgId, connection.Id,
+                    new { gatewayId = gateway.Id, userId = connection.UserId, bytesIn = connection.BytesIn, bytesOut = connection.BytesOut, reason = connection.DisconnectReason },
+                    actor: ("system", JobName));
+            }
+
+            closed += open.Count;
         }
 
         if (silent.Count > 0)
         {
             await changes.CommitAsync(cancellationToken);
+            metrics.CountConnection("disconnected", closed);
         }
 
         return new JobPass(Succeeded: true, DidWork: silent.Count > 0);
@@ -136,6 +156,10 @@ public sealed class GatewayOfflineJob(IServiceScopeFactory scopes, GatewayOption
 public sealed class GatewaysFeature : Feature
 {
     public override string Name => "Gateways";
+
+    /// <summary>The credential of the gateway agent routes, as the OpenAPI document declares it.</summary>
+    public static readonly CredentialHeaderScheme AgentToken =
+        new("gatewayToken", Authentication.GatewayTokenHeader, "The gateway's own agent token (gkg_…), shown once when the gateway is created or its token rotated.");
 
     public override IReadOnlyList<(string Tag, string Description)> Tags =>
     [
@@ -233,7 +257,7 @@ public sealed class GatewaysFeature : Feature
         geo.MapPut("", GeoFenceOperations.Put).RequirePermission("gateways:write").WithName("UpdateGeoFence").WithSummary("Set the geo-fence: off, or an allow- or deny-list of countries");
         geo.MapPost("/check", GeoFenceOperations.Check).RequirePermission("gateways:write").WithName("CheckGeoFence").WithSummary("What the geo-fence decides for an address");
 
-        var agent = org.MapGroup("/gateway").WithTags("Gateway agent");
+        var agent = org.MapGroup("/gateway").WithTags("Gateway agent").WithCredentialScheme(AgentToken);
         agent.MapPost("/heartbeat", GatewayAgentOperations.Heartbeat).RequireCredential().WithName("GatewayHeartbeat").WithSummary("Report liveness, version, load and connected clients");
         agent.MapPost("/verify", GatewayAgentOperations.Verify).RequireCredential().WithName("GatewayVerifyClient").WithSummary("May this client (certificate serial or WireGuard key) connect?");
         agent.MapPost("/connect", GatewayAgentOperations.Connect).RequireCredential().WithName("GatewayClientConnected").WithSummary("Report a client connection");

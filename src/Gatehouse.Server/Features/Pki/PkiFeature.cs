@@ -71,7 +71,7 @@ public sealed class PkiFeature : Feature
 
     public override void MapRoutes(FeatureRoutes routes)
     {
-        var pki = routes.Api.MapGroup("/pki").WithTags("Pki");
+        var pki = routes.Api.MapGroup("/pki").WithTags("Pki").AllowPublic();
         pki.MapGet("/ca.pem", PkiOperations.CaPem).WithName("GetCaCertificate")
             .Produces<string>(200, "application/x-pem-file").WithSummary("The organization's CA certificate in PEM (public; ?org=<id or slug>)");
         pki.MapGet("/crl", PkiOperations.CrlDer).WithName("GetCrl")

@@ -27,6 +27,9 @@ public sealed class RateLimitOptions
     public int PerDay { get; set; } = 10_000;
     public int AdminPerMinute { get; set; } = 500;
     public int UnauthenticatedPerMinute { get; set; } = 50;
+
+    /// <summary>Requests per minute per client IP to the public routes that take no credential (the PKI's CA certificate, CRL and status check).</summary>
+    public int PublicPerMinute { get; set; } = 300;
     public int VerifyPerMinute { get; set; } = 100_000;
 
     /// <summary>Requests per minute of one gateway agent's token (GateKey's heartbeat limit, 120/min per gateway).</summary>
@@ -107,7 +110,11 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         return await DecideAsync(httpContext, subject, rules, cancellationToken);
     }
 
-    /// <summary>Requests without a valid credential: counted per client IP, so guessing keys is slow.</summary>
+    /// <summary>
+    /// Requests without a valid credential: counted per client IP, so guessing keys is slow. Public
+    /// routes (the CRL and CA certificate) count in a window of their own, so fetching them never
+    /// uses up the budget of logins from the same address, nor the other way round.
+    /// </summary>
     public async ValueTask<ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken)
     {
         if (!_defaults.Enabled)
@@ -116,8 +123,11 @@ public sealed class PlatformRateLimits(RateLimiter limiter, OrgDirectory orgs, M
         }
 
         var ip = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var rules = new[] { new RateLimitRule("unauthenticated_per_minute", _defaults.UnauthenticatedPerMinute, TimeSpan.FromMinutes(1)) };
-        return await DecideAsync(httpContext, "ip:" + ip, rules, cancellationToken);
+        var isPublic = httpContext.GetEndpoint()?.Metadata.GetMetadata<PublicRouteMetadata>() is not null;
+        var (subject, rule) = isPublic
+            ? ("public-ip:" + ip, new RateLimitRule("public_per_minute", _defaults.PublicPerMinute, TimeSpan.FromMinutes(1)))
+            : ("ip:" + ip, new RateLimitRule("unauthenticated_per_minute", _defaults.UnauthenticatedPerMinute, TimeSpan.FromMinutes(1)));
+        return await DecideAsync(httpContext, subject, [rule], cancellationToken);
     }
 
     private VerifyPolicy VerifyPolicyOf(string owner, long limit)

@@ -42,6 +42,31 @@ public static class Authorization
         return builder;
     }
 
+    /// <summary>
+    /// A public route: no credential is asked for, and each request is counted per client IP by the
+    /// anonymous gates under the public policy (<see cref="PublicRouteMetadata"/>; docs/rate-limits.md,
+    /// "Public routes") before the handler runs.
+    /// </summary>
+    public static TBuilder AllowPublic<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.AllowAnonymous();
+        builder.WithMetadata(PublicRouteMetadata.Instance);
+        builder.WithMetadata(new ProducesResponseTypeMetadata(429, typeof(ErrorEnvelope), ["application/json"]));
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var services = context.HttpContext.RequestServices.GetRequiredService<AuthenticationServices>();
+            return await services.CheckAnonymousAsync(context.HttpContext, context.HttpContext.RequestAborted) is { } limited ? limited : await next(context);
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// The credential these routes take is <paramref name="scheme"/>'s header, not an API key: the
+    /// OpenAPI document declares the scheme (type apiKey) and names it as the routes' only security.
+    /// </summary>
+    public static TBuilder WithCredentialScheme<TBuilder>(this TBuilder builder, CredentialHeaderScheme scheme) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(scheme);
+
     private static TBuilder Require<TBuilder>(this TBuilder builder, AccessRequirement requirement) where TBuilder : IEndpointConventionBuilder
     {
         builder.DescribeRequirement(requirement);
@@ -131,7 +156,19 @@ public interface IRequestGate
     ValueTask<ApiError?> CheckAsync(HttpContext httpContext, Principal principal, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs for requests without a valid credential (per-IP limits); an error replaces the 401.</summary>
+/// <summary>A credential sent in a header of its own (the gateway agent's <c>X-Gateway-Token</c>), as the OpenAPI document declares it.</summary>
+public sealed record CredentialHeaderScheme(string Name, string Header, string Description);
+
+/// <summary>Marks a route open to anyone (<see cref="Authorization.AllowPublic"/>): the anonymous gates count it under the public policy.</summary>
+public sealed record PublicRouteMetadata
+{
+    public static readonly PublicRouteMetadata Instance = new();
+}
+
+/// <summary>
+/// Runs for requests without a valid credential (per-IP limits); an error replaces the 401. On a
+/// public route (<see cref="PublicRouteMetadata"/>) it runs for every request.
+/// </summary>
 public interface IAnonymousRequestGate
 {
     ValueTask<ApiError?> CheckAnonymousAsync(HttpContext httpContext, CancellationToken cancellationToken);

@@ -49,6 +49,19 @@ public static class OpenApiSetup
                     Name = "X-API-Key",
                     Description = "An API key.",
                 };
+                // Credentials of their own that some routes take instead of an API key (the gateway agent's token).
+                foreach (var scheme in context.DescriptionGroups.SelectMany(g => g.Items).SelectMany(d => d.ActionDescriptor.EndpointMetadata.OfType<CredentialHeaderScheme>())
+                    .DistinctBy(s => s.Name))
+                {
+                    document.Components.SecuritySchemes[scheme.Name] = new OpenApiSecurityScheme
+                    {
+                        Type = SecuritySchemeType.ApiKey,
+                        In = ParameterLocation.Header,
+                        Name = scheme.Header,
+                        Description = scheme.Description,
+                    };
+                }
+
                 document.Components.Headers ??= new Dictionary<string, IOpenApiHeader>();
                 foreach (var (name, header) in RateLimitHeaders.Append((RetryAfter, RetryAfterHeader)))
                 {
@@ -87,12 +100,16 @@ public static class OpenApiSetup
                 var requirement = context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessRequirement>().LastOrDefault();
                 if (requirement is not null)
                 {
-                    operation.Security =
-                    [
-                        new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] },
-                        new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyHeader, context.Document)] = [] },
-                    ];
-                    var needs = requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid API key";
+                    var own = context.Description.ActionDescriptor.EndpointMetadata.OfType<CredentialHeaderScheme>().LastOrDefault();
+                    operation.Security = own is not null
+                        ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(own.Name, context.Document)] = [] }]
+                        :
+                        [
+                            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] },
+                            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyHeader, context.Document)] = [] },
+                        ];
+                    var needs = own is not null ? $"`{own.Header}`: {own.Description.TrimEnd('.')}"
+                        : requirement.RootOnly ? "the root key" : requirement.Permission is { } p ? $"the permission `{p}`" : "any valid API key";
                     operation.Description = $"{operation.Description}{(string.IsNullOrEmpty(operation.Description) ? "" : "\n\n")}Requires {needs}.";
                     DescribeRateLimitHeaders(operation, context.Document);
                 }
