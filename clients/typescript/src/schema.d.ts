@@ -3126,6 +3126,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Root sees every organization; any other credential sees only its own.
+         * @description Alias of `GET /api/v1/orgs`: the same handler, permission, rate limit, idempotency and audit event. Answers a bare array of organizations (root: all; others: their own), in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires any valid API key.
+         */
+        get: operations["LockteraListOrgs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orgs/{orgId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alias of GET /api/v1/orgs/{orgId}
+         * @description Alias of `GET /api/v1/orgs/{orgId}`: the same handler, permission, rate limit, idempotency and audit event. Answers the organization, in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires the permission `orgs:read`.
+         */
+        get: operations["LockteraGetOrg"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Alias of PATCH /api/v1/orgs/{orgId}
+         * @description Alias of `PATCH /api/v1/orgs/{orgId}`: the same handler, permission, rate limit, idempotency and audit event. Answers the updated organization, in snake_case without the envelope; errors are `{"error": {code, message, details}}`.
+         *
+         *     Requires the permission `orgs:write`.
+         */
+        patch: operations["LockteraUpdateOrg"];
+        trace?: never;
+    };
     "/v1/orgs/{orgId}/api_keys": {
         parameters: {
             query?: never;
@@ -6558,6 +6608,10 @@ export interface components {
             endpoint?: null | string;
             /** @description A vault credential of this organization holding the store's secret. */
             credentialId?: null | string;
+            /** @description Key prefix inside the bucket, blob container or endpoint (s3, azure, custom): `[A-Za-z0-9._/-]`, no `..`. */
+            prefix?: null | string;
+            /** @description S3 only: path-style addressing (`endpoint/bucket/key`) for stores without virtual-hosted buckets. */
+            pathStyle?: null | boolean;
         };
         /** @description Create a user of the organization in the path. */
         CreateUserRequest: {
@@ -8260,6 +8314,8 @@ export interface components {
             region: null | string;
             endpoint: null | string;
             credentialId: null | string;
+            prefix: null | string;
+            pathStyle: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -8488,6 +8544,8 @@ export interface components {
             region?: null | string;
             endpoint?: null | string;
             credentialId?: null | string;
+            prefix?: null | string;
+            pathStyle?: null | boolean;
         };
         /** @description Fields to change; absent fields stay. Lists replace the stored list. */
         UpdateUserRequest: {
@@ -17319,6 +17377,118 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    LockteraListOrgs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                page?: number;
+                start?: string;
+                end?: string;
+                sort?: "createdAt" | "-createdAt";
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    LockteraGetOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
+    LockteraUpdateOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateOrgRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
+        };
+    };
     LockteraListApiKeys: {
         parameters: {
             query?: {
@@ -17647,13 +17817,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceWebAuthnRegisterOptionsPreflight: {
@@ -17697,13 +17867,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceWebAuthnRegisterPreflight: {
@@ -17747,13 +17917,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceWebAuthnAssertOptionsPreflight: {
@@ -17797,13 +17967,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized5"];
-            403: components["responses"]["Forbidden5"];
-            404: components["responses"]["NotFound4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
             409: components["responses"]["Conflict4"];
             413: components["responses"]["PayloadTooLarge4"];
             415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests5"];
+            429: components["responses"]["TooManyRequests4"];
         };
     };
     DeviceWebAuthnAssertPreflight: {

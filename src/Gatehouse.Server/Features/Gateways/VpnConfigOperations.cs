@@ -262,8 +262,8 @@ public static class VpnConfigOperations
         {
             // Read again inside the transaction: of two downloads only one finds it pending (the other
             // then fails on the row version), so the file exists once.
-            var config = await db.Owned<VpnConfig>(orgId).FirstAsync(c => c.Id == configId, ct);
-            if (config.DownloadedAt is not null || config.RevokedAt is not null)
+            var config = await db.Owned<VpnConfig>(orgId).FirstOrDefaultAsync(c => c.Id == configId, ct);
+            if (config is null || config.DownloadedAt is not null || config.RevokedAt is not null)
             {
                 return new ApiError(ErrorCodes.NotFound, "The config was already downloaded, or its download window passed; generate a new one.");
             }
