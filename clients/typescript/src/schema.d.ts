@@ -5891,10 +5891,38 @@ export interface components {
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A successful response: `success` is always true. */
+        AccessRuleViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["AccessRuleViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A successful response: `success` is always true. */
         AccessRuleViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["AccessRuleView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        AccessRuleViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["AccessRuleViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        AccessRuleViewSnake: {
+            id: string;
+            name: string;
+            subjects: string[];
+            network_id: null | string;
+            cidr: null | string;
+            ports: string[];
+            protocol: string;
+            action: string;
+            /** Format: int32 */
+            priority: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description Create a service account of any organization (root), with its first API key. */
         AdminCreateServiceAccountRequest: {
@@ -5934,6 +5962,16 @@ export interface components {
             success: boolean;
             data: components["schemas"]["AllRulesView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        AllRulesViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["AllRulesViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        AllRulesViewSnake: {
+            version: string;
+            rules: components["schemas"]["EnforcedSubjectRuleSnake"][];
         };
         /** @description Public health with the running version. */
         ApiHealth: {
@@ -6118,6 +6156,26 @@ export interface components {
             data: components["schemas"]["AvailableGatewayView"][];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        AvailableGatewayViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["AvailableGatewayViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A gateway as a user sees it in `GET /gateways`. */
+        AvailableGatewayViewSnake: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpn_type: string;
+            status: string;
+            /** Format: date-time */
+            last_heartbeat: null | string;
+        };
         /** @description An error of a route answering bare (a documented product's shape, docs/compatibility.md): the envelope's `error` on its own. */
         BareError: {
             /** @description The error: a stable `code`, a human message, optional details. */
@@ -6146,6 +6204,20 @@ export interface components {
             success: boolean;
             data: components["schemas"]["CertificateStatusView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        CertificateStatusViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["CertificateStatusViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description Whether a serial is in force: `good`, `revoked` (with when and why) or `unknown` (never issued by this CA). */
+        CertificateStatusViewSnake: {
+            serial: string;
+            status: string;
+            /** Format: date-time */
+            revoked_at: null | string;
+            reason: null | string;
         };
         /** @description Change the password of the session's user; the user's other sessions end. */
         ChangePasswordRequest: {
@@ -6194,6 +6266,18 @@ export interface components {
             data: components["schemas"]["ClientRulesView"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        ClientRulesViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["ClientRulesViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description `version` changes whenever the rules do: a gateway polls and refreshes only on a change. */
+        ClientRulesViewSnake: {
+            version: string;
+            user_id: null | string;
+            rules: components["schemas"]["EnforcedRuleSnake"][];
+        };
         /**
          * @description A server node that shares the database, from its heartbeat row. `alive`: its last heartbeat
          *     is within the node timeout (`Gatehouse:Cluster:NodeTimeoutSeconds`). Nodes silent for over an
@@ -6233,6 +6317,17 @@ export interface components {
             data: components["schemas"]["ConfigSettingsView"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        ConfigSettingsViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["ConfigSettingsViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        ConfigSettingsViewSnake: {
+            require_device: boolean;
+            /** Format: date-time */
+            updated_at: null | string;
+        };
         /** @description A client connected or disconnected. */
         ConnectionRequest: {
             serial?: null | string;
@@ -6265,6 +6360,28 @@ export interface components {
             success: boolean;
             data: components["schemas"]["ConnectionView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ConnectionViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["ConnectionViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        ConnectionViewSnake: {
+            id: string;
+            gateway_id: string;
+            user_id: null | string;
+            client_ip: string;
+            virtual_ip: null | string;
+            /** Format: int64 */
+            bytes_in: number;
+            /** Format: int64 */
+            bytes_out: number;
+            /** Format: date-time */
+            connected_at: string;
+            /** Format: date-time */
+            disconnected_at: null | string;
+            disconnect_reason: null | string;
         };
         /** @description Whether the consent chain verifies, and where it breaks when it does not. */
         ConsentChainView: {
@@ -7024,8 +7141,25 @@ export interface components {
             protocol: string;
             action: string;
         };
+        /** @description One rule as a gateway enforces it: the first match decides, in the order given; nothing matching is denied. */
+        EnforcedRuleSnake: {
+            cidr: string;
+            ports: string[];
+            protocol: string;
+            action: string;
+        };
         /** @description One rule with the subjects it applies to (all-rules). */
         EnforcedSubjectRule: {
+            subjects: string[];
+            cidr: string;
+            ports: string[];
+            protocol: string;
+            action: string;
+            /** Format: int32 */
+            priority: number;
+        };
+        /** @description One rule with the subjects it applies to (all-rules). */
+        EnforcedSubjectRuleSnake: {
             subjects: string[];
             cidr: string;
             ports: string[];
@@ -7046,11 +7180,25 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @description The error: a stable `code`, a human message, optional details. */
+        ErrorBodySnake: {
+            code: string;
+            message: string;
+            details?: null | {
+                [key: string]: unknown;
+            };
+        };
         /** @description A failed response: `success` is always false. */
         ErrorEnvelope: {
             success: boolean;
             error: components["schemas"]["ErrorBody"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A failed response: `success` is always false. */
+        ErrorEnvelopeSnake: {
+            success: boolean;
+            error: components["schemas"]["ErrorBodySnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
         };
         /** @description A stored file; `sha256` is of the plaintext. */
         FileView: {
@@ -7108,10 +7256,48 @@ export interface components {
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A successful response: `success` is always true. */
+        GatewayViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GatewayViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A successful response: `success` is always true. */
         GatewayViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["GatewayView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        GatewayViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GatewayViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A gateway as administrators see it (snake_case on the wire). */
+        GatewayViewSnake: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpn_type: string;
+            status: string;
+            /** Format: date-time */
+            last_heartbeat: null | string;
+            agent_version: null | string;
+            /** Format: int32 */
+            connected_clients: null | number;
+            /** Format: double */
+            load: null | number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            public_key: null | string;
+            /** @default false */
+            has_tls_crypt: boolean;
         };
         /** @description A gateway with its agent token: the answer of create and rotate-token, the only time the token is shown. */
         GatewayWithToken: {
@@ -7138,6 +7324,31 @@ export interface components {
             data: components["schemas"]["GatewayWithToken"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        GatewayWithTokenEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GatewayWithTokenSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A gateway with its agent token: the answer of create and rotate-token, the only time the token is shown. */
+        GatewayWithTokenSnake: {
+            id: string;
+            name: string;
+            description: null | string;
+            hostname: string;
+            /** Format: int32 */
+            port: number;
+            protocol: string;
+            vpn_type: string;
+            status: string;
+            /** Format: date-time */
+            last_heartbeat: null | string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            token: string;
+        };
         /**
          * @description Ask for a VPN config to a gateway. `protocol` is `openvpn` or `wireguard` and must
          *     match the gateway's `vpn_type`. For WireGuard, `public_key` (base64, 32 bytes) keeps the
@@ -7163,6 +7374,19 @@ export interface components {
             data: components["schemas"]["GeneratedConfigView"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        GeneratedConfigViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GeneratedConfigViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description Where to fetch the config, once, before `expires_at`. */
+        GeneratedConfigViewSnake: {
+            config_id: string;
+            download_url: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
         GeoFenceCheckRequest: {
             ip: string;
         };
@@ -7179,6 +7403,20 @@ export interface components {
             success: boolean;
             data: components["schemas"]["GeoFenceCheckView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        GeoFenceCheckViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GeoFenceCheckViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description What the fence decides for one address: the country it maps to (null when unknown) and whether it passes. */
+        GeoFenceCheckViewSnake: {
+            ip: string;
+            country: null | string;
+            allowed: boolean;
+            mode: string;
+            reason: null | string;
         };
         /** @description Geo-fencing: `off`, `allow` (only the listed countries) or `deny` (all but them); ISO 3166-1 alpha-2 codes. */
         GeoFenceRequest: {
@@ -7197,6 +7435,19 @@ export interface components {
             success: boolean;
             data: components["schemas"]["GeoFenceView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        GeoFenceViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["GeoFenceViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        GeoFenceViewSnake: {
+            mode: string;
+            countries: string[];
+            source: string;
+            /** Format: date-time */
+            updated_at: null | string;
         };
         /** @description Liveness of the whole server. */
         HealthStatus: {
@@ -7222,6 +7473,17 @@ export interface components {
             success: boolean;
             data: components["schemas"]["HeartbeatView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        HeartbeatViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["HeartbeatViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        HeartbeatViewSnake: {
+            status: string;
+            /** Format: int32 */
+            next_heartbeat_seconds: number;
         };
         /** @description An introspection answer (RFC 7662 §2.2): an inactive token is exactly `{"active": false}`. */
         IntrospectionResponse: {
@@ -7562,10 +7824,38 @@ export interface components {
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A successful response: `success` is always true. */
+        MeshHubViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["MeshHubViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A successful response: `success` is always true. */
         MeshHubViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["MeshHubView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        MeshHubViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["MeshHubViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        MeshHubViewSnake: {
+            id: string;
+            name: string;
+            description: null | string;
+            gateway_id: string;
+            network_ids: string[];
+            cidrs: string[];
+            endpoint: string;
+            status: string;
+            /** Format: int32 */
+            spokes: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description A site joining a hub: its own subnets (`local_cidrs`) and, optionally, its own WireGuard public key. */
         MeshSpokeRequest: {
@@ -7597,10 +7887,32 @@ export interface components {
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A successful response: `success` is always true. */
+        NetworkViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["NetworkViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A successful response: `success` is always true. */
         NetworkViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["NetworkView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        NetworkViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["NetworkViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        NetworkViewSnake: {
+            id: string;
+            name: string;
+            cidr: string;
+            gateway_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /**
          * @description An OAuth client (never its secret). `clientId` is what the client sends to the token endpoint;
@@ -7754,6 +8066,18 @@ export interface components {
             page: number;
             hasMore: boolean;
         };
+        /** @description Paging state of a list response. */
+        PaginationSnake: {
+            /** Format: int64 */
+            total: number;
+            /** Format: int32 */
+            limit: number;
+            /** Format: int32 */
+            offset: number;
+            /** Format: int32 */
+            page: number;
+            has_more: boolean;
+        };
         /** @description The password was changed; the user's other sessions ended. */
         PasswordChangedResponse: {
             user: components["schemas"]["UserView"];
@@ -7793,6 +8117,19 @@ export interface components {
             success: boolean;
             data: components["schemas"]["ProvisionView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        ProvisionViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["ProvisionViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        ProvisionViewSnake: {
+            certificate: string;
+            ca: string;
+            serial: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /** @description One public key of the JWK Set. */
         PublicJwk: {
@@ -7956,6 +8293,13 @@ export interface components {
             timestamp: string;
             pagination?: null | components["schemas"]["Pagination"];
         };
+        /** @description Metadata on every /api/v1 response. */
+        ResponseMetaSnake: {
+            request_id: string;
+            /** Format: date-time */
+            timestamp: string;
+            pagination?: null | components["schemas"]["PaginationSnake"];
+        };
         /** @description A revealed credential: its metadata and the decrypted data of its current version (null when expired). */
         RevealedCredential: {
             credential: components["schemas"]["CredentialView"];
@@ -8004,6 +8348,22 @@ export interface components {
             success: boolean;
             data: components["schemas"]["RevokedCertificateView"];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        RevokedCertificateViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["RevokedCertificateViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description The answer to a revocation: the certificate's status and the CRL number that now lists it. */
+        RevokedCertificateViewSnake: {
+            serial: string;
+            status: string;
+            /** Format: date-time */
+            revoked_at: null | string;
+            reason: null | string;
+            /** Format: int64 */
+            crl_number: number;
         };
         /** @description A role as the API shows it. */
         RoleView: {
@@ -8681,6 +9041,18 @@ export interface components {
             data: components["schemas"]["VerifyClientView"];
             meta: components["schemas"]["ResponseMeta"];
         };
+        /** @description A successful response: `success` is always true. */
+        VerifyClientViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["VerifyClientViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description Whether the client may connect; `reason` when not: `unknown_client`, `revoked`, `expired`, `user_disabled`, `user_mismatch`, `no_rule`, `device_revoked`, `geo_fence`. */
+        VerifyClientViewSnake: {
+            allowed: boolean;
+            reason: null | string;
+            user_id: null | string;
+        };
         /** @description The cost of one verification against one of the key's named rate limits. */
         VerifyRateLimitCost: {
             name?: null | string;
@@ -8725,10 +9097,50 @@ export interface components {
             meta: components["schemas"]["ResponseMeta"];
         };
         /** @description A successful response: `success` is always true. */
+        VpnConfigViewEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["VpnConfigViewSnake"];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /** @description A successful response: `success` is always true. */
         VpnConfigViewListEnvelope: {
             success: boolean;
             data: components["schemas"]["VpnConfigView"][];
             meta: components["schemas"]["ResponseMeta"];
+        };
+        /** @description A successful response: `success` is always true. */
+        VpnConfigViewListEnvelopeSnake: {
+            success: boolean;
+            data: components["schemas"]["VpnConfigViewSnake"][];
+            meta: components["schemas"]["ResponseMetaSnake"];
+        };
+        /**
+         * @description A VPN config as its owner and administrators see it (never its keys). `status`:
+         *     `pending` (not downloaded yet), `active`, `expired` (not downloaded in time, or its
+         *     certificate lapsed) or `revoked`.
+         */
+        VpnConfigViewSnake: {
+            id: string;
+            user_id: string;
+            gateway_id: string;
+            protocol: string;
+            status: string;
+            device_id: null | string;
+            hub_id: null | string;
+            address: null | string;
+            public_key: null | string;
+            serial: null | string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            downloaded_at: null | string;
+            /** Format: date-time */
+            certificate_expires_at: null | string;
+            /** Format: date-time */
+            revoked_at: null | string;
+            revocation_reason: null | string;
         };
         /** @description A WebAuthn assertion (`navigator.credentials.get`), binary members in base64url. */
         WebAuthnAssertion: {
@@ -9085,7 +9497,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Unauthorized */
@@ -9097,7 +9509,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Forbidden */
@@ -9109,7 +9521,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Not Found */
@@ -9121,7 +9533,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Unprocessable Entity */
@@ -9133,7 +9545,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Too Many Requests */
@@ -9146,7 +9558,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Internal Server Error */
@@ -9158,7 +9570,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Service Unavailable */
@@ -9170,7 +9582,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Conflict: a duplicate, or changed or deleted by a concurrent request */
@@ -9182,7 +9594,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Body over the configured limit */
@@ -9191,7 +9603,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Body is not application/json */
@@ -9200,7 +9612,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["BareError"];
+                "application/json": components["schemas"]["ErrorEnvelopeSnake"];
             };
         };
         /** @description Bad Request */
@@ -9209,11 +9621,135 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["DeviceBrowserError"];
+                "application/json": components["schemas"]["BareError"];
             };
         };
         /** @description Unauthorized */
         Unauthorized4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Forbidden */
+        Forbidden4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Not Found */
+        NotFound3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Unprocessable Entity */
+        UnprocessableEntity3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Too Many Requests */
+        TooManyRequests4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Internal Server Error */
+        InternalServerError3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Service Unavailable */
+        ServiceUnavailable3: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Conflict: a duplicate, or changed or deleted by a concurrent request */
+        Conflict4: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Body over the configured limit */
+        PayloadTooLarge4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Body is not application/json */
+        UnsupportedMediaType4: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BareError"];
+            };
+        };
+        /** @description Bad Request */
+        BadRequest5: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["DeviceBrowserError"];
+            };
+        };
+        /** @description Unauthorized */
+        Unauthorized5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9222,7 +9758,7 @@ export interface components {
             };
         };
         /** @description Forbidden */
-        Forbidden4: {
+        Forbidden5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9231,7 +9767,7 @@ export interface components {
             };
         };
         /** @description Not Found */
-        NotFound3: {
+        NotFound4: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9240,7 +9776,7 @@ export interface components {
             };
         };
         /** @description Conflict */
-        Conflict4: {
+        Conflict5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9249,7 +9785,7 @@ export interface components {
             };
         };
         /** @description Payload Too Large */
-        PayloadTooLarge4: {
+        PayloadTooLarge5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9258,7 +9794,7 @@ export interface components {
             };
         };
         /** @description Unsupported Media Type */
-        UnsupportedMediaType4: {
+        UnsupportedMediaType5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9267,7 +9803,7 @@ export interface components {
             };
         };
         /** @description Too Many Requests */
-        TooManyRequests4: {
+        TooManyRequests5: {
             headers: {
                 [name: string]: unknown;
             };
@@ -9852,20 +10388,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevokedCertificateViewEnvelope"];
+                    "application/json": components["schemas"]["RevokedCertificateViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetCustomization: {
@@ -13905,17 +14441,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CertificateStatusViewEnvelope"];
+                    "application/json": components["schemas"]["CertificateStatusViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListAvailableGateways: {
@@ -13945,17 +14481,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelope"];
+                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListAvailableMeshHubs: {
@@ -13985,17 +14521,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListGateways: {
@@ -14025,17 +14561,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewListEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateGateway: {
@@ -14065,20 +14601,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetGateway: {
@@ -14102,17 +14638,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateGateway: {
@@ -14140,20 +14676,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteGateway: {
@@ -14177,18 +14713,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     RotateGatewayToken: {
@@ -14215,18 +14751,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListNetworks: {
@@ -14256,17 +14792,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewListEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateNetwork: {
@@ -14296,20 +14832,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetNetwork: {
@@ -14333,17 +14869,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateNetwork: {
@@ -14371,20 +14907,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteNetwork: {
@@ -14408,18 +14944,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListAccessRules: {
@@ -14449,17 +14985,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewListEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateAccessRule: {
@@ -14489,20 +15025,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetAccessRule: {
@@ -14526,17 +15062,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateAccessRule: {
@@ -14564,20 +15100,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteAccessRule: {
@@ -14601,18 +15137,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GenerateVpnConfig: {
@@ -14642,20 +15178,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DownloadVpnConfig: {
@@ -14683,14 +15219,14 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListOwnVpnConfigs: {
@@ -14720,17 +15256,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteVpnConfig: {
@@ -14754,18 +15290,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListVpnConfigs: {
@@ -14797,17 +15333,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetVpnConfigSettings: {
@@ -14830,17 +15366,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateVpnConfigSettings: {
@@ -14867,20 +15403,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     RevokeVpnConfig: {
@@ -14911,20 +15447,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListMeshHubs: {
@@ -14954,17 +15490,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateMeshHub: {
@@ -14994,20 +15530,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetMeshHub: {
@@ -15031,17 +15567,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateMeshHub: {
@@ -15069,20 +15605,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteMeshHub: {
@@ -15106,18 +15642,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     AddMeshSpoke: {
@@ -15148,20 +15684,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetGeoFence: {
@@ -15184,17 +15720,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateGeoFence: {
@@ -15221,20 +15757,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CheckGeoFence: {
@@ -15264,20 +15800,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayHeartbeat: {
@@ -15307,20 +15843,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HeartbeatViewEnvelope"];
+                    "application/json": components["schemas"]["HeartbeatViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayVerifyClient: {
@@ -15350,20 +15886,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VerifyClientViewEnvelope"];
+                    "application/json": components["schemas"]["VerifyClientViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientConnected: {
@@ -15393,20 +15929,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                    "application/json": components["schemas"]["ConnectionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientDisconnected: {
@@ -15436,20 +15972,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                    "application/json": components["schemas"]["ConnectionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayProvision: {
@@ -15479,20 +16015,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProvisionViewEnvelope"];
+                    "application/json": components["schemas"]["ProvisionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientRules: {
@@ -15522,20 +16058,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientRulesViewEnvelope"];
+                    "application/json": components["schemas"]["ClientRulesViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayAllRules: {
@@ -15565,20 +16101,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AllRulesViewEnvelope"];
+                    "application/json": components["schemas"]["AllRulesViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListJobs: {
@@ -17406,14 +17942,14 @@ export interface operations {
                     "application/json": unknown[];
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     LockteraGetOrg: {
@@ -17439,14 +17975,14 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     LockteraUpdateOrg: {
@@ -17476,17 +18012,17 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            409: components["responses"]["Conflict3"];
-            413: components["responses"]["PayloadTooLarge3"];
-            415: components["responses"]["UnsupportedMediaType3"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     LockteraListApiKeys: {
@@ -17523,14 +18059,14 @@ export interface operations {
                     "application/json": unknown[];
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     LockteraCreateApiKey: {
@@ -17560,17 +18096,17 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            409: components["responses"]["Conflict3"];
-            413: components["responses"]["PayloadTooLarge3"];
-            415: components["responses"]["UnsupportedMediaType3"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            409: components["responses"]["Conflict4"];
+            413: components["responses"]["PayloadTooLarge4"];
+            415: components["responses"]["UnsupportedMediaType4"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     LockteraDeleteApiKey: {
@@ -17597,15 +18133,15 @@ export interface operations {
                     "application/json": components["schemas"]["BareMessage"];
                 };
             };
-            400: components["responses"]["BadRequest3"];
-            401: components["responses"]["Unauthorized3"];
-            403: components["responses"]["Forbidden3"];
-            404: components["responses"]["NotFound2"];
-            409: components["responses"]["Conflict3"];
-            422: components["responses"]["UnprocessableEntity2"];
-            429: components["responses"]["TooManyRequests3"];
-            500: components["responses"]["InternalServerError2"];
-            503: components["responses"]["ServiceUnavailable2"];
+            400: components["responses"]["BadRequest4"];
+            401: components["responses"]["Unauthorized4"];
+            403: components["responses"]["Forbidden4"];
+            404: components["responses"]["NotFound3"];
+            409: components["responses"]["Conflict4"];
+            422: components["responses"]["UnprocessableEntity3"];
+            429: components["responses"]["TooManyRequests4"];
+            500: components["responses"]["InternalServerError3"];
+            503: components["responses"]["ServiceUnavailable3"];
         };
     };
     DeviceAuthPage: {
@@ -17666,14 +18202,14 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceChallengeResponse"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceChallengePreflight: {
@@ -17716,14 +18252,14 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceBrowserResult"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceRegisterPreflight: {
@@ -17766,14 +18302,14 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceBrowserResult"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceProvePreflight: {
@@ -17816,14 +18352,14 @@ export interface operations {
                     "application/json": components["schemas"]["WebAuthnOptionsResponse"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceWebAuthnRegisterOptionsPreflight: {
@@ -17866,14 +18402,14 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceBrowserResult"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceWebAuthnRegisterPreflight: {
@@ -17916,14 +18452,14 @@ export interface operations {
                     "application/json": components["schemas"]["WebAuthnOptionsResponse"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceWebAuthnAssertOptionsPreflight: {
@@ -17966,14 +18502,14 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceBrowserResult"];
                 };
             };
-            400: components["responses"]["BadRequest4"];
-            401: components["responses"]["Unauthorized4"];
-            403: components["responses"]["Forbidden4"];
-            404: components["responses"]["NotFound3"];
-            409: components["responses"]["Conflict4"];
-            413: components["responses"]["PayloadTooLarge4"];
-            415: components["responses"]["UnsupportedMediaType4"];
-            429: components["responses"]["TooManyRequests4"];
+            400: components["responses"]["BadRequest5"];
+            401: components["responses"]["Unauthorized5"];
+            403: components["responses"]["Forbidden5"];
+            404: components["responses"]["NotFound4"];
+            409: components["responses"]["Conflict5"];
+            413: components["responses"]["PayloadTooLarge5"];
+            415: components["responses"]["UnsupportedMediaType5"];
+            429: components["responses"]["TooManyRequests5"];
         };
     };
     DeviceWebAuthnAssertPreflight: {
@@ -18021,20 +18557,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevokedCertificateViewEnvelope"];
+                    "application/json": components["schemas"]["RevokedCertificateViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetCustomizationFlat: {
@@ -21122,17 +21658,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelope"];
+                    "application/json": components["schemas"]["AvailableGatewayViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListAvailableMeshHubsFlat: {
@@ -21163,17 +21699,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListGatewaysFlat: {
@@ -21204,17 +21740,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewListEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateGatewayFlat: {
@@ -21244,20 +21780,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetGatewayFlat: {
@@ -21283,17 +21819,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateGatewayFlat: {
@@ -21323,20 +21859,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteGatewayFlat: {
@@ -21362,18 +21898,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayViewEnvelope"];
+                    "application/json": components["schemas"]["GatewayViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     RotateGatewayTokenFlat: {
@@ -21401,18 +21937,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayWithTokenEnvelope"];
+                    "application/json": components["schemas"]["GatewayWithTokenEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListNetworksFlat: {
@@ -21443,17 +21979,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewListEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateNetworkFlat: {
@@ -21483,20 +22019,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetNetworkFlat: {
@@ -21522,17 +22058,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateNetworkFlat: {
@@ -21562,20 +22098,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteNetworkFlat: {
@@ -21601,18 +22137,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NetworkViewEnvelope"];
+                    "application/json": components["schemas"]["NetworkViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListAccessRulesFlat: {
@@ -21643,17 +22179,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewListEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateAccessRuleFlat: {
@@ -21683,20 +22219,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetAccessRuleFlat: {
@@ -21722,17 +22258,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateAccessRuleFlat: {
@@ -21762,20 +22298,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteAccessRuleFlat: {
@@ -21801,18 +22337,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessRuleViewEnvelope"];
+                    "application/json": components["schemas"]["AccessRuleViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GenerateVpnConfigFlat: {
@@ -21842,20 +22378,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DownloadVpnConfigFlat: {
@@ -21885,14 +22421,14 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListOwnVpnConfigsFlat: {
@@ -21923,17 +22459,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteVpnConfigFlat: {
@@ -21959,18 +22495,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListVpnConfigsFlat: {
@@ -22003,17 +22539,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewListEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetVpnConfigSettingsFlat: {
@@ -22037,17 +22573,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateVpnConfigSettingsFlat: {
@@ -22075,20 +22611,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConfigSettingsViewEnvelope"];
+                    "application/json": components["schemas"]["ConfigSettingsViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     RevokeVpnConfigFlat: {
@@ -22120,20 +22656,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VpnConfigViewEnvelope"];
+                    "application/json": components["schemas"]["VpnConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListMeshHubsFlat: {
@@ -22164,17 +22700,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewListEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewListEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CreateMeshHubFlat: {
@@ -22204,20 +22740,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetMeshHubFlat: {
@@ -22243,17 +22779,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateMeshHubFlat: {
@@ -22283,20 +22819,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     DeleteMeshHubFlat: {
@@ -22322,18 +22858,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeshHubViewEnvelope"];
+                    "application/json": components["schemas"]["MeshHubViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     AddMeshSpokeFlat: {
@@ -22365,20 +22901,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeneratedConfigViewEnvelope"];
+                    "application/json": components["schemas"]["GeneratedConfigViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GetGeoFenceFlat: {
@@ -22402,17 +22938,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     UpdateGeoFenceFlat: {
@@ -22440,20 +22976,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     CheckGeoFenceFlat: {
@@ -22483,20 +23019,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelope"];
+                    "application/json": components["schemas"]["GeoFenceCheckViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayHeartbeatFlat: {
@@ -22526,20 +23062,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HeartbeatViewEnvelope"];
+                    "application/json": components["schemas"]["HeartbeatViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayVerifyClientFlat: {
@@ -22569,20 +23105,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VerifyClientViewEnvelope"];
+                    "application/json": components["schemas"]["VerifyClientViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientConnectedFlat: {
@@ -22612,20 +23148,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                    "application/json": components["schemas"]["ConnectionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientDisconnectedFlat: {
@@ -22655,20 +23191,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConnectionViewEnvelope"];
+                    "application/json": components["schemas"]["ConnectionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayProvisionFlat: {
@@ -22698,20 +23234,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProvisionViewEnvelope"];
+                    "application/json": components["schemas"]["ProvisionViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayClientRulesFlat: {
@@ -22741,20 +23277,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientRulesViewEnvelope"];
+                    "application/json": components["schemas"]["ClientRulesViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     GatewayAllRulesFlat: {
@@ -22784,20 +23320,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AllRulesViewEnvelope"];
+                    "application/json": components["schemas"]["AllRulesViewEnvelopeSnake"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableEntity"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalServerError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["BadRequest3"];
+            401: components["responses"]["Unauthorized3"];
+            403: components["responses"]["Forbidden3"];
+            404: components["responses"]["NotFound2"];
+            409: components["responses"]["Conflict3"];
+            413: components["responses"]["PayloadTooLarge3"];
+            415: components["responses"]["UnsupportedMediaType3"];
+            422: components["responses"]["UnprocessableEntity2"];
+            429: components["responses"]["TooManyRequests3"];
+            500: components["responses"]["InternalServerError2"];
+            503: components["responses"]["ServiceUnavailable2"];
         };
     };
     ListStorageConfigsFlat: {

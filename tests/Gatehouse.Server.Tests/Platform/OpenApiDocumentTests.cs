@@ -306,6 +306,71 @@ public sealed class OpenApiDocumentTests(SharedServer shared)
         publicPki.ShouldBe(4);
     }
 
+    /// <summary>
+    /// GateKey's routes answer in snake_case: what they send is what their documented schemas name,
+    /// member for member, for successes and errors alike (a client generated from the document reads them).
+    /// </summary>
+    [Fact]
+    public async Task Snake_case_routes_document_the_member_names_they_send()
+    {
+        var document = (await _server.Anonymous.GetAsync("/api/v1/openapi.json")).Body;
+        var orgId = await _server.CreateOrgAsync();
+        var created = await _server.Root.PostAsync($"/api/v1/orgs/{orgId}/admin/gateways", new { name = "doc-gw", hostname = "gw.example.org", port = 1194, protocol = "udp", vpn_type = "openvpn" });
+        created.StatusCode.ShouldBe(201, created.Text);
+        var gatewayId = created.Data.GetProperty("id").GetString()!;
+
+        var checks = new (string Method, string Template, string Path, string Status)[]
+        {
+            ("post", "/api/v1/orgs/{orgId}/admin/gateways", $"/api/v1/orgs/{orgId}/admin/gateways", "201"),
+            ("get", "/api/v1/orgs/{orgId}/admin/gateways", $"/api/v1/orgs/{orgId}/admin/gateways", "200"),
+            ("get", "/api/v1/orgs/{orgId}/admin/gateways/{gatewayId}", $"/api/v1/orgs/{orgId}/admin/gateways/{gatewayId}", "200"),
+            ("get", "/api/v1/orgs/{orgId}/admin/gateways/{gatewayId}", $"/api/v1/orgs/{orgId}/admin/gateways/gw_00000000000000000000000000", "404"),
+        };
+        foreach (var (method, template, path, status) in checks)
+        {
+            var answer = method == "post" ? created : await _server.Root.GetAsync(path);
+            ((int)answer.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture).ShouldBe(status, answer.Text);
+            var declared = Resolve(document, document.GetProperty("paths").GetProperty(template).GetProperty(method).GetProperty("responses").GetProperty(status));
+            var schema = declared.GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            ShouldDocument(document, schema, answer.Body, $"{method} {template} {status}");
+        }
+    }
+
+    /// <summary>Every member of <paramref name="value"/> is a property of <paramref name="schema"/>, recursively through objects and arrays.</summary>
+    private static void ShouldDocument(JsonElement document, JsonElement schema, JsonElement value, string where)
+    {
+        while (schema.TryGetProperty("$ref", out var reference))
+        {
+            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
+        }
+
+        if (schema.TryGetProperty("oneOf", out var choices) || schema.TryGetProperty("anyOf", out choices))
+        {
+            foreach (var choice in choices.EnumerateArray().Where(c => !(c.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "null")))
+            {
+                ShouldDocument(document, choice, value, where);
+            }
+
+            return;
+        }
+
+        if (value.ValueKind == JsonValueKind.Array && schema.TryGetProperty("items", out var items))
+        {
+            foreach (var item in value.EnumerateArray())
+            {
+                ShouldDocument(document, items, item, where + "[]");
+            }
+        }
+        else if (value.ValueKind == JsonValueKind.Object && schema.TryGetProperty("properties", out var properties))
+        {
+            foreach (var member in value.EnumerateObject())
+            {
+                properties.TryGetProperty(member.Name, out var property).ShouldBeTrue($"{where}: '{member.Name}' is sent but not documented");
+                ShouldDocument(document, property, member.Value, $"{where}.{member.Name}");
+            }
+        }
+    }
+
     /// <summary>Error answers are declared once under components.responses and referenced: no operation repeats one inline.</summary>
     [Fact]
     public async Task Error_answers_are_shared_components()

@@ -74,6 +74,8 @@ public static class OpenApiSetup
                 CompatibilityRoutes.DeclareTag(document);
                 CompatibilityRoutes.DescribeFlatOrgRoutes(document);
                 OpenApiSchemas.RequireWhatResponsesAlwaysWrite(document);
+                // Before the error responses are shared: a snake_case route's errors are their own.
+                OpenApiSnakeCase.Apply(document);
                 ShareErrorResponses(document);
                 return Task.CompletedTask;
             });
@@ -81,6 +83,7 @@ public static class OpenApiSetup
             {
                 await DescribeEveryRepresentation(operation, context, cancellationToken);
                 await CompatibilityRoutes.DescribeBareAnswers(operation, context, cancellationToken);
+                OpenApiSnakeCase.Mark(operation, context);
                 if (context.Description.ActionDescriptor.EndpointMetadata.OfType<DocumentedFormBody>().LastOrDefault() is { } form)
                 {
                     operation.RequestBody = new OpenApiRequestBody
