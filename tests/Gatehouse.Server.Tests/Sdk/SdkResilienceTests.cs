@@ -121,7 +121,9 @@ public sealed class SdkResilienceTests : IAsyncLifetime
             BaseUrl = silent.BaseUrl,
             ApiKey = "k",
             MaxAttempts = 2,
-            RequestTimeout = TimeSpan.FromMilliseconds(200),
+            // Long enough that each attempt connects to the loopback listener even on a loaded machine
+            // (the timeout covers the connect too): the server must see both attempts.
+            RequestTimeout = TimeSpan.FromSeconds(2),
             InitialRetryDelay = TimeSpan.FromMilliseconds(1),
         });
 
