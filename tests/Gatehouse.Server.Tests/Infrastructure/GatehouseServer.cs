@@ -50,6 +50,10 @@ public sealed class GatehouseServer : IAsyncDisposable
     public TestDatabase Database { get; }
     public string DataDir { get; }
     public CapturedLogs Logs { get; }
+
+    /// <summary>The platform policies the suite lifts: it sends far more than the production defaults allow from one credential and IP.</summary>
+    public static readonly IReadOnlyList<string> LiftedRateLimits =
+        ["PerMinute", "PerFiveMinutes", "PerDay", "AdminPerMinute", "UnauthenticatedPerMinute", "PublicPerMinute", "VerifyPerMinute"];
     public Uri BaseAddress { get; }
     public IServiceProvider Services => App.Services;
 
@@ -80,7 +84,7 @@ public sealed class GatehouseServer : IAsyncDisposable
 
         // The suite sends far more than the production defaults allow from one credential and IP;
         // the policies still run (headers on every response). RateLimitPolicyTests use the real defaults.
-        foreach (var limit in new[] { "PerMinute", "PerFiveMinutes", "PerDay", "AdminPerMinute", "UnauthenticatedPerMinute", "PublicPerMinute", "VerifyPerMinute" })
+        foreach (var limit in LiftedRateLimits)
         {
             settings["Gatehouse:RateLimits:" + limit] = "1000000000";
         }
