@@ -154,7 +154,7 @@ public sealed class WatermarkTests : IAsyncLifetime
             document.SecuritySettings.UserPassword = "open sesame";
             document.SecuritySettings.OwnerPassword = "owner";
             using var output = new MemoryStream();
-            document.Save(output, closeStream: false);
+            await document.SaveAsync(output, closeStream: false);
             encrypted = output.ToArray();
         }
 
