@@ -84,6 +84,7 @@ internal static class PdfStamp
 {
     private const string FontName = "/GhWmFont";
     private const string StateName = "/GhWmState";
+    private const double AverageWidth = 0.58;
 
     public static WatermarkOutcome Apply(byte[] content, string text)
     {
@@ -187,13 +188,13 @@ internal static class PdfStamp
         var box = page.MediaBox;
         var (x, y, width, height) = (box.X1, box.Y1, box.Width, box.Height);
 
-        // Helvetica averages about half an em per character; the stamp fits the page's diagonal and its bottom edge.
+        // Helvetica's mixed text averages a bit over half an em per character; the stamp fits the page's diagonal and its bottom edge.
         var diagonal = Math.Sqrt((width * width) + (height * height));
-        var bigSize = Math.Clamp(diagonal * 0.8 / (Math.Max(length, 1) * 0.55), 6, 48);
-        var smallSize = Math.Clamp((width - 24) / (Math.Max(length, 1) * 0.55), 4, 9);
+        var bigSize = Math.Clamp(diagonal * 0.75 / (Math.Max(length, 1) * AverageWidth), 6, 48);
+        var smallSize = Math.Clamp((width - 24) / (Math.Max(length, 1) * AverageWidth), 4, 9);
         var angle = Math.Atan2(height, width);
         var (cos, sin) = (Math.Cos(angle), Math.Sin(angle));
-        var textLength = length * bigSize * 0.5;
+        var textLength = length * bigSize * AverageWidth;
         var startX = x + (width / 2) - (cos * textLength / 2) + (sin * bigSize / 3);
         var startY = y + (height / 2) - (sin * textLength / 2) - (cos * bigSize / 3);
 
