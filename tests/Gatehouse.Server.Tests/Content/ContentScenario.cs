@@ -53,11 +53,14 @@ public static class ContentScenario
     }
 
     /// <summary>An organization with a contact, a rule, a container holding one file, and a share of it to the contact.</summary>
-    public static async Task<SharedFile> ShareAsync(this GatehouseServer server, object rule, byte[]? content = null, string recipient = "reader@example.org", string? orgId = null) =>
-        await server.Root.ShareAsync(orgId ?? await server.CreateOrgAsync(), rule, content, recipient);
+    public static async Task<SharedFile> ShareAsync(
+        this GatehouseServer server, object rule, byte[]? content = null, string recipient = "reader@example.org", string? orgId = null, string name = "report.pdf",
+        string contentType = "application/pdf") =>
+        await server.Root.ShareAsync(orgId ?? await server.CreateOrgAsync(), rule, content, recipient, name, contentType);
 
     /// <summary>The same, through any server's root client, in an existing organization.</summary>
-    public static async Task<SharedFile> ShareAsync(this ApiClient root, string orgId, object rule, byte[]? content = null, string recipient = "reader@example.org")
+    public static async Task<SharedFile> ShareAsync(
+        this ApiClient root, string orgId, object rule, byte[]? content = null, string recipient = "reader@example.org", string name = "report.pdf", string contentType = "application/pdf")
     {
         var org = $"/api/v1/orgs/{orgId}";
         (await root.PostAsync($"{org}/address-book", new { email = recipient, name = "Reader" })).StatusCode.ShouldBe(201);
@@ -66,7 +69,7 @@ public static class ContentScenario
         var container = await root.PostAsync($"{org}/containers", new { name = "Board pack", drmRuleId = createdRule.Str("id") });
         container.StatusCode.ShouldBe(201, container.Text);
         content ??= Pattern(1024);
-        var file = await root.UploadAsync(orgId, container.Str("id"), content);
+        var file = await root.UploadAsync(orgId, container.Str("id"), content, name, contentType);
         file.StatusCode.ShouldBe(201, file.Text);
         var share = await root.PostAsync($"{org}/containers/{container.Str("id")}/shares", new { recipients = new[] { recipient } });
         share.StatusCode.ShouldBe(201, share.Text);

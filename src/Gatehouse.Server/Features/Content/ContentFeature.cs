@@ -19,6 +19,13 @@ public sealed class ContentOptions
     /// </summary>
     public string? GeoIpCsv { get; set; }
 
+    /// <summary>
+    /// The largest PDF or PNG/JPEG file that a rule with <c>watermark</c> gets stamped (decrypted into memory, bytes of
+    /// plaintext); larger ones are served unchanged with the <c>X-Watermark</c> header only. 0 turns stamping off.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public long WatermarkMaxBytes { get; set; } = 32L * 1024 * 1024;
+
     /// <summary>The base of share links in responses (the server's own address when absent).</summary>
     public string? PublicBaseUrl { get; set; }
 }

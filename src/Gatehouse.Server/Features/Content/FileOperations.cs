@@ -369,6 +369,12 @@ public sealed class DecryptedContent : IResult, IEndpointMetadataProvider
 
     public bool AsAttachment { get; set; } = true;
 
+    /// <summary>
+    /// The per-recipient text to draw into a PDF or image (null: served as stored). Stamping decrypts the
+    /// whole file into memory first, so the caller sets it only within <see cref="ContentOptions.WatermarkMaxBytes"/>.
+    /// </summary>
+    public string? StampText { get; set; }
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
@@ -389,7 +395,14 @@ public sealed class DecryptedContent : IResult, IEndpointMetadataProvider
         {
             await using var stored = await _store.OpenReadAsync(_file.ObjectKey, httpContext.RequestAborted)
                 ?? throw new CryptographicException("The stored object disappeared.");
-            await ContentSegments.DecryptAsync(stored, response.Body, _key, _aad, httpContext.RequestAborted);
+            if (StampText is null)
+            {
+                await ContentSegments.DecryptAsync(stored, response.Body, _key, _aad, httpContext.RequestAborted);
+            }
+            else
+            {
+                await WriteStampedAsync(stored, httpContext, StampText);
+            }
         }
         catch (Exception ex) when (ex is CryptographicException or ContentStoreException or IOException or HttpRequestException)
         {
@@ -399,6 +412,30 @@ public sealed class DecryptedContent : IResult, IEndpointMetadataProvider
         {
             CryptographicOperations.ZeroMemory(_key);
         }
+    }
+
+    /// <summary>
+    /// The whole plaintext, stamped where its type allows, with the length of what is actually sent. The recorded
+    /// sha256 header stays the original's: a stamped copy differs from it by design.
+    /// </summary>
+    private async Task WriteStampedAsync(Stream stored, HttpContext httpContext, string text)
+    {
+        using var plain = new MemoryStream(checked((int)_file.Size));
+        await ContentSegments.DecryptAsync(stored, plain, _key, _aad, httpContext.RequestAborted);
+        var original = plain.GetBuffer().AsSpan(0, (int)plain.Length).ToArray();
+        CryptographicOperations.ZeroMemory(plain.GetBuffer());
+        var outcome = Watermarks.Apply(original, _file.ContentType, text);
+        if (!outcome.Stamped)
+        {
+            httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Content.Watermarks")
+                .LogInformation("File {FileId} ({Kind}) served without a drawn watermark: {Reason}", _file.Id, outcome.Kind, outcome.SkippedBecause);
+        }
+
+        httpContext.Response.ContentLength = outcome.Bytes.Length;
+        httpContext.Response.Headers["X-Watermark-Stamped"] = outcome.Stamped ? "true" : "false";
+        await httpContext.Response.Body.WriteAsync(outcome.Bytes, httpContext.RequestAborted);
+        CryptographicOperations.ZeroMemory(original);
+        CryptographicOperations.ZeroMemory(outcome.Bytes);
     }
 
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>

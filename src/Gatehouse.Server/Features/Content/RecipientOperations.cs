@@ -84,7 +84,7 @@ public static class RecipientOperations
 
     public static async Task<Results<DecryptedContent, ApiError>> Open(
         string token, string fileId, [FromQuery] bool? download, HttpContext httpContext, GatehouseDb db, ChangeSet changes, SecretHasher hasher, CountryLookup countries,
-        ContentStores stores, OrgDataKeys dataKeys, TimeProvider clock, CancellationToken cancellationToken)
+        ContentStores stores, OrgDataKeys dataKeys, ContentOptions options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var access = await ResolveAsync(db, hasher, token, cancellationToken);
         if (access is null)
@@ -157,8 +157,17 @@ public static class RecipientOperations
         content.Headers["X-Download-Id"] = downloadId;
         if (access.Rule?.Watermark is { } watermark)
         {
-            content.Headers["X-Watermark"] = Uri.EscapeDataString(watermark.Replace("{recipient}", access.Link.Recipient, StringComparison.Ordinal)
-                .Replace("{downloadId}", downloadId, StringComparison.Ordinal));
+            var text = Watermarks.Text(watermark, access.Link.Recipient, downloadId);
+            content.Headers["X-Watermark"] = Uri.EscapeDataString(text);
+            // Stamping holds the whole plaintext in memory; past the limit the header is the only watermark.
+            if (file.Size <= options.WatermarkMaxBytes)
+            {
+                content.StampText = text;
+            }
+            else
+            {
+                content.Headers["X-Watermark-Stamped"] = "false";
+            }
         }
 
         if (access.Rule is { } rule)
