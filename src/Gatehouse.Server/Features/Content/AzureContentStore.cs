@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Azure;
@@ -96,72 +95,27 @@ public sealed class AzureContentStore(BlobContainerClient container, StorageConf
         ex is RequestFailedException { Status: not 0 } failed ? $"{failed.Status} {failed.ErrorCode}" : "the store could not be reached";
 
     /// <summary>A write-only stream that stages each full block as it fills; one pooled block buffer.</summary>
-    private sealed class StagedUpload(BlockBlobClient blob, CancellationToken cancellationToken) : Stream
+    private sealed class StagedUpload(BlockBlobClient blob, CancellationToken cancellationToken) : ChunkedUploadStream(BlockSize)
     {
-        private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
         private readonly List<string> _blocks = [];
         private readonly string _uploadId = Guid.NewGuid().ToString("N");
-        private int _filled;
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken token) => WriteAsync(buffer.AsMemory(offset, count), token).AsTask();
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken token = default)
-        {
-            while (source.Length > 0)
-            {
-                var take = Math.Min(source.Length, BlockSize - _filled);
-                source[..take].CopyTo(_buffer.AsMemory(_filled));
-                _filled += take;
-                source = source[take..];
-                if (_filled == BlockSize)
-                {
-                    await StageAsync();
-                }
-            }
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override Task FlushAsync(CancellationToken token) => Task.CompletedTask;
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         public async Task CommitAsync()
         {
-            if (_filled > 0 || _blocks.Count == 0)
+            if (Filled > 0 || _blocks.Count == 0)
             {
-                await StageAsync();
+                await SendPendingAsync();
             }
 
             await blob.CommitBlockListAsync(_blocks, new CommitBlockListOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" } }, cancellationToken);
         }
 
-        public override async ValueTask DisposeAsync()
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            await base.DisposeAsync();
-        }
-
-        private async Task StageAsync()
+        protected override async Task SendChunkAsync(Stream body, int length)
         {
             // Block ids are base64 of equal length within a blob; the upload id keeps a retried upload's blocks apart.
             var id = Convert.ToBase64String(Encoding.ASCII.GetBytes(_uploadId + _blocks.Count.ToString("D6", CultureInfo.InvariantCulture)));
-            using var body = new MemoryStream(_buffer, 0, _filled, writable: false);
             await blob.StageBlockAsync(id, body, new BlockBlobStageBlockOptions(), cancellationToken);
             _blocks.Add(id);
-            _filled = 0;
         }
     }
 }

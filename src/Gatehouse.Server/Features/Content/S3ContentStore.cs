@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Amazon;
 using Amazon.Runtime;
@@ -122,62 +121,25 @@ public sealed class S3ContentStore(IAmazonS3 client, StorageConfig config) : ICo
     };
 
     /// <summary>A write-only stream that sends each full part as it fills; one pooled part buffer.</summary>
-    private sealed class Upload(IAmazonS3 client, string bucket, string key, CancellationToken cancellationToken) : Stream
+    private sealed class Upload(IAmazonS3 client, string bucket, string key, CancellationToken cancellationToken) : ChunkedUploadStream(PartSize)
     {
-        private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(PartSize);
         private readonly List<PartETag> _parts = [];
-        private int _filled;
         private string? _uploadId;
         private bool _done;
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken token) => WriteAsync(buffer.AsMemory(offset, count), token).AsTask();
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken token = default)
-        {
-            while (source.Length > 0)
-            {
-                var take = Math.Min(source.Length, PartSize - _filled);
-                source[..take].CopyTo(_buffer.AsMemory(_filled));
-                _filled += take;
-                source = source[take..];
-                if (_filled == PartSize)
-                {
-                    await SendPartAsync();
-                }
-            }
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override Task FlushAsync(CancellationToken token) => Task.CompletedTask;
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         public async Task CompleteAsync()
         {
             if (_uploadId is null)
             {
                 // Small enough for one request.
-                using var body = new MemoryStream(_buffer, 0, _filled, writable: false);
+                using var body = OpenPending();
                 await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = body, AutoCloseStream = false, UseChunkEncoding = false }, cancellationToken);
             }
             else
             {
-                if (_filled > 0)
+                if (Filled > 0)
                 {
-                    await SendPartAsync();
+                    await SendPendingAsync();
                 }
 
                 await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = _uploadId, PartETags = _parts }, cancellationToken);
@@ -205,29 +167,21 @@ public sealed class S3ContentStore(IAmazonS3 client, StorageConfig config) : ICo
             _done = true;
         }
 
-        public override async ValueTask DisposeAsync()
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            await base.DisposeAsync();
-        }
-
-        private async Task SendPartAsync()
+        protected override async Task SendChunkAsync(Stream body, int length)
         {
             _uploadId ??= (await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket, Key = key }, cancellationToken)).UploadId;
             var number = _parts.Count + 1;
-            using var body = new MemoryStream(_buffer, 0, _filled, writable: false);
             var response = await client.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = bucket,
                 Key = key,
                 UploadId = _uploadId,
                 PartNumber = number,
-                PartSize = _filled,
+                PartSize = length,
                 InputStream = body,
                 UseChunkEncoding = false,
             }, cancellationToken);
             _parts.Add(new PartETag(number, response.ETag));
-            _filled = 0;
         }
     }
 }
