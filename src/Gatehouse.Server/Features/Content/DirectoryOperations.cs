@@ -150,10 +150,8 @@ public static partial class DirectoryOperations
             return error!;
         }
 
-        var query = db.Owned<ContentTag>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<TagView>([.. items.Select(ContentViews.View)], page.Paginate(total));
+        var (items, pagination) = await db.Owned<ContentTag>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<TagView>([.. items.Select(ContentViews.View)], pagination);
     }
 
     public static async Task<Results<ApiOk<TagView>, ApiError>> GetTag(string orgId, string tagId, GatehouseDb db, CancellationToken cancellationToken)

@@ -36,10 +36,8 @@ public static class DrmRuleOperations
             return error!;
         }
 
-        var query = db.Owned<DrmRule>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<DrmRuleView>([.. items.Select(ContentViews.View)], page.Paginate(total));
+        var (items, pagination) = await db.Owned<DrmRule>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<DrmRuleView>([.. items.Select(ContentViews.View)], pagination);
     }
 
     public static async Task<Results<ApiOk<DrmRuleView>, ApiError>> Get(string orgId, string ruleId, GatehouseDb db, CancellationToken cancellationToken)

@@ -156,10 +156,8 @@ public static class FileOperations
             return ApiError.NotFound("container");
         }
 
-        var query = db.Owned<ContentFile>(orgId).AsNoTracking().Where(f => f.ContainerId == containerId).ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<FileView>([.. items.Select(ContentViews.View)], page.Paginate(total));
+        var (items, pagination) = await db.Owned<ContentFile>(orgId).AsNoTracking().Where(f => f.ContainerId == containerId).ToPageAsync(page, cancellationToken);
+        return new ApiPage<FileView>([.. items.Select(ContentViews.View)], pagination);
     }
 
     public static async Task<Results<ApiOk<FileView>, ApiError>> Get(string orgId, string containerId, string fileId, GatehouseDb db, CancellationToken cancellationToken)

@@ -96,15 +96,13 @@ public static class ShareOperations
             return ApiError.NotFound("container");
         }
 
-        var query = db.Owned<ContentShare>(orgId).AsNoTracking().Where(s => s.ContainerId == containerId).ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var shares = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var (shares, pagination) = await db.Owned<ContentShare>(orgId).AsNoTracking().Where(s => s.ContainerId == containerId).ToPageAsync(page, cancellationToken);
         var ids = shares.Select(s => s.Id).ToList();
         var links = (await db.Owned<ShareLink>(orgId).AsNoTracking().Where(l => ids.Contains(l.ShareId)).ToListAsync(cancellationToken)).ToLookup(l => l.ShareId);
         return new ApiPage<ShareView>(
             [.. shares.Select(s => new ShareView(s.Id, s.ContainerId, s.DrmRuleId, s.ExpiresAt, s.RevokedAt,
                 [.. links[s.Id].OrderBy(l => l.Recipient, StringComparer.Ordinal).Select(l => new ShareRecipientView(l.Recipient, l.Opens, l.Downloads))], s.CreatedAt))],
-            page.Paginate(total));
+            pagination);
     }
 
     /// <summary>Revokes a share: every link of it is refused from the next open on.</summary>

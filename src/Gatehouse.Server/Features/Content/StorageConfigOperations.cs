@@ -70,10 +70,8 @@ public static class StorageConfigOperations
             return error!;
         }
 
-        var query = db.Owned<StorageConfig>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var items = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<StorageConfigView>([.. items.Select(ContentViews.View)], page.Paginate(total));
+        var (items, pagination) = await db.Owned<StorageConfig>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<StorageConfigView>([.. items.Select(ContentViews.View)], pagination);
     }
 
     public static async Task<Results<ApiOk<StorageConfigView>, ApiError>> Get(string orgId, string storageConfigId, GatehouseDb db, CancellationToken cancellationToken)

@@ -60,10 +60,8 @@ public static class DeviceAppOperations
             return error!;
         }
 
-        var query = db.Owned<DeviceApp>(orgId).ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var apps = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<DeviceAppView>([.. apps.Select(DeviceAppView.From)], page.Paginate(total));
+        var (apps, pagination) = await db.Owned<DeviceApp>(orgId).ToPageAsync(page, cancellationToken);
+        return new ApiPage<DeviceAppView>([.. apps.Select(DeviceAppView.From)], pagination);
     }
 
     public static async Task<Results<ApiOk<DeviceAppView>, ApiError>> Get(string orgId, string appId, GatehouseDb db, CancellationToken cancellationToken)

@@ -71,10 +71,8 @@ public static class GatewayAdminOperations
             return error!;
         }
 
-        var query = db.Owned<Gateway>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var gateways = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<GatewayView>([.. gateways.Select(View)], page.Paginate(total));
+        var (gateways, pagination) = await db.Owned<Gateway>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<GatewayView>([.. gateways.Select(View)], pagination);
     }
 
     public static async Task<Results<ApiOk<GatewayView>, ApiError>> GetGateway(string orgId, string gatewayId, GatehouseDb db, CancellationToken cancellationToken)
@@ -224,10 +222,8 @@ public static class GatewayAdminOperations
             return error!;
         }
 
-        var query = db.Owned<GatewayNetwork>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var networks = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<NetworkView>([.. networks.Select(View)], page.Paginate(total));
+        var (networks, pagination) = await db.Owned<GatewayNetwork>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<NetworkView>([.. networks.Select(View)], pagination);
     }
 
     public static async Task<Results<ApiOk<NetworkView>, ApiError>> GetNetwork(string orgId, string networkId, GatehouseDb db, CancellationToken cancellationToken)
@@ -345,10 +341,8 @@ public static class GatewayAdminOperations
             return error!;
         }
 
-        var query = db.Owned<AccessRule>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var rules = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<AccessRuleView>([.. rules.Select(View)], page.Paginate(total));
+        var (rules, pagination) = await db.Owned<AccessRule>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<AccessRuleView>([.. rules.Select(View)], pagination);
     }
 
     public static async Task<Results<ApiOk<AccessRuleView>, ApiError>> GetRule(string orgId, string accessRuleId, GatehouseDb db, CancellationToken cancellationToken)

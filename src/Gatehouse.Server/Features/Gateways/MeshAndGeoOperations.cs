@@ -32,10 +32,8 @@ public static class MeshHubOperations
             return error!;
         }
 
-        var query = db.Owned<MeshHub>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var hubs = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<MeshHubView>(await ViewsAsync(db, orgId, hubs, cancellationToken), page.Paginate(total));
+        var (hubs, pagination) = await db.Owned<MeshHub>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<MeshHubView>(await ViewsAsync(db, orgId, hubs, cancellationToken), pagination);
     }
 
     /// <summary>The hubs the caller may reach: a user sees those whose gateway its rules allow it through; other readers see all.</summary>

@@ -137,10 +137,8 @@ public static class OAuthClientOperations
             return error!;
         }
 
-        var query = db.Owned<OAuthClient>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var clients = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<OAuthClientView>([.. clients.Select(c => c.View())], page.Paginate(total));
+        var (clients, pagination) = await db.Owned<OAuthClient>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<OAuthClientView>([.. clients.Select(c => c.View())], pagination);
     }
 
     public static async Task<Results<ApiOk<OAuthClientView>, ApiError>> Get(string orgId, string clientId, GatehouseDb db, CancellationToken cancellationToken)

@@ -60,10 +60,8 @@ public static partial class RoleOperations
             return error!;
         }
 
-        var query = db.Owned<Role>(orgId).ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var roles = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<RoleView>([.. roles.Select(RoleView.From)], page.Paginate(total));
+        var (roles, pagination) = await db.Owned<Role>(orgId).ToPageAsync(page, cancellationToken);
+        return new ApiPage<RoleView>([.. roles.Select(RoleView.From)], pagination);
     }
 
     public static async Task<Results<ApiOk<RoleView>, ApiError>> Get(string orgId, string roleId, GatehouseDb db, CancellationToken cancellationToken)

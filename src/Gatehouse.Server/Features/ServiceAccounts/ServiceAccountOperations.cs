@@ -103,10 +103,8 @@ public static class ServiceAccountOperations
             return error!;
         }
 
-        var query = db.Owned<ServiceAccount>(orgId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var accounts = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<ServiceAccountView>([.. accounts.Select(ServiceAccountView.From)], page.Paginate(total));
+        var (accounts, pagination) = await db.Owned<ServiceAccount>(orgId).AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<ServiceAccountView>([.. accounts.Select(ServiceAccountView.From)], pagination);
     }
 
     public static async Task<Results<ApiOk<ServiceAccountView>, ApiError>> Get(string orgId, string serviceAccountId, GatehouseDb db, CancellationToken cancellationToken)

@@ -178,10 +178,8 @@ public static partial class UserOperations
             users = users.Where(u => u.Name.Contains(text) || u.EmailKey.Contains(lower));
         }
 
-        var query = users.AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var found = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
-        return new ApiPage<UserView>([.. found.Select(UserView.From)], page.Paginate(total));
+        var (found, pagination) = await users.AsNoTracking().ToPageAsync(page, cancellationToken);
+        return new ApiPage<UserView>([.. found.Select(UserView.From)], pagination);
     }
 
     public static async Task<Results<ApiOk<UserView>, ApiError>> Get(string orgId, string userId, GatehouseDb db, CancellationToken cancellationToken)
@@ -321,11 +319,9 @@ public static partial class UserOperations
             return ApiError.NotFound("user");
         }
 
-        var query = db.SessionsOf(orgId, userId).AsNoTracking().ApplyWindow(page);
-        var total = await query.LongCountAsync(cancellationToken);
-        var sessions = await query.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        var (sessions, pagination) = await db.SessionsOf(orgId, userId).AsNoTracking().ToPageAsync(page, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
-        return new ApiPage<SessionView>([.. sessions.Select(s => SessionView.From(s, now))], page.Paginate(total));
+        return new ApiPage<SessionView>([.. sessions.Select(s => SessionView.From(s, now))], pagination);
     }
 
     /// <summary>Ends one session of the user; it stops working on its next request.</summary>

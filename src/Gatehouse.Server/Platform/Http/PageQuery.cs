@@ -1,5 +1,6 @@
 using Gatehouse.Contracts;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 
 namespace Gatehouse.Server.Platform.Http;
 
@@ -173,6 +174,19 @@ public static class PageQueryExtensions
         }
 
         return source;
+    }
+
+    /// <summary>
+    /// One page of a list route: the rows of the window in its sort, and the pagination counted over the
+    /// whole window (two queries: the count, then the page).
+    /// </summary>
+    public static async Task<(List<T> Rows, Pagination Pagination)> ToPageAsync<T>(this IQueryable<T> source, PageQuery page, CancellationToken cancellationToken)
+        where T : class, ICreatedEntity
+    {
+        var window = source.ApplyWindow(page);
+        var total = await window.LongCountAsync(cancellationToken);
+        var rows = await window.ApplySortAndPage(page).ToListAsync(cancellationToken);
+        return (rows, page.Paginate(total));
     }
 
     public static IQueryable<T> ApplySortAndPage<T>(this IQueryable<T> source, PageQuery page) where T : class, ICreatedEntity
